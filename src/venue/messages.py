@@ -1,0 +1,154 @@
+"""Commands into the venue and reports out of it, independent of FIX.
+
+The FIX acceptor translates FIX messages into these commands and these reports into FIX; the
+venue core never sees a FIX message. Prices are `Decimal` here (the edge), quantities are `int`
+token units; a field the member left out is None, so the gates can say what is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+# ---------------------------------------------------------------- commands from sessions
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrderCommand:
+    comp_id: str
+    cl_ord_id: str
+    symbol: str
+    side: str
+    ord_type: str
+    qty: Decimal | None
+    price: Decimal | None
+    tif: str
+    account: str | None
+    min_qty: Decimal | None = None
+    expire_time_us: int | None = None
+    expire_date: str | None = None  # YYYYMMDD
+    smp: str | None = None
+    received_us: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CancelCommand:
+    comp_id: str
+    cl_ord_id: str
+    orig_cl_ord_id: str | None
+    order_id: str | None
+    symbol: str
+    side: str
+    received_us: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceCommand:
+    comp_id: str
+    cl_ord_id: str
+    orig_cl_ord_id: str | None
+    order_id: str | None
+    symbol: str
+    side: str
+    ord_type: str
+    qty: Decimal | None
+    price: Decimal | None
+    tif: str | None
+    account: str | None
+    received_us: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCommand:
+    comp_id: str
+    cl_ord_id: str | None
+    order_id: str | None
+    symbol: str
+    side: str
+    received_us: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvent:
+    """A session logged on or off (the core may act on it: cancel-on-disconnect)."""
+
+    comp_id: str
+    logged_on: bool
+
+
+# ---------------------------------------------------------------- commands from ops
+
+
+@dataclass(frozen=True, slots=True)
+class OpsCommand:
+    """An ops instruction taken from the store's ops queue (`venue halt ACME`, ...)."""
+
+    command_id: int
+    command: str
+    argument: str
+
+
+Command = NewOrderCommand | CancelCommand | ReplaceCommand | StatusCommand | SessionEvent | OpsCommand
+
+
+# ---------------------------------------------------------------- reports to sessions
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionReport:
+    """One execution report. `to` is the owning session; `copy_to` the drop-copy sessions."""
+
+    to: str
+    order_id: str
+    cl_ord_id: str
+    exec_id: str
+    exec_type: str
+    ord_status: str
+    symbol: str
+    side: str
+    order_qty: int
+    leaves_qty: int
+    cum_qty: int
+    avg_px: Decimal
+    transact_time_us: int
+    account: str | None = None
+    price: Decimal | None = None
+    ord_type: str | None = None
+    tif: str | None = None
+    orig_cl_ord_id: str | None = None
+    last_qty: int | None = None
+    last_px: Decimal | None = None
+    trade_id: str | None = None
+    ord_rej_reason: int | None = None
+    venue_reason: str | None = None
+    text: str | None = None
+    expire_time_us: int | None = None
+    min_qty: int | None = None
+    copy_to: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelReject:
+    to: str
+    order_id: str
+    cl_ord_id: str
+    orig_cl_ord_id: str | None
+    ord_status: str
+    response_to: str  # CxlRejResponseTo(434): 1 cancel, 2 cancel/replace
+    reason: int  # CxlRejReason(102)
+    text: str
+    transact_time_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityStatusReport:
+    """A security's trading status changed (halt/resume), sent to every logged-on session."""
+
+    symbol: str
+    halted: bool
+    text: str
+    transact_time_us: int
+
+
+Report = ExecutionReport | OrderCancelReject | SecurityStatusReport

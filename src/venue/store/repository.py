@@ -1,0 +1,350 @@
+"""Reading and writing the venue's store.
+
+`Store.commit()` writes one `JournalBatch` in one transaction; the sequencer calls it before any
+report in the batch is sent, so an acknowledged order is always a committed order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import bindparam, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from venue.book.types import OrdType, SelfMatchPrevention, Side, TimeInForce
+from venue.model import Account, FixSession, Member, MemberStatus, Offering, Security, SessionRole, TradingStatus
+from venue.orders import OrdStatus, OrderRecord
+from venue.store import schema as t
+
+
+class StoreError(Exception):
+    """A store operation failed in a way the caller can explain to a person."""
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and use the psycopg 3 driver for them."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@dataclass(slots=True)
+class JournalBatch:
+    """Everything one pass of the sequencer changed, committed together."""
+
+    orders: dict[int, OrderRecord] = field(default_factory=dict)
+    new_orders: set[int] = field(default_factory=set)
+    cl_ord_ids: list[dict] = field(default_factory=list)
+    executions: list[dict] = field(default_factory=list)
+    cancel_rejects: list[dict] = field(default_factory=list)
+    trades: list[dict] = field(default_factory=list)
+    security_events: list[dict] = field(default_factory=list)
+    security_status: dict[str, str] = field(default_factory=dict)
+    ops_done: list[dict] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.orders or self.cl_ord_ids or self.executions or self.cancel_rejects or self.trades
+                    or self.security_events or self.security_status or self.ops_done)
+
+    def order_changed(self, order: OrderRecord, new: bool = False) -> None:
+        self.orders[order.order_id] = order
+        if new:
+            self.new_orders.add(order.order_id)
+
+
+def _order_row(o: OrderRecord) -> dict:
+    return {
+        "order_id": o.order_id, "comp_id": o.comp_id, "member_id": o.member_id, "cl_ord_id": o.cl_ord_id,
+        "orig_cl_ord_id": o.orig_cl_ord_id, "account": o.account, "symbol": o.symbol, "side": o.side.value,
+        "ord_type": o.ord_type.value, "price_ticks": o.price, "qty": o.qty, "min_qty": o.min_qty,
+        "tif": o.tif.value, "expire_at_us": o.expire_at_us, "trading_day": o.trading_day, "smp": o.smp.value,
+        "status": o.status.value, "leaves": o.leaves, "cum": o.cum, "notional_ticks": o.notional,
+        "priority": o.priority, "text": o.text, "created_us": o.created_us, "updated_us": o.updated_us,
+    }
+
+
+def _order_from_row(r) -> OrderRecord:
+    return OrderRecord(
+        order_id=r.order_id, comp_id=r.comp_id, member_id=r.member_id, cl_ord_id=r.cl_ord_id,
+        orig_cl_ord_id=r.orig_cl_ord_id, account=r.account, symbol=r.symbol, side=Side(r.side),
+        ord_type=OrdType(r.ord_type), price=r.price_ticks, qty=r.qty, min_qty=r.min_qty, tif=TimeInForce(r.tif),
+        expire_at_us=r.expire_at_us, trading_day=r.trading_day, smp=SelfMatchPrevention(r.smp),
+        status=OrdStatus(r.status), leaves=r.leaves, cum=r.cum, notional=r.notional_ticks, priority=r.priority,
+        text=r.text, created_us=r.created_us, updated_us=r.updated_us,
+    )
+
+
+_UPDATABLE = ("cl_ord_id", "orig_cl_ord_id", "price_ticks", "qty", "status", "leaves", "cum", "notional_ticks",
+              "priority", "text", "updated_us", "expire_at_us")
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """The member registry and reference data, as loaded at start-up."""
+
+    members: dict[str, Member]
+    sessions: dict[str, FixSession]
+    accounts: dict[str, Account]
+    securities: dict[str, Security]
+
+
+class Store:
+    """A connection to the venue's database (SQLite file or PostgreSQL URL)."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = normalise_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        kwargs: dict = {"echo": echo, "future": True}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._order_update = (
+            update(t.orders).where(t.orders.c.order_id == bindparam("b_order_id"))
+            .values({c: bindparam(c) for c in _UPDATABLE})
+        )
+
+    # ------------------------------------------------------------ schema
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from venue.store.migrate import upgrade
+        upgrade(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------ journal
+    def commit(self, batch: JournalBatch) -> None:
+        """Write a batch in one transaction. Raises on failure; nothing of the batch is kept then."""
+        with self.engine.begin() as conn:
+            if batch.new_orders:
+                conn.execute(insert(t.orders), [_order_row(batch.orders[i]) for i in sorted(batch.new_orders)])
+            changed = [o for i, o in batch.orders.items() if i not in batch.new_orders]
+            if changed:
+                rows = []
+                for o in changed:
+                    row = _order_row(o)
+                    params = {c: row[c] for c in _UPDATABLE}
+                    params["b_order_id"] = o.order_id
+                    rows.append(params)
+                conn.execute(self._order_update, rows)
+            if batch.cl_ord_ids:
+                conn.execute(insert(t.cl_ord_ids), batch.cl_ord_ids)
+            if batch.trades:
+                conn.execute(insert(t.trades), batch.trades)
+            if batch.executions:
+                conn.execute(insert(t.executions), batch.executions)
+            if batch.cancel_rejects:
+                conn.execute(insert(t.cancel_rejects), batch.cancel_rejects)
+            if batch.security_events:
+                conn.execute(insert(t.security_events), batch.security_events)
+            for symbol, status in batch.security_status.items():
+                conn.execute(update(t.securities).where(t.securities.c.symbol == symbol).values(trading_status=status))
+            for done in batch.ops_done:
+                conn.execute(update(t.ops_commands).where(t.ops_commands.c.id == done["id"])
+                             .values(status=done["status"], result=done["result"], done_us=done["done_us"]))
+
+    # ------------------------------------------------------------ start-up
+    def load_world(self) -> World:
+        with self.engine.connect() as conn:
+            members = {r.member_id: Member(r.member_id, r.name, r.kind, MemberStatus(r.status))
+                       for r in conn.execute(select(t.members))}
+            sessions = {r.comp_id: FixSession(r.comp_id, r.member_id, SessionRole(r.role), r.password_hash,
+                                              bool(r.cancel_on_disconnect))
+                        for r in conn.execute(select(t.fix_sessions))}
+            accounts = {r.account_id: Account(r.account_id, r.member_id, r.name, r.jurisdiction, bool(r.accredited),
+                                              r.investor_type)
+                        for r in conn.execute(select(t.accounts))}
+            securities = {r.symbol: _security_from_row(r) for r in conn.execute(select(t.securities))}
+        return World(members, sessions, accounts, securities)
+
+    def load_open_orders(self) -> list[OrderRecord]:
+        """Every open order, in time priority (the order to restore them into books)."""
+        open_codes = [OrdStatus.NEW.value, OrdStatus.PARTIALLY_FILLED.value]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.orders).where(t.orders.c.status.in_(open_codes))
+                                .order_by(t.orders.c.priority, t.orders.c.order_id))
+            return [_order_from_row(r) for r in rows]
+
+    def load_order(self, order_id: int) -> OrderRecord | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(t.orders).where(t.orders.c.order_id == order_id)).first()
+            return _order_from_row(r) if r else None
+
+    def load_cl_ord_ids(self) -> dict[tuple[str, str], int | None]:
+        with self.engine.connect() as conn:
+            return {(r.comp_id, r.cl_ord_id): r.order_id for r in conn.execute(select(t.cl_ord_ids))}
+
+    def max_ids(self) -> dict[str, int]:
+        """Highest ids used so far, so numbering continues after a restart."""
+        with self.engine.connect() as conn:
+            def mx(col) -> int:
+                return conn.execute(select(func.max(col))).scalar() or 0
+            return {"order": mx(t.orders.c.order_id), "exec": mx(t.executions.c.exec_id),
+                    "trade": mx(t.trades.c.trade_id), "cancel_reject": mx(t.cancel_rejects.c.id),
+                    "priority": mx(t.orders.c.priority)}
+
+    def last_trade_prices(self) -> dict[str, int]:
+        """Last traded price (ticks) per symbol: the reference price after a restart."""
+        with self.engine.connect() as conn:
+            last = (select(t.trades.c.symbol, func.max(t.trades.c.trade_id).label("tid"))
+                    .group_by(t.trades.c.symbol).subquery())
+            rows = conn.execute(select(t.trades.c.symbol, t.trades.c.price_ticks)
+                                .join(last, t.trades.c.trade_id == last.c.tid))
+            return {r.symbol: r.price_ticks for r in rows}
+
+    # ------------------------------------------------------------ reads for ops
+    def orders(self, *, member: str | None = None, symbol: str | None = None, status: Iterable[str] | None = None,
+               account: str | None = None, limit: int = 200) -> list[OrderRecord]:
+        q = select(t.orders)
+        if member:
+            q = q.where(t.orders.c.member_id == member)
+        if symbol:
+            q = q.where(t.orders.c.symbol == symbol)
+        if account:
+            q = q.where(t.orders.c.account == account)
+        if status:
+            q = q.where(t.orders.c.status.in_(list(status)))
+        q = q.order_by(t.orders.c.order_id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_order_from_row(r) for r in conn.execute(q)]
+
+    def executions_for(self, order_id: int) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.executions).where(t.executions.c.order_id == order_id)
+                                .order_by(t.executions.c.exec_id))
+            return [dict(r._mapping) for r in rows]
+
+    def trades(self, symbol: str | None = None) -> list[dict]:
+        q = select(t.trades).order_by(t.trades.c.trade_id)
+        if symbol:
+            q = q.where(t.trades.c.symbol == symbol)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def auth_events(self, comp_id: str | None = None) -> list[dict]:
+        q = select(t.auth_events).order_by(t.auth_events.c.id)
+        if comp_id:
+            q = q.where(t.auth_events.c.comp_id == comp_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def record_auth_event(self, comp_id: str, outcome: str, reason: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.auth_events).values(comp_id=comp_id[:64], outcome=outcome, reason=reason,
+                                                      at_us=now_us()))
+
+    # ------------------------------------------------------------ ops queue
+    def enqueue_ops_command(self, command: str, argument: str, requested_by: str = "cli") -> int:
+        with self.engine.begin() as conn:
+            res = conn.execute(insert(t.ops_commands).values(command=command, argument=argument,
+                                                             requested_by=requested_by, status="pending",
+                                                             created_us=now_us()))
+            return int(res.inserted_primary_key[0])
+
+    def pending_ops_commands(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.ops_commands).where(t.ops_commands.c.status == "pending")
+                                .order_by(t.ops_commands.c.id))
+            return [dict(r._mapping) for r in rows]
+
+    def ops_command(self, command_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(t.ops_commands).where(t.ops_commands.c.id == command_id)).first()
+            return dict(r._mapping) if r else None
+
+    # ------------------------------------------------------------ registry (CLI)
+    def add_member(self, member_id: str, name: str, kind: str) -> None:
+        self._insert(t.members, f"member {member_id} already exists",
+                     member_id=member_id, name=name, kind=kind, status=MemberStatus.ACTIVE.value, created_us=now_us())
+
+    def set_member_status(self, member_id: str, status: MemberStatus) -> None:
+        self._update_one(t.members, t.members.c.member_id == member_id, f"no member {member_id}",
+                         status=status.value)
+
+    def add_session(self, comp_id: str, member_id: str | None, role: SessionRole, password_hash: str,
+                    cancel_on_disconnect: bool = False) -> None:
+        self._insert(t.fix_sessions, f"session {comp_id} already exists", comp_id=comp_id, member_id=member_id,
+                     role=role.value, password_hash=password_hash, cancel_on_disconnect=cancel_on_disconnect,
+                     created_us=now_us())
+
+    def set_session_password(self, comp_id: str, password_hash: str) -> None:
+        self._update_one(t.fix_sessions, t.fix_sessions.c.comp_id == comp_id, f"no session {comp_id}",
+                         password_hash=password_hash)
+
+    def add_account(self, account: Account) -> None:
+        self._insert(t.accounts, f"account {account.account_id} already exists", account_id=account.account_id,
+                     member_id=account.member_id, name=account.name, jurisdiction=account.jurisdiction,
+                     accredited=account.accredited, investor_type=account.investor_type, created_us=now_us())
+
+    def set_holding(self, account_id: str, asset: str, quantity: Decimal) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.holdings.delete().where((t.holdings.c.account_id == account_id)
+                                                   & (t.holdings.c.asset == asset)))
+            conn.execute(insert(t.holdings).values(account_id=account_id, asset=asset, quantity=str(quantity)))
+
+    def holdings(self, account_id: str | None = None) -> list[dict]:
+        q = select(t.holdings).order_by(t.holdings.c.account_id, t.holdings.c.asset)
+        if account_id:
+            q = q.where(t.holdings.c.account_id == account_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def add_security(self, s: Security) -> None:
+        self._insert(t.securities, f"security {s.symbol} already exists", symbol=s.symbol, name=s.name,
+                     tick_size=str(s.tick_size), lot_size=s.lot_size, offering=s.offering.value,
+                     trading_status=s.trading_status.value,
+                     reference_price=None if s.reference_price is None else str(s.reference_price),
+                     band_bps=s.band_bps, currency=s.currency, created_us=now_us())
+
+    def _insert(self, table, duplicate_message: str, **values) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(table).values(**values))
+        except IntegrityError as exc:
+            text = str(exc.orig).lower()
+            if "unique" in text or "duplicate" in text or "primary" in text:
+                raise StoreError(duplicate_message) from None
+            raise StoreError(f"refused by the store: {exc.orig}") from None
+
+    def _update_one(self, table, where, missing_message: str, **values) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(update(table).where(where).values(**values)).rowcount != 1:
+                raise StoreError(missing_message)
+
+
+def _security_from_row(r) -> Security:
+    return Security(
+        symbol=r.symbol, name=r.name, tick_size=Decimal(r.tick_size), lot_size=r.lot_size,
+        offering=Offering(r.offering), trading_status=TradingStatus(r.trading_status),
+        reference_price=None if r.reference_price is None else Decimal(r.reference_price), band_bps=r.band_bps,
+        currency=r.currency,
+    )
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+__all__ = ["JournalBatch", "Store", "StoreError", "World", "SQLAlchemyError", "sqlite_url"]

@@ -1,0 +1,196 @@
+"""The venue's tables. Prices are integer ticks, times integer microseconds since the epoch (UTC),
+decimal reference values exact text: nothing passes through a float on any backend.
+
+Schema changes go through Alembic migrations in `store/migrations/versions/`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text)
+
+metadata = MetaData()
+
+members = Table(
+    "members", metadata,
+    Column("member_id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+fix_sessions = Table(
+    "fix_sessions", metadata,
+    Column("comp_id", String(32), primary_key=True),
+    Column("member_id", String(32), ForeignKey("members.member_id"), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(300), nullable=False),
+    Column("cancel_on_disconnect", Boolean, nullable=False, default=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+accounts = Table(
+    "accounts", metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("member_id", String(32), ForeignKey("members.member_id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("jurisdiction", String(8), nullable=False),
+    Column("accredited", Boolean, nullable=False),
+    Column("investor_type", String(32), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+securities = Table(
+    "securities", metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("tick_size", String(40), nullable=False),
+    Column("lot_size", BigInteger, nullable=False),
+    Column("offering", String(32), nullable=False),
+    Column("trading_status", String(16), nullable=False),
+    Column("reference_price", String(40), nullable=True),
+    Column("band_bps", Integer, nullable=True),
+    Column("currency", String(8), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+# Starting positions of investor accounts (the sandbox world; later put on-chain).
+holdings = Table(
+    "holdings", metadata,
+    Column("account_id", String(64), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("asset", String(32), primary_key=True),  # a symbol, or the cash currency
+    Column("quantity", String(60), nullable=False),
+)
+
+orders = Table(
+    "orders", metadata,
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("comp_id", String(32), nullable=False),
+    Column("member_id", String(32), nullable=False),
+    Column("cl_ord_id", String(64), nullable=False),
+    Column("orig_cl_ord_id", String(64), nullable=True),
+    Column("account", String(64), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("side", String(1), nullable=False),
+    Column("ord_type", String(1), nullable=False),
+    Column("price_ticks", BigInteger, nullable=True),
+    Column("qty", BigInteger, nullable=False),
+    Column("min_qty", BigInteger, nullable=False),
+    Column("tif", String(1), nullable=False),
+    Column("expire_at_us", BigInteger, nullable=True),
+    Column("trading_day", String(10), nullable=False),
+    Column("smp", String(1), nullable=False),
+    Column("status", String(1), nullable=False),
+    Column("leaves", BigInteger, nullable=False),
+    Column("cum", BigInteger, nullable=False),
+    Column("notional_ticks", BigInteger, nullable=False),
+    Column("priority", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+Index("ix_orders_open", orders.c.status, orders.c.symbol)
+Index("ix_orders_member", orders.c.member_id, orders.c.created_us)
+
+# Every ClOrdID a session used (new, cancel, replace) and the order it refers to.
+cl_ord_ids = Table(
+    "cl_ord_ids", metadata,
+    Column("comp_id", String(32), primary_key=True),
+    Column("cl_ord_id", String(64), primary_key=True),
+    Column("order_id", BigInteger, nullable=True),
+)
+
+# The journal of every execution report the venue sent (and to whom).
+executions = Table(
+    "executions", metadata,
+    Column("exec_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("order_id", BigInteger, nullable=True),
+    Column("comp_id", String(32), nullable=False),
+    Column("cl_ord_id", String(64), nullable=False),
+    Column("orig_cl_ord_id", String(64), nullable=True),
+    Column("exec_type", String(1), nullable=False),
+    Column("ord_status", String(1), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("side", String(1), nullable=False),
+    Column("account", String(64), nullable=True),
+    Column("order_qty", BigInteger, nullable=False),
+    Column("price", String(40), nullable=True),
+    Column("last_qty", BigInteger, nullable=True),
+    Column("last_px", String(40), nullable=True),
+    Column("leaves", BigInteger, nullable=False),
+    Column("cum", BigInteger, nullable=False),
+    Column("avg_px", String(40), nullable=False),
+    Column("trade_id", BigInteger, nullable=True),
+    Column("ord_rej_reason", Integer, nullable=True),
+    Column("venue_reason", String(16), nullable=True),
+    Column("text", Text, nullable=True),
+    Column("transact_us", BigInteger, nullable=False),
+)
+Index("ix_executions_order", executions.c.order_id)
+Index("ix_executions_comp", executions.c.comp_id, executions.c.exec_id)
+
+cancel_rejects = Table(
+    "cancel_rejects", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("comp_id", String(32), nullable=False),
+    Column("order_id", BigInteger, nullable=True),
+    Column("cl_ord_id", String(64), nullable=False),
+    Column("orig_cl_ord_id", String(64), nullable=True),
+    Column("response_to", String(1), nullable=False),
+    Column("reason", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("transact_us", BigInteger, nullable=False),
+)
+
+trades = Table(
+    "trades", metadata,
+    Column("trade_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("symbol", String(32), nullable=False),
+    Column("price_ticks", BigInteger, nullable=False),
+    Column("price", String(40), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("buy_order_id", BigInteger, nullable=False),
+    Column("sell_order_id", BigInteger, nullable=False),
+    Column("buy_account", String(64), nullable=False),
+    Column("sell_account", String(64), nullable=False),
+    Column("buy_member", String(32), nullable=False),
+    Column("sell_member", String(32), nullable=False),
+    Column("aggressor", String(1), nullable=True),
+    Column("executed_us", BigInteger, nullable=False),
+    Column("settlement_status", String(16), nullable=False),
+)
+Index("ix_trades_symbol", trades.c.symbol, trades.c.executed_us)
+
+# Halts, resumes and other status changes of a security.
+security_events = Table(
+    "security_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("symbol", String(32), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+)
+
+# Logon attempts, good and bad.
+auth_events = Table(
+    "auth_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("comp_id", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+)
+
+# Instructions from the CLI to a running venue (halt, resume, ...), taken in id order.
+ops_commands = Table(
+    "ops_commands", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("command", String(32), nullable=False),
+    Column("argument", String(200), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("result", Text, nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("done_us", BigInteger, nullable=True),
+)
+Index("ix_ops_pending", ops_commands.c.status, ops_commands.c.id)
