@@ -92,6 +92,35 @@ class BookReject(str, Enum):
     PRICE_BAND = "Order price outside the price band"
 
 
+class OrdStatus(str, Enum):
+    """FIX OrdStatus(39) of one order, as the venue reports it.
+
+    The book itself only holds open orders; `venue.book.lifecycle` holds the one table of legal
+    status changes. PENDING_NEW is the state before the book has answered a NewOrder.
+    """
+
+    PENDING_NEW = "A"
+    NEW = "0"
+    PARTIALLY_FILLED = "1"
+    FILLED = "2"
+    CANCELED = "4"
+    REJECTED = "8"
+    EXPIRED = "C"
+
+    @property
+    def is_open(self) -> bool:
+        """True while the order may still trade or be canceled."""
+        return self in _OPEN_STATUSES
+
+    @property
+    def is_closed(self) -> bool:
+        """True once no further execution can happen (terminal state)."""
+        return self not in _OPEN_STATUSES
+
+
+_OPEN_STATUSES = frozenset({OrdStatus.PENDING_NEW, OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED})
+
+
 # ---------------------------------------------------------------- commands
 
 

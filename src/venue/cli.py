@@ -1,0 +1,363 @@
+"""`venue`: the operator's command line.
+
+Every command that reads or writes the registry finds the store from, in order: --db-url,
+--config, the VENUE_CONFIG environment variable, or the sandbox's config (var/sandbox/venue.toml).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+
+from venue.config import ConfigError, load_config
+from venue.model import Account, MemberStatus, Offering, Security, SessionRole
+from venue.store import Store, StoreError
+
+DEFAULT_SANDBOX_DIR = Path("var/sandbox")
+
+
+def _store(ctx: click.Context) -> Store:
+    opts = ctx.find_root().obj or {}
+    url = opts.get("db_url")
+    config = opts.get("config") or os.environ.get("VENUE_CONFIG")
+    if not url:
+        path = Path(config) if config else DEFAULT_SANDBOX_DIR / "venue.toml"
+        if not path.exists():
+            raise click.ClickException(
+                f"no store to use: {path} does not exist. Pass --db-url URL or --config FILE "
+                "(or start `venue sandbox` first).")
+        try:
+            url = load_config(path).database_url
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+    store = Store(url)
+    try:
+        store.migrate()
+    except Exception as exc:  # noqa: BLE001 - explain, don't dump a traceback
+        raise click.ClickException(f"cannot open the store at {url}: {exc}") from None
+    return store
+
+
+def _decimal(value: str, name: str) -> Decimal:
+    try:
+        result = Decimal(value)
+    except InvalidOperation:
+        raise click.BadParameter(f"{value!r} is not a number", param_hint=name) from None
+    if not result.is_finite() or result <= 0:
+        raise click.BadParameter(f"{value!r} must be greater than zero", param_hint=name)
+    return result
+
+
+def _out(rows: list[dict], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        click.echo("(none)")
+        return
+    cols = list(rows[0])
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    click.echo("  ".join(c.ljust(widths[c]) for c in cols))
+    for r in rows:
+        click.echo("  ".join(str(r[c]).ljust(widths[c]) for c in cols))
+
+
+class _Group(click.Group):
+    """Turns store errors into one clear line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group)
+@click.option("--db-url", help="Store URL (sqlite:///path or postgresql://...).")
+@click.option("--config", type=click.Path(dir_okay=False), help="Venue config file (TOML).")
+@click.pass_context
+def main(ctx: click.Context, db_url: str | None, config: str | None) -> None:
+    """Operate the venue: run it, manage its registry, halt and resume trading."""
+    ctx.obj = {"db_url": db_url, "config": config}
+
+
+# ---------------------------------------------------------------- running
+@main.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create or upgrade the store's schema (Alembic migrations)."""
+    store = _store(ctx)
+    click.echo(f"store ready: {store.engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command()
+@click.option("--port", type=int, help="FIX port (overrides the config file).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (overrides the config).")
+@click.option("-v", "--verbose", is_flag=True)
+@click.pass_context
+def serve(ctx: click.Context, port: int | None, data_dir: str | None, verbose: bool) -> None:
+    """Run the venue (production entry point): --config FILE, optionally --db-url and --data-dir."""
+    opts = ctx.find_root().obj
+    config = opts.get("config") or os.environ.get("VENUE_CONFIG")
+    if not config:
+        raise click.ClickException("serve needs a config file: venue --config venue.toml serve")
+    try:
+        cfg = load_config(Path(config), database_url=opts.get("db_url"),
+                          data_dir=Path(data_dir) if data_dir else None, port=port)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    from venue.server import serve as run
+    sys.exit(run(cfg, verbose))
+
+
+@main.command()
+@click.option("--port", type=int, default=9878, show_default=True, help="FIX port on 127.0.0.1.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=str(DEFAULT_SANDBOX_DIR), show_default=True)
+@click.option("--resume", is_flag=True, help="Keep the existing sandbox state instead of starting fresh.")
+@click.option("-v", "--verbose", is_flag=True)
+@click.pass_context
+def sandbox(ctx: click.Context, port: int, data_dir: str, resume: bool, verbose: bool) -> None:
+    """Start a fresh certification sandbox venue (see spec/sandbox.md)."""
+    from venue import sandbox as sb
+    from venue.server import serve as run
+    opts = ctx.find_root().obj
+    config = sb.prepare(Path(data_dir), port, database_url=opts.get("db_url"), fresh=not resume)
+    cfg = load_config(config, port=port)
+    click.echo(f"sandbox: sessions BRKA, BRKB, MM1 (order entry), OPSDC (drop copy); password "
+               f"'{sb.SANDBOX_PASSWORD}'; venue CompID ATS; FIX 4.4 on 127.0.0.1:{port}")
+    sys.exit(run(cfg, verbose))
+
+
+# ---------------------------------------------------------------- registry
+@main.group()
+def members() -> None:
+    """Member broker-dealers and their FIX sessions."""
+
+
+@members.command("add")
+@click.argument("member_id")
+@click.option("--name", required=True)
+@click.option("--kind", type=click.Choice(["broker_dealer", "market_maker"]), default="broker_dealer",
+              show_default=True)
+@click.pass_context
+def members_add(ctx: click.Context, member_id: str, name: str, kind: str) -> None:
+    """Onboard a member."""
+    _store(ctx).add_member(member_id, name, kind)
+    click.echo(f"member {member_id} added")
+
+
+@members.command("add-session")
+@click.argument("comp_id")
+@click.option("--member", "member_id", help="Owning member; omit for a venue-wide ops drop copy.")
+@click.option("--role", type=click.Choice([r.value for r in SessionRole]), default=SessionRole.ORDER_ENTRY.value,
+              show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--cancel-on-disconnect", is_flag=True)
+@click.pass_context
+def members_add_session(ctx: click.Context, comp_id: str, member_id: str | None, role: str, password: str,
+                        cancel_on_disconnect: bool) -> None:
+    """Add a FIX session (takes effect at the venue's next start)."""
+    from venue.passwords import hash_password
+    store = _store(ctx)
+    if member_id is None and role == SessionRole.ORDER_ENTRY.value:
+        raise click.UsageError("an order-entry session needs --member")
+    if member_id is not None and member_id not in store.load_world().members:
+        raise click.ClickException(f"no member {member_id}: add it first with `venue members add`")
+    if len(password) < 6:
+        raise click.BadParameter("use at least 6 characters", param_hint="--password")
+    store.add_session(comp_id, member_id, SessionRole(role), hash_password(password), cancel_on_disconnect)
+    click.echo(f"session {comp_id} added ({role}); restart the venue to accept it")
+
+
+@members.command("set-password")
+@click.argument("comp_id")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.pass_context
+def members_set_password(ctx: click.Context, comp_id: str, password: str) -> None:
+    """Change a session's logon password (applies at its next logon)."""
+    from venue.passwords import hash_password
+    _store(ctx).set_session_password(comp_id, hash_password(password))
+    click.echo(f"password of {comp_id} changed")
+
+
+@members.command("suspend")
+@click.argument("member_id")
+@click.pass_context
+def members_suspend(ctx: click.Context, member_id: str) -> None:
+    """Suspend a member: its sessions can no longer log on."""
+    _store(ctx).set_member_status(member_id, MemberStatus.SUSPENDED)
+    click.echo(f"member {member_id} suspended")
+
+
+@members.command("activate")
+@click.argument("member_id")
+@click.pass_context
+def members_activate(ctx: click.Context, member_id: str) -> None:
+    """Re-activate a suspended member."""
+    _store(ctx).set_member_status(member_id, MemberStatus.ACTIVE)
+    click.echo(f"member {member_id} active")
+
+
+@members.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def members_list(ctx: click.Context, as_json: bool) -> None:
+    """List members and their sessions."""
+    world = _store(ctx).load_world()
+    rows = [{"comp_id": s.comp_id, "member": s.member_id or "(venue)", "role": s.role.value,
+             "member_status": world.members[s.member_id].status.value if s.member_id in world.members else "-",
+             "cancel_on_disconnect": s.cancel_on_disconnect}
+            for s in sorted(world.sessions.values(), key=lambda s: s.comp_id)]
+    _out(rows, as_json)
+
+
+@main.group()
+def accounts() -> None:
+    """Investor accounts held at members."""
+
+
+@accounts.command("add")
+@click.argument("account_id")
+@click.option("--member", "member_id", required=True)
+@click.option("--name", required=True)
+@click.option("--jurisdiction", default="US", show_default=True, help="ISO 3166 country code.")
+@click.option("--accredited/--not-accredited", default=False, show_default=True)
+@click.option("--investor-type", default="individual", show_default=True)
+@click.pass_context
+def accounts_add(ctx: click.Context, account_id: str, member_id: str, name: str, jurisdiction: str,
+                 accredited: bool, investor_type: str) -> None:
+    """Open an investor account at a member."""
+    store = _store(ctx)
+    if member_id not in store.load_world().members:
+        raise click.ClickException(f"no member {member_id}: add it first with `venue members add`")
+    if len(jurisdiction) != 2 or not jurisdiction.isalpha():
+        raise click.BadParameter("use a two-letter country code such as US", param_hint="--jurisdiction")
+    store.add_account(Account(account_id, member_id, name, jurisdiction.upper(), accredited, investor_type))
+    click.echo(f"account {account_id} added at {member_id}")
+
+
+@accounts.command("list")
+@click.option("--member", "member_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def accounts_list(ctx: click.Context, member_id: str | None, as_json: bool) -> None:
+    """List investor accounts."""
+    world = _store(ctx).load_world()
+    rows = [{"account": a.account_id, "member": a.member_id, "name": a.name, "jurisdiction": a.jurisdiction,
+             "accredited": a.accredited, "type": a.investor_type}
+            for a in sorted(world.accounts.values(), key=lambda a: a.account_id)
+            if member_id is None or a.member_id == member_id]
+    _out(rows, as_json)
+
+
+@main.group()
+def securities() -> None:
+    """Securities listed on the venue."""
+
+
+@securities.command("add")
+@click.argument("symbol")
+@click.option("--name", required=True)
+@click.option("--tick", default="0.01", show_default=True, help="Tick size in the quote currency.")
+@click.option("--lot", type=click.IntRange(min=1), default=1, show_default=True, help="Lot size in token units.")
+@click.option("--offering", type=click.Choice([o.value for o in Offering]), default=Offering.REGISTERED.value,
+              show_default=True)
+@click.option("--reference-price", help="Reference price for price bands before the first trade.")
+@click.option("--band-bps", type=click.IntRange(min=1), help="Price band around the reference, basis points.")
+@click.pass_context
+def securities_add(ctx: click.Context, symbol: str, name: str, tick: str, lot: int, offering: str,
+                   reference_price: str | None, band_bps: int | None) -> None:
+    """List a security (takes effect at the venue's next start)."""
+    tick_size = _decimal(tick, "--tick")
+    ref = _decimal(reference_price, "--reference-price") if reference_price else None
+    if ref is not None and ref % tick_size:
+        raise click.BadParameter(f"{ref} is not a multiple of the tick {tick_size}", param_hint="--reference-price")
+    _store(ctx).add_security(Security(symbol, name, tick_size, lot, Offering(offering), reference_price=ref,
+                                      band_bps=band_bps))
+    click.echo(f"security {symbol} added")
+
+
+@securities.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def securities_list(ctx: click.Context, as_json: bool) -> None:
+    """List securities and their trading status."""
+    world = _store(ctx).load_world()
+    rows = [{"symbol": s.symbol, "name": s.name, "tick": str(s.tick_size), "lot": s.lot_size,
+             "offering": s.offering.value, "status": s.trading_status.value}
+            for s in sorted(world.securities.values(), key=lambda s: s.symbol)]
+    _out(rows, as_json)
+
+
+# ---------------------------------------------------------------- trading control
+def _ops(ctx: click.Context, command: str, symbol: str, wait: float) -> None:
+    store = _store(ctx)
+    if symbol not in store.load_world().securities:
+        raise click.ClickException(f"unknown symbol {symbol}; see `venue securities list`")
+    command_id = store.enqueue_ops_command(command, symbol, requested_by=os.environ.get("USER", "cli"))
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        row = store.ops_command(command_id)
+        if row and row["status"] != "pending":
+            if row["status"] == "failed":
+                raise click.ClickException(f"{command} {symbol} failed: {row['result']}")
+            click.echo(f"{row['result']}")
+            return
+        time.sleep(0.1)
+    click.echo(f"{command} {symbol} queued (#{command_id}); no running venue took it within {wait:g}s, "
+               "it applies when the venue starts")
+
+
+@main.command()
+@click.argument("symbol")
+@click.option("--wait", type=float, default=5.0, show_default=True, help="Seconds to wait for the venue.")
+@click.pass_context
+def halt(ctx: click.Context, symbol: str, wait: float) -> None:
+    """Halt trading in SYMBOL: new orders are rejected until `venue resume SYMBOL`."""
+    _ops(ctx, "halt", symbol, wait)
+
+
+@main.command()
+@click.argument("symbol")
+@click.option("--wait", type=float, default=5.0, show_default=True, help="Seconds to wait for the venue.")
+@click.pass_context
+def resume(ctx: click.Context, symbol: str, wait: float) -> None:
+    """Resume trading in SYMBOL."""
+    _ops(ctx, "resume", symbol, wait)
+
+
+@main.command()
+@click.option("--member")
+@click.option("--symbol")
+@click.option("--account")
+@click.option("--status", type=click.Choice(["open", "all", "filled", "canceled", "expired", "rejected"]),
+              default="open", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def orders(ctx: click.Context, member: str | None, symbol: str | None, account: str | None, status: str,
+           limit: int, as_json: bool) -> None:
+    """List orders (newest first)."""
+    codes = {"open": ["0", "1"], "filled": ["2"], "canceled": ["4"], "expired": ["C"], "rejected": ["8"],
+             "all": None}[status]
+    store = _store(ctx)
+    world = store.load_world()
+    rows = []
+    for o in store.orders(member=member, symbol=symbol, status=codes, account=account, limit=limit):
+        sec = world.securities.get(o.symbol)
+        price = sec.to_price(o.price) if (sec and o.price is not None) else "MKT"
+        rows.append({"order_id": o.order_id, "member": o.member_id, "cl_ord_id": o.cl_ord_id,
+                     "account": o.account, "symbol": o.symbol, "side": o.side.name, "type": o.ord_type.name,
+                     "price": price, "qty": o.qty, "cum": o.cum, "leaves": o.leaves, "tif": o.tif.name,
+                     "status": o.status.name})
+    _out(rows, as_json)
+
+
+if __name__ == "__main__":
+    main()

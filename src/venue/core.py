@@ -1,0 +1,505 @@
+"""The venue core: commands in, journal records and reports out.
+
+One `VenueCore` owns every book, every live order and the id counters. It is driven by a single
+thread (the sequencer), takes the time as an argument and performs no I/O of its own, except the
+injected `load_order` for a status request about an order no longer in memory. Each call to
+`handle()` or `run_timers()` appends to the current `JournalBatch` and outbound report list; the
+sequencer commits the batch before it sends the reports.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from venue.book.base import BookConfig, OrderBook
+from venue.book.types import (Accepted, BookReject, CancelReason, Canceled, Event, NewOrder, OrdType, Rejected,
+                              Replaced, RestingOrder, SelfMatchPrevention, Side, TimeInForce, Trade)
+from venue.calendar import TradingCalendar
+from venue.gates import GateContext, GateReject, OrdRejReason, check_new_order, price_valid, quantity_valid
+from venue.messages import (CancelCommand, Command, ExecutionReport, NewOrderCommand, OpsCommand, OrderCancelReject,
+                            ReplaceCommand, Report, SecurityStatusReport, SessionEvent, StatusCommand)
+from venue.model import Security, SessionRole, TradingStatus
+from venue.orders import ExecType, OrderEvent, OrderRecord, OrdStatus
+from venue.store.repository import JournalBatch, World
+
+log = logging.getLogger("venue.core")
+
+NONE_ORDER_ID = "NONE"
+AVG_PX_PLACES = Decimal("0.00000001")
+
+
+class CxlRejReason:
+    """FIX 4.4 CxlRejReason(102) values the venue uses."""
+
+    TOO_LATE = 0
+    UNKNOWN_ORDER = 1
+    BROKER_OPTION = 2
+    DUPLICATE_CL_ORD_ID = 6
+    OTHER = 99
+
+
+# Book refusals as the member sees them: (venue code, OrdRejReason).
+_BOOK_REJECT_CODES: dict[BookReject, tuple[str, int]] = {
+    BookReject.PRICE_BAND: ("B100", OrdRejReason.OTHER),
+    BookReject.NOT_ACCEPTED_IN_PHASE: ("Y220", OrdRejReason.EXCHANGE_CLOSED),
+    BookReject.UNKNOWN_ORDER: ("O400", OrdRejReason.UNKNOWN_ORDER),
+    BookReject.DUPLICATE_ORDER_ID: ("O410", OrdRejReason.DUPLICATE_ORDER),
+    BookReject.REPLACE_QTY_NOT_ABOVE_CUM: ("Q130", OrdRejReason.INCORRECT_QUANTITY),
+    BookReject.REPLACE_NOT_RESTING: ("O420", OrdRejReason.OTHER),
+}
+
+
+@dataclass(slots=True)
+class IdCounters:
+    """Last ids handed out; restored from the store's maxima at start-up."""
+
+    order: int = 0
+    exec: int = 0
+    trade: int = 0
+    cancel_reject: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """The cancel/replace request whose book events are being applied."""
+
+    cl_ord_id: str
+    orig_cl_ord_id: str
+
+
+class VenueCore:
+    """Gates, books and order records for every security of the venue."""
+
+    def __init__(self, world: World, calendar_for: Callable[[str], TradingCalendar],
+                 book_factory: Callable[[BookConfig], OrderBook], ids: IdCounters,
+                 cl_ord_ids: dict[tuple[str, str], int | None] | None = None,
+                 load_order: Callable[[int], OrderRecord | None] | None = None,
+                 last_prices: dict[str, int] | None = None) -> None:
+        self.world = world
+        self.securities: dict[str, Security] = dict(world.securities)
+        self.calendar_for = calendar_for
+        self.ids = ids
+        self.cl_ord_index: dict[tuple[str, str], int | None] = dict(cl_ord_ids or {})
+        self.orders: dict[int, OrderRecord] = {}
+        self._load_order = load_order or (lambda _id: None)
+        self._expiries: list[tuple[int, int]] = []
+        self.books: dict[str, OrderBook] = {}
+        self._book_factory = book_factory
+        last_prices = last_prices or {}
+        for symbol, sec in self.securities.items():
+            ref = last_prices.get(symbol)
+            if ref is None and sec.reference_price is not None:
+                ref = sec.to_ticks(sec.reference_price)
+            self.books[symbol] = book_factory(BookConfig(reference_price=ref, band_bps=sec.band_bps))
+        self._drop_copy_all = tuple(sorted(s.comp_id for s in world.sessions.values()
+                                           if s.role is SessionRole.DROP_COPY and s.member_id is None))
+        self._drop_copy_member: dict[str, tuple[str, ...]] = {}
+        for s in world.sessions.values():
+            if s.role is SessionRole.DROP_COPY and s.member_id is not None:
+                self._drop_copy_member.setdefault(s.member_id, ())
+                self._drop_copy_member[s.member_id] += (s.comp_id,)
+        self.batch = JournalBatch()
+        self.outbound: list[Report] = []
+        self._pending: _Pending | None = None
+        self._now = 0
+
+    # ------------------------------------------------------------ start-up
+    def restore(self, open_orders: list[OrderRecord]) -> None:
+        """Put journaled open orders back into their books, in time priority."""
+        for rec in open_orders:
+            self.orders[rec.order_id] = rec
+            self.books[rec.symbol].restore(RestingOrder(self._book_order(rec), rec.leaves, rec.cum, rec.priority))
+            self._schedule_expiry(rec)
+
+    # ------------------------------------------------------------ the sequencer's interface
+    def take(self) -> tuple[JournalBatch, list[Report]]:
+        """Hand over what was produced since the last call and start afresh."""
+        batch, out = self.batch, self.outbound
+        self.batch, self.outbound = JournalBatch(), []
+        return batch, out
+
+    def next_timer_us(self) -> int | None:
+        return self._expiries[0][0] if self._expiries else None
+
+    def handle(self, cmd: Command, now_us: int) -> None:
+        """Apply one command."""
+        self._now = now_us
+        if isinstance(cmd, NewOrderCommand):
+            self._new_order(cmd)
+        elif isinstance(cmd, CancelCommand):
+            self._cancel(cmd)
+        elif isinstance(cmd, ReplaceCommand):
+            self._replace(cmd)
+        elif isinstance(cmd, StatusCommand):
+            self._status(cmd)
+        elif isinstance(cmd, OpsCommand):
+            self._ops(cmd)
+        elif isinstance(cmd, SessionEvent):
+            pass
+        else:  # a programming error, not a member's mistake
+            raise TypeError(f"unknown command {cmd!r}")
+
+    def run_timers(self, now_us: int) -> None:
+        """Expire Day orders at their session's close and GTD orders at their expiry time."""
+        self._now = now_us
+        while self._expiries and self._expiries[0][0] <= now_us:
+            _, order_id = heapq.heappop(self._expiries)
+            rec = self.orders.get(order_id)
+            if rec is None or not rec.status.is_open:
+                continue
+            self._apply(self.books[rec.symbol].cancel(order_id, CancelReason.EXPIRED))
+
+    def internal_error(self, cmd: Command, exc: BaseException) -> None:
+        """A command broke an invariant: halt its security so nothing trades on a doubtful book, and
+        answer the member."""
+        symbol = getattr(cmd, "symbol", None)
+        if symbol in self.securities and self.securities[symbol].trading_status is TradingStatus.OPEN:
+            self._set_trading_status(symbol, TradingStatus.HALTED, f"internal error: {type(exc).__name__}")
+        if isinstance(cmd, NewOrderCommand):
+            self._reject_new(cmd, GateReject("X900", OrdRejReason.OTHER,
+                                             "Internal error: order not accepted; venue operations alerted"))
+        elif isinstance(cmd, (CancelCommand, ReplaceCommand)):
+            self._cancel_reject(cmd, None, CxlRejReason.OTHER, "Internal error: request not processed")
+
+    # ------------------------------------------------------------ new order
+    def _new_order(self, cmd: NewOrderCommand) -> None:
+        session = self.world.sessions.get(cmd.comp_id)
+        member = self.world.members.get(session.member_id) if session and session.member_id else None
+        security = self.securities.get(cmd.symbol)
+        calendar = self.calendar_for(cmd.symbol)
+        if cmd.tif == TimeInForce.GTD.value and cmd.expire_time_us is None and cmd.expire_date:
+            try:
+                day = date(int(cmd.expire_date[:4]), int(cmd.expire_date[4:6]), int(cmd.expire_date[6:8]))
+                cmd = replace(cmd, expire_time_us=calendar.end_of_day_us(day))
+            except ValueError:
+                self._reject_new(cmd, GateReject("O340", OrdRejReason.OTHER, "ExpireDate(432) is not a valid date"))
+                return
+        ctx = GateContext(
+            session=session, member=member, security=security,
+            account=self.world.accounts.get(cmd.account) if cmd.account else None,
+            duplicate_cl_ord_id=(cmd.comp_id, cmd.cl_ord_id) in self.cl_ord_index,
+            trading_day_open=calendar.is_open(self._now), now_us=self._now,
+        )
+        refused = check_new_order(cmd, ctx)
+        if refused is not None:
+            self._reject_new(cmd, refused)
+            return
+        assert security is not None and member is not None and cmd.qty is not None
+        self.ids.order += 1
+        rec = OrderRecord(
+            order_id=self.ids.order, comp_id=cmd.comp_id, member_id=member.member_id, cl_ord_id=cmd.cl_ord_id,
+            account=cmd.account or "", symbol=cmd.symbol, side=Side(cmd.side), ord_type=OrdType(cmd.ord_type),
+            price=None if cmd.price is None else security.to_ticks(cmd.price), qty=int(cmd.qty),
+            tif=TimeInForce(cmd.tif), min_qty=int(cmd.min_qty or 0), expire_at_us=cmd.expire_time_us,
+            trading_day=calendar.trading_day(self._now).isoformat(),
+            smp=SelfMatchPrevention(cmd.smp) if cmd.smp in ("1", "2", "3") else SelfMatchPrevention.CANCEL_INCOMING,
+            leaves=int(cmd.qty), created_us=cmd.received_us or self._now, updated_us=self._now,
+        )
+        self.orders[rec.order_id] = rec
+        self.cl_ord_index[(rec.comp_id, rec.cl_ord_id)] = rec.order_id
+        self.batch.order_changed(rec, new=True)
+        self.batch.cl_ord_ids.append({"comp_id": rec.comp_id, "cl_ord_id": rec.cl_ord_id, "order_id": rec.order_id})
+        self._apply(self.books[rec.symbol].submit(self._book_order(rec)))
+
+    def _reject_new(self, cmd: NewOrderCommand, refused: GateReject) -> None:
+        """Answer a refused new order. No order is created and the ClOrdID stays free for a retry."""
+        session = self.world.sessions.get(cmd.comp_id)
+        member_id = session.member_id if session else None
+        qty = _int_or_zero(cmd.qty)
+        self._send_exec(ExecutionReport(
+            to=cmd.comp_id, order_id=NONE_ORDER_ID, cl_ord_id=cmd.cl_ord_id, exec_id=self._next_exec_id(),
+            exec_type=ExecType.REJECTED.value, ord_status=OrdStatus.REJECTED.value, symbol=cmd.symbol,
+            side=cmd.side, order_qty=qty, leaves_qty=0, cum_qty=0, avg_px=Decimal(0),
+            transact_time_us=self._now, account=cmd.account, price=cmd.price, ord_type=cmd.ord_type, tif=cmd.tif,
+            ord_rej_reason=refused.ord_rej_reason, venue_reason=refused.venue_code, text=refused.text,
+            copy_to=self._copies_for(member_id),
+        ), order_id=None)
+
+    # ------------------------------------------------------------ cancel / replace / status
+    def _find(self, comp_id: str, orig_cl_ord_id: str | None, order_id: str | None) -> OrderRecord | None:
+        """The order a request refers to, only if it belongs to the requesting member."""
+        session = self.world.sessions.get(comp_id)
+        if session is None or session.member_id is None:
+            return None
+        rec: OrderRecord | None = None
+        if order_id and order_id != NONE_ORDER_ID:
+            try:
+                oid = int(order_id)
+            except ValueError:
+                return None
+            rec = self.orders.get(oid) or self._load_order(oid)
+        elif orig_cl_ord_id:
+            oid2 = self.cl_ord_index.get((comp_id, orig_cl_ord_id))
+            if oid2 is not None:
+                rec = self.orders.get(oid2) or self._load_order(oid2)
+        if rec is None or rec.member_id != session.member_id:
+            return None  # another member's order is answered exactly like an unknown one
+        return rec
+
+    def _request_refusal(self, cmd: CancelCommand | ReplaceCommand, rec: OrderRecord | None) -> tuple[int, str] | None:
+        session = self.world.sessions.get(cmd.comp_id)
+        if session is None or session.role is not SessionRole.ORDER_ENTRY:
+            return CxlRejReason.OTHER, "This session may not cancel or replace orders (drop copy)"
+        if not cmd.cl_ord_id:
+            return CxlRejReason.OTHER, "ClOrdID(11) is required"
+        if (cmd.comp_id, cmd.cl_ord_id) in self.cl_ord_index:
+            return CxlRejReason.DUPLICATE_CL_ORD_ID, f"Duplicate ClOrdID {cmd.cl_ord_id}"
+        if rec is None:
+            return CxlRejReason.UNKNOWN_ORDER, "Unknown order"
+        if not rec.status.is_open:
+            return CxlRejReason.TOO_LATE, f"Too late: order is {rec.status.name.lower().replace('_', ' ')}"
+        if cmd.symbol != rec.symbol or cmd.side != rec.side.value:
+            return CxlRejReason.OTHER, "Symbol(55) and Side(54) must match the order"
+        return None
+
+    def _cancel(self, cmd: CancelCommand) -> None:
+        rec = self._find(cmd.comp_id, cmd.orig_cl_ord_id, cmd.order_id)
+        refusal = self._request_refusal(cmd, rec)
+        if refusal is not None:
+            self._cancel_reject(cmd, rec, *refusal)
+            return
+        assert rec is not None
+        self._register_request_id(cmd.comp_id, cmd.cl_ord_id, rec.order_id)
+        self._pending = _Pending(cmd.cl_ord_id, cmd.orig_cl_ord_id or rec.cl_ord_id)
+        try:
+            self._apply(self.books[rec.symbol].cancel(rec.order_id, CancelReason.REQUESTED), request=cmd)
+        finally:
+            self._pending = None
+
+    def _replace(self, cmd: ReplaceCommand) -> None:
+        rec = self._find(cmd.comp_id, cmd.orig_cl_ord_id, cmd.order_id)
+        refusal = self._request_refusal(cmd, rec) or self._replace_refusal(cmd, rec)
+        if refusal is not None:
+            self._cancel_reject(cmd, rec, *refusal)
+            return
+        assert rec is not None and cmd.qty is not None
+        security = self.securities[rec.symbol]
+        price = None if cmd.price is None else security.to_ticks(cmd.price)
+        self._register_request_id(cmd.comp_id, cmd.cl_ord_id, rec.order_id)
+        self._pending = _Pending(cmd.cl_ord_id, cmd.orig_cl_ord_id or rec.cl_ord_id)
+        try:
+            self._apply(self.books[rec.symbol].replace(rec.order_id, int(cmd.qty), price), request=cmd)
+        finally:
+            self._pending = None
+
+    def _replace_refusal(self, cmd: ReplaceCommand, rec: OrderRecord | None) -> tuple[int, str] | None:
+        assert rec is not None
+        security = self.securities[rec.symbol]
+        if security.trading_status is TradingStatus.HALTED:
+            return CxlRejReason.OTHER, f"Trading in {rec.symbol} is halted: replace not accepted (cancel is)"
+        if cmd.ord_type != rec.ord_type.value:
+            return CxlRejReason.OTHER, "OrdType(40) cannot be changed by a replace"
+        if cmd.tif is not None and cmd.tif != rec.tif.value:
+            return CxlRejReason.OTHER, "TimeInForce(59) cannot be changed by a replace"
+        if cmd.account is not None and cmd.account != rec.account:
+            return CxlRejReason.OTHER, "Account(1) cannot be changed by a replace"
+        probe = NewOrderCommand(comp_id=cmd.comp_id, cl_ord_id=cmd.cl_ord_id, symbol=rec.symbol,
+                                side=rec.side.value, ord_type=rec.ord_type.value, qty=cmd.qty, price=cmd.price,
+                                tif=rec.tif.value, account=rec.account)
+        ctx = GateContext(None, None, security, None, False, True, self._now)
+        refused = quantity_valid(probe, ctx) or price_valid(probe, ctx)
+        if refused is not None:
+            return CxlRejReason.OTHER, refused.text
+        return None
+
+    def _status(self, cmd: StatusCommand) -> None:
+        session = self.world.sessions.get(cmd.comp_id)
+        rec = self._find(cmd.comp_id, cmd.cl_ord_id, cmd.order_id)
+        if rec is None or (session is not None and session.role is not SessionRole.ORDER_ENTRY):
+            self._send_exec(ExecutionReport(
+                to=cmd.comp_id, order_id=cmd.order_id or NONE_ORDER_ID, cl_ord_id=cmd.cl_ord_id or "",
+                exec_id=self._next_exec_id(), exec_type=ExecType.ORDER_STATUS.value,
+                ord_status=OrdStatus.REJECTED.value, symbol=cmd.symbol, side=cmd.side, order_qty=0, leaves_qty=0,
+                cum_qty=0, avg_px=Decimal(0), transact_time_us=self._now, ord_rej_reason=OrdRejReason.UNKNOWN_ORDER,
+                text="Unknown order"), order_id=None)
+            return
+        self._report(rec, ExecType.ORDER_STATUS, copy=False)
+
+    # ------------------------------------------------------------ ops
+    def _ops(self, cmd: OpsCommand) -> None:
+        symbol = cmd.argument
+        if cmd.command in ("halt", "resume"):
+            if symbol not in self.securities:
+                self._ops_done(cmd, "failed", f"unknown symbol {symbol}")
+                return
+            target = TradingStatus.HALTED if cmd.command == "halt" else TradingStatus.OPEN
+            if self.securities[symbol].trading_status is target:
+                self._ops_done(cmd, "done", f"{symbol} already {target.value}")
+                return
+            self._set_trading_status(symbol, target, f"{cmd.command} by venue operations")
+            self._ops_done(cmd, "done", f"{symbol} {target.value}")
+        else:
+            self._ops_done(cmd, "failed", f"unknown command {cmd.command}")
+
+    def _ops_done(self, cmd: OpsCommand, status: str, result: str) -> None:
+        self.batch.ops_done.append({"id": cmd.command_id, "status": status, "result": result, "done_us": self._now})
+
+    def _set_trading_status(self, symbol: str, status: TradingStatus, reason: str) -> None:
+        self.securities[symbol] = replace(self.securities[symbol], trading_status=status)
+        self.batch.security_status[symbol] = status.value
+        self.batch.security_events.append({"symbol": symbol, "event": status.value, "reason": reason,
+                                           "at_us": self._now})
+        self.outbound.append(SecurityStatusReport(symbol, status is TradingStatus.HALTED, reason, self._now))
+
+    # ------------------------------------------------------------ book events -> records and reports
+    def _apply(self, events: list[Event], request: CancelCommand | ReplaceCommand | None = None) -> None:
+        for ev in events:
+            if isinstance(ev, Trade):
+                self._trade(ev)
+                continue
+            rec = self.orders[ev.order_id]
+            rec.updated_us = self._now
+            if isinstance(ev, Accepted):
+                rec.priority = ev.priority
+                rec.apply(OrderEvent.ACCEPT)
+                self._report(rec, ExecType.NEW)
+            elif isinstance(ev, Canceled):
+                rec.leaves = 0
+                if ev.reason is CancelReason.EXPIRED:
+                    rec.apply(OrderEvent.EXPIRE)
+                    exec_type = ExecType.EXPIRED
+                else:
+                    rec.apply(OrderEvent.CANCEL)
+                    exec_type = ExecType.CANCELED
+                rec.text = ev.reason.value
+                if ev.reason is CancelReason.REQUESTED and self._pending is not None:
+                    rec.orig_cl_ord_id, rec.cl_ord_id = self._pending.orig_cl_ord_id, self._pending.cl_ord_id
+                self._report(rec, exec_type, text=ev.reason.value)
+            elif isinstance(ev, Replaced):
+                assert self._pending is not None
+                rec.orig_cl_ord_id, rec.cl_ord_id = self._pending.orig_cl_ord_id, self._pending.cl_ord_id
+                rec.qty, rec.price, rec.leaves, rec.priority = ev.qty, ev.price, ev.leaves, ev.priority
+                rec.apply(OrderEvent.REPLACE)
+                self._report(rec, ExecType.REPLACED)
+            elif isinstance(ev, Rejected):
+                if request is not None:
+                    self._cancel_reject(request, rec, CxlRejReason.OTHER, ev.reason.value)
+                    continue
+                code, reason = _BOOK_REJECT_CODES[ev.reason]
+                rec.leaves = 0
+                rec.apply(OrderEvent.REJECT)
+                rec.text = ev.reason.value
+                self._report(rec, ExecType.REJECTED, text=ev.reason.value, ord_rej_reason=reason, venue_reason=code)
+            self.batch.order_changed(rec)
+            if rec.status.is_closed:
+                self.orders.pop(rec.order_id, None)
+
+    def _trade(self, ev: Trade) -> None:
+        self.ids.trade += 1
+        trade_id = self.ids.trade
+        buy, sell = self.orders[ev.buy_order_id], self.orders[ev.sell_order_id]
+        security = self.securities[buy.symbol]
+        self.batch.trades.append({
+            "trade_id": trade_id, "symbol": buy.symbol, "price_ticks": ev.price,
+            "price": str(security.to_price(ev.price)), "qty": ev.qty, "buy_order_id": buy.order_id,
+            "sell_order_id": sell.order_id, "buy_account": buy.account, "sell_account": sell.account,
+            "buy_member": buy.member_id, "sell_member": sell.member_id,
+            "aggressor": ev.aggressor.value if ev.aggressor else None, "executed_us": self._now,
+            "settlement_status": "pending",
+        })
+        # Report the resting side first: it was in the book before the aggressor arrived.
+        pair = (buy, ev.buy_leaves), (sell, ev.sell_leaves)
+        if ev.aggressor is Side.BUY:
+            pair = pair[1], pair[0]
+        for rec, leaves in pair:
+            rec.updated_us = self._now
+            rec.fill(ev.qty, ev.price, leaves)
+            self._report(rec, ExecType.TRADE, last_qty=ev.qty, last_px=security.to_price(ev.price),
+                         trade_id=str(trade_id))
+            self.batch.order_changed(rec)
+            if rec.status.is_closed:
+                self.orders.pop(rec.order_id, None)
+
+    # ------------------------------------------------------------ reports
+    def _report(self, rec: OrderRecord, exec_type: ExecType, *, copy: bool = True, text: str | None = None,
+                last_qty: int | None = None, last_px: Decimal | None = None, trade_id: str | None = None,
+                ord_rej_reason: int | None = None, venue_reason: str | None = None) -> None:
+        security = self.securities[rec.symbol]
+        report = ExecutionReport(
+            to=rec.comp_id, order_id=str(rec.order_id), cl_ord_id=rec.cl_ord_id, exec_id=self._next_exec_id(),
+            exec_type=exec_type.value, ord_status=rec.status.value, symbol=rec.symbol, side=rec.side.value,
+            order_qty=rec.qty, leaves_qty=rec.leaves, cum_qty=rec.cum, avg_px=_avg_px(rec, security),
+            transact_time_us=self._now, account=rec.account,
+            price=None if rec.price is None else security.to_price(rec.price), ord_type=rec.ord_type.value,
+            tif=rec.tif.value, orig_cl_ord_id=rec.orig_cl_ord_id if exec_type in (ExecType.CANCELED,
+                                                                                   ExecType.REPLACED) else None,
+            last_qty=last_qty, last_px=last_px, trade_id=trade_id, ord_rej_reason=ord_rej_reason,
+            venue_reason=venue_reason, text=text, expire_time_us=rec.expire_at_us,
+            min_qty=rec.min_qty or None, copy_to=self._copies_for(rec.member_id) if copy else (),
+        )
+        self._send_exec(report, order_id=rec.order_id)
+        if exec_type is ExecType.NEW or exec_type is ExecType.REPLACED:
+            self._schedule_expiry(rec)
+
+    def _send_exec(self, r: ExecutionReport, order_id: int | None) -> None:
+        self.batch.executions.append({
+            "exec_id": int(r.exec_id), "order_id": order_id, "comp_id": r.to, "cl_ord_id": r.cl_ord_id,
+            "orig_cl_ord_id": r.orig_cl_ord_id, "exec_type": r.exec_type, "ord_status": r.ord_status,
+            "symbol": r.symbol, "side": r.side, "account": r.account, "order_qty": r.order_qty,
+            "price": None if r.price is None else str(r.price), "last_qty": r.last_qty,
+            "last_px": None if r.last_px is None else str(r.last_px), "leaves": r.leaves_qty, "cum": r.cum_qty,
+            "avg_px": str(r.avg_px), "trade_id": int(r.trade_id) if r.trade_id else None,
+            "ord_rej_reason": r.ord_rej_reason, "venue_reason": r.venue_reason, "text": r.text,
+            "transact_us": r.transact_time_us,
+        })
+        self.outbound.append(r)
+
+    def _cancel_reject(self, cmd: CancelCommand | ReplaceCommand, rec: OrderRecord | None, reason: int,
+                       text: str) -> None:
+        self.ids.cancel_reject += 1
+        response_to = "2" if isinstance(cmd, ReplaceCommand) else "1"
+        status = rec.status.value if rec is not None else OrdStatus.REJECTED.value
+        order_id = str(rec.order_id) if rec is not None else NONE_ORDER_ID
+        self.batch.cancel_rejects.append({
+            "id": self.ids.cancel_reject, "comp_id": cmd.comp_id, "order_id": rec.order_id if rec else None,
+            "cl_ord_id": cmd.cl_ord_id, "orig_cl_ord_id": cmd.orig_cl_ord_id, "response_to": response_to,
+            "reason": reason, "text": text, "transact_us": self._now,
+        })
+        self.outbound.append(OrderCancelReject(
+            to=cmd.comp_id, order_id=order_id, cl_ord_id=cmd.cl_ord_id, orig_cl_ord_id=cmd.orig_cl_ord_id,
+            ord_status=status, response_to=response_to, reason=reason, text=text, transact_time_us=self._now))
+
+    # ------------------------------------------------------------ helpers
+    def _next_exec_id(self) -> str:
+        self.ids.exec += 1
+        return str(self.ids.exec)
+
+    def _copies_for(self, member_id: str | None) -> tuple[str, ...]:
+        if member_id is None:
+            return self._drop_copy_all
+        return self._drop_copy_all + self._drop_copy_member.get(member_id, ())
+
+    def _register_request_id(self, comp_id: str, cl_ord_id: str, order_id: int) -> None:
+        self.cl_ord_index[(comp_id, cl_ord_id)] = order_id
+        self.batch.cl_ord_ids.append({"comp_id": comp_id, "cl_ord_id": cl_ord_id, "order_id": order_id})
+
+    def _schedule_expiry(self, rec: OrderRecord) -> None:
+        if rec.tif is TimeInForce.DAY:
+            day = date.fromisoformat(rec.trading_day)
+            heapq.heappush(self._expiries, (self.calendar_for(rec.symbol).close_us(day), rec.order_id))
+        elif rec.tif is TimeInForce.GTD and rec.expire_at_us is not None:
+            heapq.heappush(self._expiries, (rec.expire_at_us, rec.order_id))
+
+    @staticmethod
+    def _book_order(rec: OrderRecord) -> NewOrder:
+        return NewOrder(order_id=rec.order_id, account=rec.account, side=rec.side, ord_type=rec.ord_type,
+                        price=rec.price, qty=rec.qty, tif=rec.tif, min_qty=rec.min_qty, smp=rec.smp)
+
+
+def _avg_px(rec: OrderRecord, security: Security) -> Decimal:
+    if rec.cum == 0:
+        return Decimal(0)
+    avg = Decimal(rec.notional) * security.tick_size / rec.cum
+    return avg.quantize(AVG_PX_PLACES, rounding=ROUND_HALF_EVEN).normalize()
+
+
+def _int_or_zero(value: Decimal | None) -> int:
+    try:
+        return int(value) if value is not None and value.is_finite() else 0
+    except (ValueError, ArithmeticError):
+        return 0

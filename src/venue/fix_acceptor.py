@@ -1,0 +1,439 @@
+"""The FIX 4.4 acceptor: translates FIX messages into venue commands and venue reports into FIX.
+
+Nothing else happens here. Field access uses integer tags (the typed-field calls of the Python
+binding cost ~0.3 ms each). Every callback catches every exception: a stray Python exception in a
+QuickFIX callback stops the engine, so a fault becomes a FIX answer (8 rejected, 9 or j) and a
+log line, never a dead session.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import quickfix as fix
+
+from venue.messages import (CancelCommand, Command, ExecutionReport, NewOrderCommand, OrderCancelReject,
+                            ReplaceCommand, Report, SecurityStatusReport, SessionEvent, StatusCommand)
+
+log = logging.getLogger("venue.fix")
+
+BEGIN_STRING = "FIX.4.4"
+
+
+class Tag:
+    """FIX tag numbers the venue reads or writes."""
+
+    Account = 1
+    AvgPx = 6
+    ClOrdID = 11
+    CumQty = 14
+    ExecID = 17
+    LastPx = 31
+    LastQty = 32
+    MsgSeqNum = 34
+    MsgType = 35
+    OrderID = 37
+    OrderQty = 38
+    OrdStatus = 39
+    OrdType = 40
+    OrigClOrdID = 41
+    Price = 44
+    RefSeqNum = 45
+    Side = 54
+    Symbol = 55
+    Text = 58
+    TimeInForce = 59
+    TransactTime = 60
+    CxlRejReason = 102
+    OrdRejReason = 103
+    MinQty = 110
+    ExpireTime = 126
+    ExecType = 150
+    LeavesQty = 151
+    SecurityTradingStatus = 326
+    RefMsgType = 372
+    BusinessRejectRefID = 379
+    BusinessRejectReason = 380
+    ExpireDate = 432
+    CxlRejResponseTo = 434
+    Username = 553
+    Password = 554
+    TrdMatchID = 880
+    SelfMatchPreventionInstruction = 2964
+    VenueRejectCode = 20001
+
+
+class BusinessRejectReason:
+    OTHER = "0"
+    UNSUPPORTED_MESSAGE_TYPE = "3"
+    APPLICATION_NOT_AVAILABLE = "4"
+
+
+SUPPORTED_APP_MESSAGES = {"D": "NewOrderSingle", "F": "OrderCancelRequest", "G": "OrderCancelReplaceRequest",
+                          "H": "OrderStatusRequest"}
+
+
+class MessageError(Exception):
+    """A field the venue cannot read; answered with a reject that names the field."""
+
+    def __init__(self, tag: int, text: str) -> None:
+        super().__init__(text)
+        self.tag = tag
+        self.text = text
+
+
+def format_utc_us(us: int) -> str:
+    """UTCTimestamp with microseconds: YYYYMMDD-HH:MM:SS.ffffff."""
+    return datetime.fromtimestamp(us // 1_000_000, tz=timezone.utc).strftime("%Y%m%d-%H:%M:%S") + f".{us % 1_000_000:06d}"
+
+
+def parse_utc_us(text: str) -> int:
+    """Parse a FIX UTCTimestamp (seconds, milli-, micro- or nanoseconds) into epoch microseconds."""
+    base, _, frac = text.partition(".")
+    dt = datetime.strptime(base, "%Y%m%d-%H:%M:%S").replace(tzinfo=timezone.utc)
+    micros = int((frac + "000000")[:6]) if frac else 0
+    return int(dt.timestamp()) * 1_000_000 + micros
+
+
+def _dec(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class VenueApplication(fix.Application):
+    """QuickFIX application of the venue: parse, submit, answer."""
+
+    def __init__(self, submit: Callable[[Command], None], authenticate: Callable[[str, str | None, str | None],
+                 str | None]) -> None:
+        super().__init__()
+        self._submit = submit
+        self._authenticate = authenticate
+        self._comp_ids: dict[str, str] = {}  # SessionID string -> counterparty CompID
+        self._session_ids: dict[str, fix.SessionID] = {}
+        self._logged_on: set[str] = set()
+
+    # ------------------------------------------------------------ session callbacks
+    def onCreate(self, sessionID):  # noqa: N802, N803 - QuickFIX names
+        try:
+            comp_id = sessionID.getTargetCompID().getValue()
+            self._comp_ids[sessionID.toString()] = comp_id
+            self._session_ids[comp_id] = fix.SessionID(sessionID.getBeginString().getValue(),
+                                                       sessionID.getSenderCompID().getValue(), comp_id)
+        except Exception:  # noqa: BLE001
+            log.error("onCreate failed\n%s", traceback.format_exc())
+
+    def onLogon(self, sessionID):  # noqa: N802, N803
+        try:
+            comp_id = self._comp_ids.get(sessionID.toString(), "?")
+            self._logged_on.add(comp_id)
+            log.info("logon %s", comp_id)
+            self._submit(SessionEvent(comp_id, True))
+        except Exception:  # noqa: BLE001
+            log.error("onLogon failed\n%s", traceback.format_exc())
+
+    def onLogout(self, sessionID):  # noqa: N802, N803
+        try:
+            comp_id = self._comp_ids.get(sessionID.toString(), "?")
+            if comp_id in self._logged_on:
+                self._logged_on.discard(comp_id)
+                log.info("logout %s", comp_id)
+                self._submit(SessionEvent(comp_id, False))
+        except Exception:  # noqa: BLE001
+            log.error("onLogout failed\n%s", traceback.format_exc())
+
+    def toAdmin(self, message, sessionID):  # noqa: N802, N803
+        return
+
+    def toApp(self, message, sessionID):  # noqa: N802, N803
+        return
+
+    def fromAdmin(self, message, sessionID):  # noqa: N802, N803
+        try:
+            if message.getHeader().getField(Tag.MsgType) != "A":
+                return
+            comp_id = self._comp_ids.get(sessionID.toString(), "")
+            username = message.getField(Tag.Username) if message.isSetField(Tag.Username) else None
+            password = message.getField(Tag.Password) if message.isSetField(Tag.Password) else None
+            reason = self._authenticate(comp_id, username, password)
+        except Exception:  # noqa: BLE001
+            log.error("logon check failed\n%s", traceback.format_exc())
+            reason = "Logon could not be checked; try again later"
+        if reason is not None:
+            log.warning("logon refused for %s: %s", sessionID.toString(), reason)
+            raise fix.RejectLogon(reason)
+
+    def fromApp(self, message, sessionID):  # noqa: N802, N803
+        received = _now_us()
+        comp_id = self._comp_ids.get(sessionID.toString(), "")
+        msg_type = ""
+        try:
+            msg_type = message.getHeader().getField(Tag.MsgType)
+            if msg_type == "D":
+                cmd: Command = self._new_order(message, comp_id, received)
+            elif msg_type == "F":
+                cmd = self._cancel(message, comp_id, received)
+            elif msg_type == "G":
+                cmd = self._replace(message, comp_id, received)
+            elif msg_type == "H":
+                cmd = self._status(message, comp_id, received)
+            else:
+                self._business_reject(message, sessionID, msg_type, BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE,
+                                      f"Unsupported message type {msg_type}: the venue accepts D, F, G, H")
+                return
+            self._submit(cmd)
+        except MessageError as exc:
+            self._safe_business_reject(message, sessionID, msg_type, BusinessRejectReason.OTHER, exc.text)
+        except Exception as exc:  # noqa: BLE001
+            log.error("fromApp failed on %s\n%s", message.toString().replace("\x01", "|"), traceback.format_exc())
+            self._safe_business_reject(message, sessionID, msg_type, BusinessRejectReason.OTHER,
+                                       f"Message could not be processed ({type(exc).__name__}); nothing was done")
+
+    # ------------------------------------------------------------ FIX -> commands
+    @staticmethod
+    def _str(message, tag: int) -> str | None:
+        return message.getField(tag) if message.isSetField(tag) else None
+
+    @classmethod
+    def _decimal(cls, message, tag: int, name: str) -> Decimal | None:
+        raw = cls._str(message, tag)
+        if raw is None:
+            return None
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise MessageError(tag, f"{name}({tag}) is not a number: {raw!r}") from None
+        if not value.is_finite():
+            raise MessageError(tag, f"{name}({tag}) is not a finite number")
+        return value
+
+    @classmethod
+    def _timestamp(cls, message, tag: int, name: str) -> int | None:
+        raw = cls._str(message, tag)
+        if raw is None:
+            return None
+        try:
+            return parse_utc_us(raw)
+        except ValueError:
+            raise MessageError(tag, f"{name}({tag}) is not a UTCTimestamp: {raw!r}") from None
+
+    def _new_order(self, m, comp_id: str, received: int) -> NewOrderCommand:
+        s = self._str
+        return NewOrderCommand(
+            comp_id=comp_id, cl_ord_id=s(m, Tag.ClOrdID) or "", symbol=s(m, Tag.Symbol) or "",
+            side=s(m, Tag.Side) or "", ord_type=s(m, Tag.OrdType) or "",
+            qty=self._decimal(m, Tag.OrderQty, "OrderQty"), price=self._decimal(m, Tag.Price, "Price"),
+            tif=s(m, Tag.TimeInForce) or "0", account=s(m, Tag.Account),
+            min_qty=self._decimal(m, Tag.MinQty, "MinQty"),
+            expire_time_us=self._timestamp(m, Tag.ExpireTime, "ExpireTime"), expire_date=s(m, Tag.ExpireDate),
+            smp=s(m, Tag.SelfMatchPreventionInstruction), received_us=received,
+        )
+
+    def _cancel(self, m, comp_id: str, received: int) -> CancelCommand:
+        s = self._str
+        return CancelCommand(comp_id=comp_id, cl_ord_id=s(m, Tag.ClOrdID) or "", orig_cl_ord_id=s(m, Tag.OrigClOrdID),
+                             order_id=s(m, Tag.OrderID), symbol=s(m, Tag.Symbol) or "", side=s(m, Tag.Side) or "",
+                             received_us=received)
+
+    def _replace(self, m, comp_id: str, received: int) -> ReplaceCommand:
+        s = self._str
+        return ReplaceCommand(
+            comp_id=comp_id, cl_ord_id=s(m, Tag.ClOrdID) or "", orig_cl_ord_id=s(m, Tag.OrigClOrdID),
+            order_id=s(m, Tag.OrderID), symbol=s(m, Tag.Symbol) or "", side=s(m, Tag.Side) or "",
+            ord_type=s(m, Tag.OrdType) or "", qty=self._decimal(m, Tag.OrderQty, "OrderQty"),
+            price=self._decimal(m, Tag.Price, "Price"), tif=s(m, Tag.TimeInForce), account=s(m, Tag.Account),
+            received_us=received,
+        )
+
+    def _status(self, m, comp_id: str, received: int) -> StatusCommand:
+        s = self._str
+        return StatusCommand(comp_id=comp_id, cl_ord_id=s(m, Tag.ClOrdID), order_id=s(m, Tag.OrderID),
+                             symbol=s(m, Tag.Symbol) or "", side=s(m, Tag.Side) or "", received_us=received)
+
+    # ------------------------------------------------------------ reports -> FIX
+    def send(self, report: Report) -> None:
+        """Send a venue report to its session(s). Called from the sequencer thread."""
+        if isinstance(report, ExecutionReport):
+            msg = self._execution_report(report)
+            self._send_to(msg, report.to)
+            for comp_id in report.copy_to:
+                self._send_to(self._execution_report(report), comp_id)
+        elif isinstance(report, OrderCancelReject):
+            self._send_to(self._cancel_reject(report), report.to)
+        elif isinstance(report, SecurityStatusReport):
+            for comp_id in list(self._session_ids):
+                self._send_to(self._security_status(report), comp_id)
+        else:
+            raise TypeError(f"cannot send {report!r}")
+
+    def _send_to(self, msg, comp_id: str) -> None:
+        session_id = self._session_ids.get(comp_id)
+        if session_id is None:
+            log.warning("no FIX session %s; report dropped", comp_id)
+            return
+        fix.Session.sendToTarget(msg, session_id)
+
+    @staticmethod
+    def _execution_report(r: ExecutionReport):
+        m = fix.Message()
+        m.getHeader().setField(Tag.MsgType, "8")
+        f = m.setField
+        f(Tag.OrderID, r.order_id)
+        f(Tag.ClOrdID, r.cl_ord_id or "NONE")
+        f(Tag.ExecID, r.exec_id)
+        f(Tag.ExecType, r.exec_type)
+        f(Tag.OrdStatus, r.ord_status)
+        f(Tag.Symbol, r.symbol or "[N/A]")
+        f(Tag.Side, r.side or "1")
+        f(Tag.OrderQty, str(r.order_qty))
+        f(Tag.LeavesQty, str(r.leaves_qty))
+        f(Tag.CumQty, str(r.cum_qty))
+        f(Tag.AvgPx, _dec(r.avg_px))
+        f(Tag.TransactTime, format_utc_us(r.transact_time_us))
+        if r.account:
+            f(Tag.Account, r.account)
+        if r.price is not None:
+            f(Tag.Price, _dec(r.price))
+        if r.ord_type:
+            f(Tag.OrdType, r.ord_type)
+        if r.tif:
+            f(Tag.TimeInForce, r.tif)
+        if r.orig_cl_ord_id:
+            f(Tag.OrigClOrdID, r.orig_cl_ord_id)
+        if r.last_qty is not None:
+            f(Tag.LastQty, str(r.last_qty))
+        if r.last_px is not None:
+            f(Tag.LastPx, _dec(r.last_px))
+        if r.trade_id:
+            f(Tag.TrdMatchID, r.trade_id)
+        if r.ord_rej_reason is not None:
+            f(Tag.OrdRejReason, str(r.ord_rej_reason))
+        if r.venue_reason:
+            f(Tag.VenueRejectCode, r.venue_reason)
+        if r.text:
+            f(Tag.Text, r.text)
+        if r.expire_time_us is not None:
+            f(Tag.ExpireTime, format_utc_us(r.expire_time_us))
+        if r.min_qty:
+            f(Tag.MinQty, str(r.min_qty))
+        return m
+
+    @staticmethod
+    def _cancel_reject(r: OrderCancelReject):
+        m = fix.Message()
+        m.getHeader().setField(Tag.MsgType, "9")
+        m.setField(Tag.OrderID, r.order_id)
+        m.setField(Tag.ClOrdID, r.cl_ord_id or "NONE")
+        m.setField(Tag.OrigClOrdID, r.orig_cl_ord_id or "NONE")
+        m.setField(Tag.OrdStatus, r.ord_status)
+        m.setField(Tag.CxlRejResponseTo, r.response_to)
+        m.setField(Tag.CxlRejReason, str(r.reason))
+        m.setField(Tag.Text, r.text)
+        m.setField(Tag.TransactTime, format_utc_us(r.transact_time_us))
+        return m
+
+    @staticmethod
+    def _security_status(r: SecurityStatusReport):
+        m = fix.Message()
+        m.getHeader().setField(Tag.MsgType, "f")
+        m.setField(Tag.Symbol, r.symbol)
+        m.setField(Tag.SecurityTradingStatus, "2" if r.halted else "17")
+        m.setField(Tag.Text, r.text)
+        m.setField(Tag.TransactTime, format_utc_us(r.transact_time_us))
+        return m
+
+    def _safe_business_reject(self, message, sessionID, msg_type: str, reason: str, text: str) -> None:
+        try:
+            self._business_reject(message, sessionID, msg_type, reason, text)
+        except Exception:  # noqa: BLE001
+            log.error("could not send BusinessMessageReject\n%s", traceback.format_exc())
+
+    @staticmethod
+    def _business_reject(message, sessionID, msg_type: str, reason: str, text: str) -> None:
+        m = fix.Message()
+        m.getHeader().setField(Tag.MsgType, "j")
+        header = message.getHeader()
+        if header.isSetField(Tag.MsgSeqNum):
+            m.setField(Tag.RefSeqNum, header.getField(Tag.MsgSeqNum))
+        m.setField(Tag.RefMsgType, msg_type or "?")
+        m.setField(Tag.BusinessRejectReason, reason)
+        if message.isSetField(Tag.ClOrdID):
+            m.setField(Tag.BusinessRejectRefID, message.getField(Tag.ClOrdID))
+        m.setField(Tag.Text, text)
+        fix.Session.sendToTarget(m, sessionID)
+
+
+# ---------------------------------------------------------------- settings and engine
+
+
+def write_settings(path: Path, *, port: int, comp_ids: list[str], data_dir: Path, dictionary: Path,
+                   venue_comp_id: str = "ATS", allowed_remote: str | None = None,
+                   heartbeat_check: bool = True) -> Path:
+    """Generate the QuickFIX settings file from the member registry (one session per CompID).
+
+    Message store and logs live under `data_dir/fix`, so sequence numbers survive restarts.
+    """
+    store_dir = data_dir / "fix" / "store"
+    log_dir = data_dir / "fix" / "log"
+    store_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# Generated by the venue at start-up from the member registry. Do not edit: use `venue members`.",
+        "[DEFAULT]",
+        "ConnectionType=acceptor",
+        f"SocketAcceptPort={port}",
+        "SocketReuseAddress=Y",
+        "SocketNodelay=Y",
+        f"SenderCompID={venue_comp_id}",
+        "NonStopSession=Y",
+        "StartTime=00:00:00",
+        "EndTime=00:00:00",
+        "UseDataDictionary=Y",
+        f"DataDictionary={dictionary}",
+        "ValidateUserDefinedFields=Y",
+        "AllowUnknownMsgFields=N",
+        "ValidateFieldsOutOfOrder=N",
+        "TimestampPrecision=6",
+        "ResetOnLogon=N",
+        "ResetOnLogout=N",
+        "ResetOnDisconnect=N",
+        "PersistMessages=Y",
+        "CheckLatency=N",
+        f"FileStorePath={store_dir}",
+        f"FileLogPath={log_dir}",
+    ]
+    if allowed_remote:
+        lines.append(f"AllowedRemoteAddresses={allowed_remote}")
+    for comp_id in comp_ids:
+        lines += ["", "[SESSION]", f"BeginString={BEGIN_STRING}", f"TargetCompID={comp_id}"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class FixEngine:
+    """The QuickFIX acceptor around a `VenueApplication`."""
+
+    def __init__(self, app: VenueApplication, settings_path: Path, *, file_log: bool = True) -> None:
+        self.app = app
+        self.settings = fix.SessionSettings(str(settings_path))
+        self.store_factory = fix.FileStoreFactory(self.settings)
+        self.log_factory = fix.FileLogFactory(self.settings) if file_log else None
+        if self.log_factory is not None:
+            self.acceptor = fix.ThreadedSocketAcceptor(app, self.store_factory, self.settings, self.log_factory)
+        else:
+            self.acceptor = fix.ThreadedSocketAcceptor(app, self.store_factory, self.settings)
+
+    def start(self) -> None:
+        self.acceptor.start()
+
+    def stop(self) -> None:
+        self.acceptor.stop()

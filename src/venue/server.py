@@ -1,0 +1,119 @@
+"""Assemble and run a venue: store -> core -> sequencer -> FIX acceptor."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from venue.book.base import BookConfig
+from venue.config import VenueConfig
+from venue.core import IdCounters, VenueCore
+from venue.sequencer import Sequencer
+from venue.store import Store
+
+log = logging.getLogger("venue")
+
+FIX_DICTIONARY = Path(__file__).resolve().parents[2] / "fix_config" / "FIX44.xml"
+EXIT_FATAL = 70
+
+
+def fix_dictionary() -> Path:
+    """The venue's FIX 4.4 data dictionary (fix_config/FIX44.xml)."""
+    if FIX_DICTIONARY.exists():
+        return FIX_DICTIONARY
+    installed = Path(sys.prefix) / "share" / "venue" / "FIX44.xml"
+    return installed
+
+
+def make_book(config: BookConfig):
+    from venue.book.fast import FastBook
+    return FastBook(config)
+
+
+@dataclass
+class RunningVenue:
+    store: Store
+    core: VenueCore
+    sequencer: Sequencer
+    engine: object
+    stopped: threading.Event
+
+    def stop(self) -> None:
+        try:
+            self.engine.stop()
+        finally:
+            self.sequencer.stop()
+            self.store.dispose()
+
+
+def configure_logging(data_dir: Path, verbose: bool = False) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    if any(getattr(h, "_venue", False) for h in root.handlers):
+        return
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    for handler in (logging.FileHandler(data_dir / "venue.log"), logging.StreamHandler(sys.stderr)):
+        handler.setFormatter(fmt)
+        handler._venue = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def start_venue(cfg: VenueConfig) -> RunningVenue:
+    """Migrate the store, rebuild every book from it, and start the FIX acceptor."""
+    from venue.auth import Authenticator
+    from venue.fix_acceptor import FixEngine, VenueApplication, write_settings
+
+    store = Store(cfg.database_url)
+    store.migrate()
+    world = store.load_world()
+    maxima = store.max_ids()
+    core = VenueCore(world, cfg.calendar_for, make_book,
+                     IdCounters(order=maxima["order"], exec=maxima["exec"], trade=maxima["trade"],
+                                cancel_reject=maxima["cancel_reject"]),
+                     cl_ord_ids=store.load_cl_ord_ids(), load_order=store.load_order,
+                     last_prices=store.last_trade_prices())
+    open_orders = store.load_open_orders()
+    core.restore(open_orders)
+    stopped = threading.Event()
+
+    def on_fatal(exc: BaseException) -> None:
+        log.critical("venue stopping: the journal cannot be written (%s)", exc)
+        stopped.set()
+
+    app = VenueApplication(submit=lambda cmd: None, authenticate=Authenticator(store).check)
+    sequencer = Sequencer(core, store, send=app.send, on_fatal=on_fatal)
+    app._submit = sequencer.submit
+    settings = write_settings(cfg.data_dir / "fix" / "acceptor.cfg", port=cfg.port,
+                              comp_ids=sorted(world.sessions), data_dir=cfg.data_dir, dictionary=fix_dictionary(),
+                              venue_comp_id=cfg.comp_id, allowed_remote=cfg.allowed_remote)
+    engine = FixEngine(app, settings, file_log=cfg.file_log)
+    engine.start()
+    sequencer.start()
+    log.info("venue ready: FIX %s on port %d, %d sessions, %d securities, %d open orders restored, store %s",
+             cfg.comp_id, cfg.port, len(world.sessions), len(world.securities), len(open_orders),
+             store.engine.url.render_as_string(hide_password=True))
+    return RunningVenue(store, core, sequencer, engine, stopped)
+
+
+def serve(cfg: VenueConfig, verbose: bool = False) -> int:
+    """Run until SIGINT/SIGTERM (graceful) or a fatal journal error (exit 70)."""
+    configure_logging(cfg.data_dir, verbose)
+    venue = start_venue(cfg)
+    print(f"venue ready: FIX {cfg.comp_id} listening on port {cfg.port}; data in {cfg.data_dir}", flush=True)
+
+    def on_signal(signum, _frame) -> None:
+        log.info("signal %d: stopping", signum)
+        venue.stopped.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not venue.stopped.wait(0.5):
+        pass
+    fatal = venue.sequencer.fatal
+    venue.stop()
+    return EXIT_FATAL if fatal is not None else 0
