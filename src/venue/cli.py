@@ -359,5 +359,18 @@ def orders(ctx: click.Context, member: str | None, symbol: str | None, account: 
     _out(rows, as_json)
 
 
+@main.command()
+@click.option("--comp-id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def logons(ctx: click.Context, comp_id: str | None, as_json: bool) -> None:
+    """Logon attempts, accepted and refused, oldest first."""
+    from datetime import datetime, timezone
+    rows = [{"at": datetime.fromtimestamp(e["at_us"] / 1e6, tz=timezone.utc).isoformat(timespec="milliseconds"),
+             "comp_id": e["comp_id"], "outcome": e["outcome"], "reason": e["reason"]}
+            for e in _store(ctx).auth_events(comp_id)]
+    _out(rows, as_json)
+
+
 if __name__ == "__main__":
     main()

@@ -193,9 +193,9 @@ class EmbeddedChain:
     def _gas_price(self) -> str:
         return hex(self._latest()["base_fee_per_gas"] + 10**9)
 
-    @staticmethod
-    def _call_tx(tx: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {"from": tx.get("from") or "0x" + "00" * 20}
+    def _call_tx(self, tx: dict[str, Any]) -> dict[str, Any]:
+        # eth-tester charges calls like transactions: a call without "from" runs as a funded account
+        out: dict[str, Any] = {"from": tx.get("from") or self.tester.get_accounts()[0]}
         if tx.get("to"):
             out["to"] = tx["to"]
         data = tx.get("input") or tx.get("data")

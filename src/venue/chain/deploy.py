@@ -1,0 +1,406 @@
+"""Deploys the venue's chain: the ERC-3643 (T-REX) suite, investor identities, cash and the DvP.
+
+Layout (see spec/settlement.md):
+
+* venue-wide KYC: one ClaimTopicsRegistry (topic :data:`KYC_CLAIM_TOPIC`), one ClaimIssuer (the
+  venue's KYC desk, whose signing key is derived from the wallet seed), one TrustedIssuersRegistry,
+  one IdentityRegistryStorage and one IdentityRegistry shared by every security, so an investor is
+  onboarded once;
+* per security: a T-REX Token (decimals 0: one token is one unit of the security) and its
+  ModularCompliance, with the venue's HoldingPeriodModule bound and configured;
+* the SandboxStablecoin (6 decimals) as the cash leg, and the DvP contract;
+* per investor: a custodial sandbox wallet (key derived deterministically from the seed and the
+  account id), an ONCHAINID Identity holding a KYC claim signed by the venue's claim issuer,
+  registered in the IdentityRegistry with its country, and allowances to the DvP contract for the
+  cash and for every security.
+
+The T-REX contracts are deployed as plain implementations and initialised with their ``init``
+calls (no TREXFactory, no proxies): the fewest moving parts for a sandbox. On a public network use
+T-REX's factory or proxies, which deploy and initialise atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from eth_abi import encode as abi_encode
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+
+from venue.chain import artifacts
+from venue.chain.backend import rpc
+from venue.chain.contracts import calldata, contract, creation_code
+from venue.chain.transactions import Receipt, TxSender
+
+KYC_CLAIM_TOPIC = 1
+ECDSA_CLAIM_SCHEME = 1
+CLAIM_KEY_PURPOSE = 3
+ECDSA_KEY_TYPE = 1
+MAX_UINT256 = 2**256 - 1
+DEFAULT_WALLET_SEED = "venue-sandbox"
+DEFAULT_GAS_FUNDING = 10**18  # wei sent to each investor wallet for its own transactions
+
+#: ISO 3166-1 alpha-2 -> numeric, for the jurisdictions a sandbox is likely to use. Pass the numeric
+#: code directly for any other country.
+COUNTRY_NUMERIC = {
+    "AT": 40, "AU": 36, "BE": 56, "BR": 76, "CA": 124, "CH": 756, "CN": 156, "DE": 276, "DK": 208,
+    "ES": 724, "FI": 246, "FR": 250, "GB": 826, "HK": 344, "IE": 372, "IN": 356, "IT": 380,
+    "JP": 392, "KR": 410, "KY": 136, "LU": 442, "MX": 484, "NL": 528, "NO": 578, "NZ": 554,
+    "PT": 620, "SE": 752, "SG": 702, "US": 840, "ZA": 710,
+}
+
+
+def country_numeric(code: int | str) -> int:
+    """ISO 3166-1 numeric code (what T-REX stores) from a numeric code or a known alpha-2 code."""
+    if isinstance(code, int):
+        return code
+    if code.isdigit():
+        return int(code)
+    try:
+        return COUNTRY_NUMERIC[code.upper()]
+    except KeyError:
+        raise ValueError(f"unknown country {code!r}: pass its ISO 3166-1 numeric code") from None
+
+
+def derive_key(seed: str, label: str) -> str:
+    """Deterministic sandbox private key for ``label`` (an account id, or a role) under ``seed``."""
+    key = int.from_bytes(keccak(f"venue-sandbox-key|{seed}|{label}".encode()), "big")
+    key = key % (0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141 - 1) + 1
+    return "0x" + key.to_bytes(32, "big").hex()
+
+
+@dataclass(frozen=True, slots=True)
+class InvestorWallet:
+    """A custodial sandbox wallet of one venue account."""
+
+    account_id: str
+    country: int
+    address: str
+    private_key: str
+    identity: str
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityContracts:
+    """The contracts of one security token."""
+
+    symbol: str
+    name: str
+    token: str
+    compliance: str
+    identity_registry: str
+    holding_period_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """Addresses and sandbox keys of a deployed venue chain; round-trips through JSON."""
+
+    chain_id: int
+    operator: str
+    dvp: str
+    cash_token: str
+    cash_symbol: str
+    cash_decimals: int
+    identity_registry: str
+    identity_registry_storage: str
+    claim_topics_registry: str
+    trusted_issuers_registry: str
+    claim_issuer: str
+    claim_signer_key: str
+    holding_period_module: str
+    kyc_claim_topic: int
+    deployed_block: int
+    investors: dict[str, InvestorWallet] = field(default_factory=dict)
+    securities: dict[str, SecurityContracts] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """JSON text of this deployment (includes the custodial sandbox keys)."""
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Deployment:
+        """Inverse of :meth:`to_json`."""
+        raw = json.loads(text)
+        raw["investors"] = {k: InvestorWallet(**v) for k, v in raw["investors"].items()}
+        raw["securities"] = {k: SecurityContracts(**v) for k, v in raw["securities"].items()}
+        return cls(**raw)
+
+    def wallet(self, account_id: str) -> InvestorWallet:
+        """The wallet of a venue account (KeyError if not onboarded)."""
+        return self.investors[account_id]
+
+    def security(self, symbol: str) -> SecurityContracts:
+        """The contracts of a security (KeyError if not deployed)."""
+        return self.securities[symbol]
+
+    def with_(self, **changes: Any) -> Deployment:
+        """A copy with some fields replaced."""
+        return Deployment(**{**asdict_shallow(self), **changes})
+
+
+def asdict_shallow(d: Deployment) -> dict[str, Any]:
+    """Field values of ``d`` without recursing into nested dataclasses."""
+    return {name: getattr(d, name) for name in Deployment.__dataclass_fields__}
+
+
+class _Batch:
+    """Pipelines transactions of several senders, then waits for them all and checks their status."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[TxSender, str, str]] = []
+
+    def send(self, sender: TxSender, to: str, data: str, gas: int, what: str, value: int = 0) -> None:
+        self._pending.append((sender, sender.send(to, data, gas, value), what))
+
+    def deploy(self, sender: TxSender, code: str, gas: int, what: str) -> str:
+        tx_hash, address = sender.deploy(code, gas)
+        self._pending.append((sender, tx_hash, what))
+        return address
+
+    def wait(self) -> list[Receipt]:
+        receipts = []
+        for sender, tx_hash, what in self._pending:
+            receipt = sender.wait(tx_hash)
+            try:
+                sender.check(tx_hash, receipt)
+            except Exception as exc:
+                exc.args = (f"{what}: {exc.args[0] if exc.args else exc}",)
+                raise
+            receipts.append(receipt)
+        self._pending.clear()
+        return receipts
+
+
+def _deploy_gas(code: str, gas_cap: int) -> int:
+    return min(gas_cap, 1_500_000 + 300 * (len(code) // 2))
+
+
+def _block_gas_limit(w3: Web3) -> int:
+    return int(rpc(w3, "eth_getBlockByNumber", ["latest", False])["gasLimit"], 16)
+
+
+def kyc_claim_signature(signer_key: str, identity: str, topic: int, data: bytes) -> bytes:
+    """ONCHAINID claim signature: the signer's personal_sign of keccak(abi.encode(identity, topic, data))."""
+    digest = keccak(abi_encode(["address", "uint256", "bytes"], [to_checksum_address(identity), topic, data]))
+    return bytes(Account.sign_message(encode_defunct(primitive=digest), signer_key).signature)
+
+
+def deploy_venue_chain(
+    w3: Web3,
+    operator_key: str,
+    investors: Sequence[tuple[str, int | str]] = (),
+    securities: Sequence[tuple[str, str, int]] = (),
+    initial_tokens: Mapping[tuple[str, str], int] | None = None,
+    initial_cash: Mapping[str, int] | None = None,
+    *,
+    wallet_seed: str = DEFAULT_WALLET_SEED,
+    cash_name: str = "Sandbox USD",
+    cash_symbol: str = "sUSD",
+    gas_funding: int = DEFAULT_GAS_FUNDING,
+) -> Deployment:
+    """Deploys and wires everything, onboards ``investors``, mints ``initial_tokens`` and ``initial_cash``.
+
+    ``investors`` are (account_id, country) with an ISO 3166-1 numeric or known alpha-2 country;
+    ``securities`` are (symbol, name, holding_period_seconds); ``initial_tokens`` maps
+    (account_id, symbol) to a quantity of tokens, ``initial_cash`` account_id to stablecoin base units
+    (6 decimals). The operator key pays for everything, owns every contract, is agent of the tokens
+    and of the identity registry, and is the only DvP operator.
+    """
+    op = TxSender(w3, operator_key)
+    cap = _block_gas_limit(w3) * 9 // 10
+    batch = _Batch()
+    operator = op.address
+
+    def deploy(name: str, *args: Any) -> str:
+        code = creation_code(w3, name, *args)
+        return batch.deploy(op, code, _deploy_gas(code, cap), f"deploy {name}")
+
+    signer = Account.from_key(derive_key(wallet_seed, "claim-signer"))
+    first_block = int(rpc(w3, "eth_blockNumber"), 16) + 1
+
+    ctr = deploy("ClaimTopicsRegistry")
+    tir = deploy("TrustedIssuersRegistry")
+    irs = deploy("IdentityRegistryStorage")
+    ir = deploy("IdentityRegistry")
+    issuer = deploy("ClaimIssuer", operator)
+    module = deploy("HoldingPeriodModule")
+    cash = deploy("SandboxStablecoin", cash_name, cash_symbol, operator)
+    dvp = deploy("DvP", operator, operator)
+    per_security: dict[str, tuple[str, str]] = {}
+    for symbol, _name, _period in securities:
+        per_security[symbol] = (deploy("ModularCompliance"), deploy("Token"))
+    batch.wait()
+
+    def call(name: str, address: str, fn: str, *args: Any, gas: int = 1_000_000) -> None:
+        batch.send(op, address, calldata(contract(w3, name, address), fn, *args), gas, f"{name}.{fn}")
+
+    call("ClaimTopicsRegistry", ctr, "init")
+    call("ClaimTopicsRegistry", ctr, "addClaimTopic", KYC_CLAIM_TOPIC)
+    call("ClaimIssuer", issuer, "addKey", keccak(abi_encode(["address"], [signer.address])), CLAIM_KEY_PURPOSE, ECDSA_KEY_TYPE)
+    call("TrustedIssuersRegistry", tir, "init")
+    call("TrustedIssuersRegistry", tir, "addTrustedIssuer", issuer, [KYC_CLAIM_TOPIC])
+    call("IdentityRegistryStorage", irs, "init")
+    call("IdentityRegistry", ir, "init", tir, ctr, irs)
+    call("IdentityRegistryStorage", irs, "bindIdentityRegistry", ir)
+    call("IdentityRegistry", ir, "addAgent", operator)
+    module_c = contract(w3, "HoldingPeriodModule", module)
+    security_records: dict[str, SecurityContracts] = {}
+    for symbol, name, period in securities:
+        mc, token = per_security[symbol]
+        call("ModularCompliance", mc, "init")
+        call("ModularCompliance", mc, "addModule", module)
+        call("ModularCompliance", mc, "callModuleFunction", calldata(module_c, "setHoldingPeriod", period), module)
+        call("Token", token, "init", ir, mc, name, symbol, 0, "0x" + "00" * 20, gas=2_000_000)
+        call("Token", token, "addAgent", operator)
+        call("Token", token, "unpause")
+        security_records[symbol] = SecurityContracts(symbol, name, token, mc, ir, period)
+    batch.wait()
+
+    deployment = Deployment(
+        chain_id=op.chain_id,
+        operator=operator,
+        dvp=dvp,
+        cash_token=cash,
+        cash_symbol=cash_symbol,
+        cash_decimals=6,
+        identity_registry=ir,
+        identity_registry_storage=irs,
+        claim_topics_registry=ctr,
+        trusted_issuers_registry=tir,
+        claim_issuer=issuer,
+        claim_signer_key=signer.key.to_0x_hex(),
+        holding_period_module=module,
+        kyc_claim_topic=KYC_CLAIM_TOPIC,
+        deployed_block=first_block,
+        securities=security_records,
+    )
+    deployment = onboard_investors(w3, deployment, operator_key, investors, wallet_seed=wallet_seed, gas_funding=gas_funding, _op=op)
+    if initial_tokens:
+        mint_tokens(w3, deployment, operator_key, initial_tokens, _op=op)
+    if initial_cash:
+        fund_cash(w3, deployment, operator_key, initial_cash, _op=op)
+    return deployment
+
+
+def onboard_investors(
+    w3: Web3,
+    deployment: Deployment,
+    operator_key: str,
+    investors: Iterable[tuple[str, int | str]],
+    *,
+    wallet_seed: str = DEFAULT_WALLET_SEED,
+    gas_funding: int = DEFAULT_GAS_FUNDING,
+    _op: TxSender | None = None,
+) -> Deployment:
+    """Creates wallets, identities with a KYC claim, registry entries and DvP allowances; returns the
+    deployment with the new investors added."""
+    investors = [(a, country_numeric(c)) for a, c in investors if a not in deployment.investors]
+    if not investors:
+        return deployment
+    op = _op or TxSender(w3, operator_key)
+    cap = _block_gas_limit(w3) * 9 // 10
+    batch = _Batch()
+    wallets: dict[str, InvestorWallet] = {}
+    for account_id, country in investors:
+        key = derive_key(wallet_seed, f"account:{account_id}")
+        address = Account.from_key(key).address
+        batch.send(op, address, "0x", 21_000, f"fund {account_id}", value=gas_funding)
+        code = creation_code(w3, "Identity", address, False)
+        identity = batch.deploy(op, code, _deploy_gas(code, cap), f"deploy Identity for {account_id}")
+        wallets[account_id] = InvestorWallet(account_id, country, address, key, identity)
+    batch.wait()
+
+    claim_data = b"venue KYC"
+    for wallet in wallets.values():
+        sender = TxSender(w3, wallet.private_key, chain_id=op.chain_id)
+        signature = kyc_claim_signature(deployment.claim_signer_key, wallet.identity, deployment.kyc_claim_topic, claim_data)
+        identity_c = contract(w3, "Identity", wallet.identity)
+        batch.send(
+            sender,
+            wallet.identity,
+            calldata(identity_c, "addClaim", deployment.kyc_claim_topic, ECDSA_CLAIM_SCHEME,
+                     deployment.claim_issuer, signature, claim_data, ""),
+            1_000_000,
+            f"{wallet.account_id}: addClaim",
+        )
+        for token in (deployment.cash_token, *(s.token for s in deployment.securities.values())):
+            erc20 = contract(w3, "SandboxStablecoin", token)
+            batch.send(sender, token, calldata(erc20, "approve", deployment.dvp, MAX_UINT256), 100_000,
+                       f"{wallet.account_id}: approve DvP")
+    ir_c = contract(w3, "IdentityRegistry", deployment.identity_registry)
+    items = list(wallets.values())
+    for i in range(0, len(items), 50):
+        chunk = items[i : i + 50]
+        batch.send(
+            op,
+            deployment.identity_registry,
+            calldata(ir_c, "batchRegisterIdentity", [w.address for w in chunk], [w.identity for w in chunk],
+                     [w.country for w in chunk]),
+            200_000 + 150_000 * len(chunk),
+            "IdentityRegistry.batchRegisterIdentity",
+        )
+    batch.wait()
+    return deployment.with_(investors={**deployment.investors, **wallets})
+
+
+def mint_tokens(
+    w3: Web3,
+    deployment: Deployment,
+    operator_key: str,
+    quantities: Mapping[tuple[str, str], int],
+    *,
+    _op: TxSender | None = None,
+) -> None:
+    """Mints security tokens: (account_id, symbol) -> quantity. Each mint starts a holding-period lot."""
+    op = _op or TxSender(w3, operator_key)
+    batch = _Batch()
+    by_symbol: dict[str, list[tuple[str, int]]] = {}
+    for (account_id, symbol), qty in quantities.items():
+        if qty > 0:
+            by_symbol.setdefault(symbol, []).append((deployment.wallet(account_id).address, qty))
+    for symbol, mints in by_symbol.items():
+        token = deployment.security(symbol).token
+        token_c = contract(w3, "Token", token)
+        for i in range(0, len(mints), 50):
+            chunk = mints[i : i + 50]
+            batch.send(op, token, calldata(token_c, "batchMint", [m[0] for m in chunk], [m[1] for m in chunk]),
+                       200_000 + 300_000 * len(chunk), f"{symbol}.batchMint")
+    batch.wait()
+
+
+def fund_cash(
+    w3: Web3,
+    deployment: Deployment,
+    operator_key: str,
+    amounts: Mapping[str, int],
+    *,
+    _op: TxSender | None = None,
+) -> None:
+    """Mints sandbox stablecoin: account_id -> amount in base units (6 decimals)."""
+    op = _op or TxSender(w3, operator_key)
+    batch = _Batch()
+    cash_c = contract(w3, "SandboxStablecoin", deployment.cash_token)
+    for account_id, amount in amounts.items():
+        if amount > 0:
+            batch.send(op, deployment.cash_token, calldata(cash_c, "mint", deployment.wallet(account_id).address, amount),
+                       150_000, f"cash mint {account_id}")
+    batch.wait()
+
+
+def remove_investor_identity(w3: Web3, deployment: Deployment, operator_key: str, account_id: str) -> Receipt:
+    """Deletes an investor's entry from the identity registry (KYC revoked): it can no longer receive
+    security tokens, so any trade where it buys fails its security leg."""
+    op = TxSender(w3, operator_key)
+    ir_c = contract(w3, "IdentityRegistry", deployment.identity_registry)
+    return op.transact(deployment.identity_registry, calldata(ir_c, "deleteIdentity", deployment.wallet(account_id).address), 300_000)
+
+
+def load_artifacts() -> None:
+    """Loads every artifact up front (fails early if ``npm ci`` has not been run)."""
+    artifacts.load_all()

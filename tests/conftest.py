@@ -1,0 +1,168 @@
+"""Shared fixtures: a store URL on each backend, and a sandbox venue running as a real process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("VENUE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_available() -> bool:
+    try:
+        import psycopg
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_available() -> bool:
+    return _pg_available()
+
+
+def create_pg_database() -> tuple[str, str]:
+    """A new empty PostgreSQL database; returns (url, name)."""
+    import psycopg
+    name = f"venue_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}", name
+
+
+def drop_pg_database(name: str) -> None:
+    import psycopg
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, empty store on SQLite and on PostgreSQL (every test using it runs on both)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'venue.db'}"
+        return
+    if not _pg_available():
+        pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: start it (the CI script does)")
+    url, name = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(name)
+
+
+class VenueProcess:
+    """`venue sandbox` (or `venue serve`) in a subprocess, as an operator would run it."""
+
+    def __init__(self, data_dir: Path, port: int, db_url: str | None) -> None:
+        self.data_dir, self.port, self.db_url = data_dir, port, db_url
+        self.proc: subprocess.Popen | None = None
+        self.output: list[str] = []
+
+    def _cmd(self, *args: str) -> list[str]:
+        base = [sys.executable, "-m", "venue.cli"]
+        if self.db_url:
+            base += ["--db-url", self.db_url]
+        return base + list(args)
+
+    def start_sandbox(self, fresh: bool = True) -> VenueProcess:
+        args = ["sandbox", "--port", str(self.port), "--data-dir", str(self.data_dir)]
+        if not fresh:
+            args.append("--resume")
+        return self._spawn(self._cmd(*args))
+
+    def restart(self) -> VenueProcess:
+        """Start again on the same store and data directory (`venue serve`)."""
+        return self._spawn(self._cmd("--config", str(self.data_dir / "venue.toml"), "serve"))
+
+    def _spawn(self, cmd: list[str]) -> VenueProcess:
+        self.output = []
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        ready = threading.Event()
+
+        def pump(proc=self.proc) -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                self.output.append(line)
+                if "venue ready" in line:
+                    ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + 60
+        while not ready.wait(0.1):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("venue did not start:\n" + "".join(self.output[-40:]))
+        return self
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run a `venue` CLI command against this venue's store."""
+        res = subprocess.run(self._cmd("--config", str(self.data_dir / "venue.toml"), *args) if not self.db_url
+                             else self._cmd(*args), capture_output=True, text=True, cwd=ROOT, timeout=60)
+        if check and res.returncode != 0:
+            raise AssertionError(f"venue {' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
+        return res
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> int | None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode if self.proc else None
+
+
+@pytest.fixture
+def venue(store_url, tmp_path) -> Iterator[VenueProcess]:
+    """A fresh sandbox venue on its own port, on SQLite and on PostgreSQL."""
+    url = None if store_url.startswith("sqlite") else store_url
+    proc = VenueProcess(tmp_path / "sandbox", free_port(), url).start_sandbox()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def connect(venue) -> Iterator:
+    """connect("BRKA") -> a logged-on FixClient for that session of the sandbox."""
+    from fixclient import FixClient
+    clients: list[FixClient] = []
+
+    def _connect(comp_id: str, password: str = "sandbox") -> FixClient:
+        client = FixClient(venue.port, comp_id, password=password)
+        answer = client.logon()
+        assert answer.type == "A", f"logon of {comp_id} refused: {answer}"
+        clients.append(client)
+        return client
+
+    yield _connect
+    for c in clients:
+        c.logout(timeout=1)
