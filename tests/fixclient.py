@@ -104,6 +104,15 @@ class FixClient:
         self.out_seq += 1
         self.send_raw(raw)
 
+    def _gap_fill(self, begin: int) -> None:
+        m = simplefix.FixMessage()
+        for tag, value in ((8, "FIX.4.4"), (35, "4"), (49, self.comp_id), (56, self.target), (34, str(begin)),
+                           (43, "Y"), (52, _ts()), (122, _ts())):
+            m.append_pair(tag, value, header=True)
+        m.append_pair(123, "Y")
+        m.append_pair(36, str(self.out_seq))
+        self.send_raw(m.encode())
+
     def send_raw(self, raw: bytes) -> None:
         assert self.sock is not None, "not connected"
         self.sock.sendall(raw)
@@ -165,6 +174,8 @@ class FixClient:
                 msg.setdefault(int(tag), value.decode(errors="replace"))
             if msg.type == "1":  # TestRequest -> Heartbeat
                 self.send("0", [(112, msg.get(112, ""))])
+            elif msg.type == "2":  # ResendRequest -> we never resend orders: gap-fill the range
+                self._gap_fill(int(msg.get(7, "1")))
             self.received.append(msg)
 
     def wait_for(self, pred: Callable[[Msg], bool], timeout: float = 10.0, admin: bool = False) -> Msg:
