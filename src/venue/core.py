@@ -161,8 +161,18 @@ class VenueCore:
         if symbol in self.securities and self.securities[symbol].trading_status is TradingStatus.OPEN:
             self._set_trading_status(symbol, TradingStatus.HALTED, f"internal error: {type(exc).__name__}")
         if isinstance(cmd, NewOrderCommand):
-            self._reject_new(cmd, GateReject("X900", OrdRejReason.OTHER,
-                                             "Internal error: order not accepted; venue operations alerted"))
+            text = "Internal error: order not accepted; venue operations alerted"
+            oid = self.cl_ord_index.get((cmd.comp_id, cmd.cl_ord_id))
+            rec = self.orders.get(oid) if oid is not None else None
+            if rec is not None and rec.status is OrdStatus.PENDING_NEW:
+                rec.leaves, rec.text = 0, text
+                rec.apply(OrderEvent.REJECT)
+                self.orders.pop(rec.order_id, None)
+                self.batch.order_changed(rec)
+                self._report(rec, ExecType.REJECTED, text=text, ord_rej_reason=OrdRejReason.OTHER,
+                             venue_reason="X900")
+            else:
+                self._reject_new(cmd, GateReject("X900", OrdRejReason.OTHER, text))
         elif isinstance(cmd, (CancelCommand, ReplaceCommand)):
             self._cancel_reject(cmd, None, CxlRejReason.OTHER, "Internal error: request not processed")
 
