@@ -23,8 +23,8 @@ const ARTIFACTS_DIR = path.join(HERE, "artifacts");
 export const SOLC_VERSION = "0.8.28";
 export const SETTINGS = {
   evmVersion: "cancun",
-  optimizer: { enabled: true, runs: 200 },
-  viaIR: false,
+  optimizer: { enabled: true, runs: 100000 },
+  viaIR: true,
   metadata: { bytecodeHash: "ipfs" },
   outputSelection: {
     "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] },

@@ -115,13 +115,16 @@ class EmbeddedChain:
     """A py-evm chain answering JSON-RPC request objects; thread-safe (one lock)."""
 
     def __init__(self, accounts: int = 10, gas_limit: int = DEFAULT_GAS_LIMIT):
+        from eth.vm.forks import CancunVM
         from eth_tester import EthereumTester, PyEVMBackend
 
+        # Cancun, the evmVersion the venue's contracts are compiled for and anvil is started with.
         backend = PyEVMBackend.from_mnemonic(
             DEV_MNEMONIC,
             num_accounts=accounts,
             hd_path=DEV_HD_PATH,
             genesis_parameters=PyEVMBackend.generate_genesis_params({"gas_limit": gas_limit}),
+            vm_configuration=((0, CancunVM),),
         )
         self.tester = EthereumTester(backend)
         self.chain_id = backend.chain.chain_id
