@@ -74,7 +74,7 @@ contract DvP is AccessControl, ReentrancyGuardTransient {
             emit AlreadySettled(tradeId, block_);
             return false;
         }
-        _settle(Trade(tradeId, token, seller, buyer, qty, cashToken, amount));
+        _settle(tradeId, token, seller, buyer, qty, cashToken, amount);
         return true;
     }
 
@@ -86,8 +86,9 @@ contract DvP is AccessControl, ReentrancyGuardTransient {
         nonReentrant
         returns (Outcome[] memory outcomes)
     {
-        outcomes = new Outcome[](trades.length);
-        for (uint256 i = 0; i < trades.length; i++) {
+        uint256 n = trades.length;
+        outcomes = new Outcome[](n);
+        for (uint256 i = 0; i < n; ++i) {
             Trade calldata t = trades[i];
             uint256 block_ = settledInBlock[t.tradeId];
             if (block_ != 0) {
@@ -108,18 +109,27 @@ contract DvP is AccessControl, ReentrancyGuardTransient {
     /// state changes are rolled back alone. Callable only by this contract.
     function settleFromBatch(Trade calldata t) external {
         if (msg.sender != address(this)) revert OnlySelf();
-        _settle(t);
+        _settle(t.tradeId, t.token, t.seller, t.buyer, t.qty, t.cashToken, t.amount);
     }
 
     function isSettled(bytes32 tradeId) external view returns (bool) {
         return settledInBlock[tradeId] != 0;
     }
 
-    function _settle(Trade memory t) private {
-        if (t.qty == 0 || t.amount == 0 || t.seller == t.buyer) revert InvalidTrade(t.tradeId);
-        settledInBlock[t.tradeId] = block.number;
-        IERC20(t.token).safeTransferFrom(t.seller, t.buyer, t.qty);
-        IERC20(t.cashToken).safeTransferFrom(t.buyer, t.seller, t.amount);
-        emit Settled(t.tradeId, t.token, t.seller, t.buyer, t.qty, t.cashToken, t.amount);
+    /// @dev Checks, marks the trade id settled, then moves both legs; any failure reverts all of it.
+    function _settle(
+        bytes32 tradeId,
+        address token,
+        address seller,
+        address buyer,
+        uint256 qty,
+        address cashToken,
+        uint256 amount
+    ) private {
+        if (qty == 0 || amount == 0 || seller == buyer) revert InvalidTrade(tradeId);
+        settledInBlock[tradeId] = block.number;
+        IERC20(token).safeTransferFrom(seller, buyer, qty);
+        IERC20(cashToken).safeTransferFrom(buyer, seller, amount);
+        emit Settled(tradeId, token, seller, buyer, qty, cashToken, amount);
     }
 }
