@@ -17,7 +17,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from venue.book.base import BookConfig, OrderBook
-from venue.book.types import (Accepted, BookReject, CancelReason, Canceled, Event, NewOrder, OrdType, Rejected,
+from venue.book.types import (Accepted, BookReject, CancelReason, Canceled, Event, NewOrder, OrdType, Phase, Rejected,
                               Replaced, RestingOrder, SelfMatchPrevention, Side, TimeInForce, Trade)
 from venue.calendar import TradingCalendar
 from venue.gates import GateContext, GateReject, OrdRejReason, check_new_order, price_valid, quantity_valid
@@ -96,6 +96,8 @@ class VenueCore:
             if ref is None and sec.reference_price is not None:
                 ref = sec.to_ticks(sec.reference_price)
             self.books[symbol] = book_factory(BookConfig(reference_price=ref, band_bps=sec.band_bps))
+            if sec.trading_status is TradingStatus.HALTED:
+                self.books[symbol].set_phase(Phase.HALTED)
         self._drop_copy_all = tuple(sorted(s.comp_id for s in world.sessions.values()
                                            if s.role is SessionRole.DROP_COPY and s.member_id is None))
         self._drop_copy_member: dict[str, tuple[str, ...]] = {}
@@ -350,6 +352,14 @@ class VenueCore:
         self.batch.ops_done.append({"id": cmd.command_id, "status": status, "result": result, "done_us": self._now})
 
     def _set_trading_status(self, symbol: str, status: TradingStatus, reason: str) -> None:
+        """Halt or resume a security. A resume goes through a call-auction uncross before
+        continuous trading, so a book that crossed during the halt opens at one fair price."""
+        book = self.books[symbol]
+        if status is TradingStatus.HALTED:
+            self._apply(book.set_phase(Phase.HALTED))
+        else:
+            self._apply(book.uncross())
+            self._apply(book.set_phase(Phase.CONTINUOUS))
         self.securities[symbol] = replace(self.securities[symbol], trading_status=status)
         self.batch.security_status[symbol] = status.value
         self.batch.security_events.append({"symbol": symbol, "event": status.value, "reason": reason,

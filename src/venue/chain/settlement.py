@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -24,6 +24,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import event_signature_to_log_topic, function_signature_to_4byte_selector, keccak
 from web3 import Web3
 
+from venue.chain.backend import rpc
 from venue.chain.contracts import contract, read
 from venue.chain.deploy import Deployment
 from venue.chain.errors import ChainError, RevertError, decode_revert
@@ -40,11 +41,13 @@ _TOPIC_FAILED = "0x" + event_signature_to_log_topic("SettlementFailed(bytes32,by
 
 #: Gas budgets. Unused gas is not charged; a budget too small makes a trade of a batch fail for
 #: lack of gas (its self-call runs out), so they are generous. Measured (bench/settle_bench.py):
-#: about 150k gas per trade between T-REX tokens with the holding-period module bound.
+#: ~90k gas per trade in a batch between T-REX tokens with the holding-period module bound, up to
+#: ~230k for a lone trade touching cold accounts. A batch's limit is capped at 95% of the block's.
 BATCH_BASE_GAS = 100_000
-GAS_PER_TRADE = 400_000
+GAS_PER_TRADE = 300_000
 SINGLE_TRADE_GAS = 500_000
 DEFAULT_MAX_BATCH = 100
+TREX_TRANSFER_REFUSED = "Transfer not possible"
 
 
 def trade_key(trade_id: str) -> bytes:
@@ -145,8 +148,21 @@ class DvPClient:
         for chunk, tx_hash in sent:
             receipt = self.sender.wait(tx_hash, self.confirmations)
             for i, result in self._results(chunk, trades, receipt):
-                results[i] = result
+                results[i] = self._explain(trades[i], result)
         return results  # type: ignore[return-value]
+
+    def _explain(self, trade: SettlementInstruction, result: SettlementResult) -> SettlementResult:
+        """T-REX refuses every ineligible transfer with the same "Transfer not possible": add which
+        check fails now (read after the fact, so a hint, not the chain's word)."""
+        if result.status is not SettlementStatus.FAILED or result.reason != TREX_TRANSFER_REFUSED:
+            return result
+        try:
+            hint = self.transfer_refusal(trade.symbol, trade.seller_account, trade.buyer_account, trade.qty)
+        except ChainError:
+            hint = None
+        if hint is None:
+            return result
+        return replace(result, reason=f"{result.reason}: {hint}")
 
     def _encode(self, t: SettlementInstruction) -> tuple[Any, ...]:
         if t.qty <= 0 or t.cash_amount <= 0:
@@ -163,8 +179,7 @@ class DvPClient:
 
     def _gas_cap(self) -> int:
         if self._block_gas_limit is None:
-            latest = self.w3.provider.make_request("eth_getBlockByNumber", ["latest", False])  # type: ignore[arg-type]
-            self._block_gas_limit = int(latest["result"]["gasLimit"], 16)
+            self._block_gas_limit = int(rpc(self.w3, "eth_getBlockByNumber", ["latest", False])["gasLimit"], 16)
         return self._block_gas_limit * 95 // 100
 
     def _results(self, chunk: list[tuple[int, tuple[Any, ...]]], trades: Sequence[SettlementInstruction], receipt: Receipt):
@@ -249,7 +264,10 @@ class DvPClient:
                 return "buyer identity not verified"
             compliance = contract(self.w3, "ModularCompliance", security.compliance)
             if not read(compliance, "canTransfer", seller, buyer, qty):
-                return "compliance refuses the transfer (e.g. holding period)"
+                unlocked = self.unlocked_balance(seller_account, symbol)
+                if unlocked < qty:
+                    return f"holding period: {unlocked} of the seller's tokens are past their holding period"
+                return "compliance refuses the transfer"
         except RevertError as e:
             return f"check reverted: {e.reason}"
         return None

@@ -1,0 +1,72 @@
+"""Chain fixtures: one node and one venue deployment per backend per session, a snapshot per test.
+
+``chain_backend`` is parametrised over the embedded node (eth-tester in a child process) and anvil
+from node_modules; the anvil cases skip, saying why, when ``npm ci`` has not installed it. Each test
+runs between ``evm_snapshot`` and ``evm_revert``, so tests share the (slow) deployment but not state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from web3 import Web3
+
+from venue.chain import backend
+from venue.chain.deploy import Deployment, deploy_venue_chain
+from venue.chain.settlement import DvPClient
+
+OPERATOR_KEY = backend.DEV_OPERATOR_KEY
+DAY = 86_400
+HOLDING_PERIOD = 180 * DAY
+
+INVESTORS = [("ALICE", "US"), ("BOB", "DE"), ("CAROL", "GB"), ("DAVE", 250)]
+SECURITIES = [("ACME", "Acme Corp common", 0), ("LOCK", "Lockup Inc restricted", HOLDING_PERIOD)]
+INITIAL_TOKENS = {("ALICE", "ACME"): 1_000, ("BOB", "ACME"): 500, ("ALICE", "LOCK"): 300}
+INITIAL_CASH = {"ALICE": 1_000_000_000, "BOB": 5_000_000_000, "CAROL": 2_000_000_000, "DAVE": 10_000_000}
+
+
+@dataclass
+class Chain:
+    """A running node with the venue deployed on it."""
+
+    kind: str
+    w3: Web3
+    deployment: Deployment
+
+    def client(self, **kwargs) -> DvPClient:
+        """A fresh DvP client (fresh nonce cache: tests revert the chain under it)."""
+        return DvPClient(self.w3, self.deployment, OPERATOR_KEY, **kwargs)
+
+
+def _start(kind: str):
+    if kind == "anvil":
+        if backend.find_anvil() is None:
+            pytest.skip("anvil not installed: node_modules/@foundry-rs/anvil missing (run `npm ci`)")
+        return backend.anvil_node()
+    return backend.embedded_node()
+
+
+@pytest.fixture(scope="session", params=["embedded", "anvil"])
+def chain_session(request) -> Iterator[Chain]:
+    with _start(request.param) as node:
+        w3 = node.web3()
+        deployment = deploy_venue_chain(
+            w3,
+            OPERATOR_KEY,
+            investors=INVESTORS,
+            securities=SECURITIES,
+            initial_tokens=INITIAL_TOKENS,
+            initial_cash=INITIAL_CASH,
+        )
+        yield Chain(request.param, w3, deployment)
+
+
+@pytest.fixture
+def chain(chain_session: Chain) -> Iterator[Chain]:
+    snap = backend.snapshot(chain_session.w3)
+    try:
+        yield chain_session
+    finally:
+        backend.revert_to(chain_session.w3, snap)
