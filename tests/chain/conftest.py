@@ -34,10 +34,11 @@ class Chain:
     kind: str
     w3: Web3
     deployment: Deployment
+    operator_key: str = OPERATOR_KEY
 
     def client(self, **kwargs) -> DvPClient:
         """A fresh DvP client (fresh nonce cache: tests revert the chain under it)."""
-        return DvPClient(self.w3, self.deployment, OPERATOR_KEY, **kwargs)
+        return DvPClient(self.w3, self.deployment, self.operator_key, **kwargs)
 
 
 def _start(kind: str):

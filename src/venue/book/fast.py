@@ -92,23 +92,31 @@ _DUPLICATE = BookReject.DUPLICATE_ORDER_ID
 _BAND = BookReject.PRICE_BAND
 _LIMIT = OrdType.LIMIT
 
-# Hot-path event construction. The event types are frozen slotted dataclasses whose __init__
-# goes through object.__setattr__ once per field; setting the slots through their member
-# descriptors builds the very same object (equal, same hash) in about half the time. The
-# differential tests compare these events with the naive book's normally built ones.
+
+def _mutable_twin(cls: type) -> type:
+    """A plain class with the same `__slots__` as the frozen slotted dataclass `cls`.
+
+    Hot-path events are built as a twin, filled in with ordinary attribute stores, then given
+    `__class__ = cls`, which Python allows between classes with the same slots. The result IS a
+    `cls` instance, equal to (and hashing like) one built by `cls(...)`, in a fraction of the
+    time of the frozen `__init__` (one `object.__setattr__` per field). Checked here at import;
+    the differential tests compare these events with the naive book's normally built ones.
+    """
+    twin = type(f"_Mutable{cls.__name__}", (), {"__slots__": cls.__slots__})
+    probe = twin()
+    values = [object() for _ in cls.__slots__]
+    for name, value in zip(cls.__slots__, values):
+        setattr(probe, name, value)
+    probe.__class__ = cls
+    if type(probe) is not cls or probe != cls(*values):
+        raise AssertionError(f"cannot build {cls.__name__} through a mutable twin")
+    return twin
+
+
 _new = object.__new__
-_set_accepted_oid = Accepted.order_id.__set__
-_set_accepted_priority = Accepted.priority.__set__
-_set_canceled_oid = Canceled.order_id.__set__
-_set_canceled_qty = Canceled.canceled_qty.__set__
-_set_canceled_reason = Canceled.reason.__set__
-_set_trade_buy = Trade.buy_order_id.__set__
-_set_trade_sell = Trade.sell_order_id.__set__
-_set_trade_price = Trade.price.__set__
-_set_trade_qty = Trade.qty.__set__
-_set_trade_buy_leaves = Trade.buy_leaves.__set__
-_set_trade_sell_leaves = Trade.sell_leaves.__set__
-_set_trade_aggressor = Trade.aggressor.__set__
+_MutableAccepted = _mutable_twin(Accepted)
+_MutableCanceled = _mutable_twin(Canceled)
+_MutableTrade = _mutable_twin(Trade)
 
 
 class _Node:
@@ -161,6 +169,9 @@ class FastBook(OrderBook):
         self._keys: tuple[list[int], list[int]] = ([], [])
         self._levels: tuple[dict[int, _Level], dict[int, _Level]] = ({}, {})
         self._market = (_Level(None, None, None, None), _Level(None, None, None, None))
+        # the same lists and dicts again, by name, for the hot path
+        self._bid_keys, self._ask_keys = self._keys
+        self._bid_levels, self._ask_levels = self._levels
         self._last_priority = 0
 
     # -- state ------------------------------------------------------------
@@ -312,20 +323,21 @@ class FastBook(OrderBook):
                         level.tail = None
                     else:
                         nxt.prev = None
-                trade = _new(Trade)
+                trade = _MutableTrade()
                 if is_buy:
-                    _set_trade_buy(trade, oid)
-                    _set_trade_sell(trade, node.oid)
-                    _set_trade_buy_leaves(trade, leaves)
-                    _set_trade_sell_leaves(trade, rleaves)
+                    trade.buy_order_id = oid
+                    trade.sell_order_id = node.oid
+                    trade.buy_leaves = leaves
+                    trade.sell_leaves = rleaves
                 else:
-                    _set_trade_buy(trade, node.oid)
-                    _set_trade_sell(trade, oid)
-                    _set_trade_buy_leaves(trade, rleaves)
-                    _set_trade_sell_leaves(trade, leaves)
-                _set_trade_price(trade, price)
-                _set_trade_qty(trade, qty)
-                _set_trade_aggressor(trade, aggressor)
+                    trade.buy_order_id = node.oid
+                    trade.sell_order_id = oid
+                    trade.buy_leaves = rleaves
+                    trade.sell_leaves = leaves
+                trade.price = price
+                trade.qty = qty
+                trade.aggressor = aggressor
+                trade.__class__ = Trade
                 append(trade)
                 last_price = price
                 if leaves == 0:
@@ -352,19 +364,12 @@ class FastBook(OrderBook):
             type(qty) is int
             and qty > 0
             and 0 <= min_qty <= qty
-            and (
-                (type(price) is int and price > 0)
-                if order.ord_type is _LIMIT
-                else price is None
-            )
+            and ((type(price) is int and price > 0) if order.ord_type is _LIMIT else price is None)
         ):
             check_well_formed(order)
             raise AssertionError("screen and check_well_formed disagree")
-        phase = self._phase
-        if phase is not _CONTINUOUS:
-            reject = phase_reject(phase, order)
-            if reject is not None:
-                return [Rejected(oid, reject)]
+        if self._phase is not _CONTINUOUS:
+            return self._submit_outside_continuous(order)
         index = self._index
         if oid in index:
             return [Rejected(oid, _DUPLICATE)]
@@ -373,27 +378,22 @@ class FastBook(OrderBook):
                 return [Rejected(oid, _BAND)]
 
         priority = self._last_priority = self._last_priority + 1
-        accepted = _new(Accepted)
-        _set_accepted_oid(accepted, oid)
-        _set_accepted_priority(accepted, priority)
+        accepted = _MutableAccepted()
+        accepted.order_id = oid
+        accepted.priority = priority
+        accepted.__class__ = Accepted
         events: list[Event] = [accepted]
-        is_buy = order.side is _BUY
-        if phase is not _CONTINUOUS:  # a call phase: collect until uncross()
-            node = _Node(order, oid, order.account, qty, 0, priority)
-            index[oid] = node
-            self._append(node, 0 if is_buy else 1, price)
-            return events
-
-        if is_buy:
+        if order.side is _BUY:
+            is_buy = True
             side = 0
-            opp_keys = self._keys[1]
+            opp_keys = self._ask_keys
             limit_key = None if price is None else -price
         else:
+            is_buy = False
             side = 1
-            opp_keys = self._keys[0]
+            opp_keys = self._bid_keys
             limit_key = price
         tif = order.tif
-        leaves = qty
         if opp_keys and (limit_key is None or opp_keys[-1] >= limit_key):
             if tif is _FOK or min_qty:
                 need = qty if tif is _FOK else min_qty
@@ -406,6 +406,8 @@ class FastBook(OrderBook):
         elif tif is _FOK or min_qty:
             events.append(Canceled(oid, qty, _FOK_UNFILLED if tif is _FOK else _MIN_QTY))
             return events
+        else:
+            leaves = qty
 
         if price is None:
             events.append(Canceled(oid, leaves, _NO_LIQUIDITY))
@@ -425,11 +427,15 @@ class FastBook(OrderBook):
         node.priority = priority
         node.next = None
         index[oid] = node
-        levels = self._levels[side]
-        key = -price if side else price
+        if is_buy:
+            levels = self._bid_levels
+            key = price
+        else:
+            levels = self._ask_levels
+            key = -price
         level = levels.get(key)
         if level is None:
-            keys = self._keys[side]
+            keys = self._bid_keys if is_buy else self._ask_keys
             level = levels[key] = _Level(price, key, keys, levels)
             insort(keys, key)
             level.head = node
@@ -446,6 +452,23 @@ class FastBook(OrderBook):
         level.qty += leaves
         level.count += 1
         return events
+
+    def _submit_outside_continuous(self, order: NewOrder) -> list[Event]:
+        """submit() in CLOSED (refused) or a call phase (accepted orders rest unmatched)."""
+        oid = order.order_id
+        reject = phase_reject(self._phase, order)
+        if reject is None and oid in self._index:
+            reject = _DUPLICATE
+        if reject is None and order.price is not None:
+            if outside_band(order.side, order.price, self._reference, self._band_bps):
+                reject = _BAND
+        if reject is not None:
+            return [Rejected(oid, reject)]
+        priority = self._last_priority = self._last_priority + 1
+        node = _Node(order, oid, order.account, order.qty, 0, priority)
+        self._index[oid] = node
+        self._append(node, 0 if order.side is _BUY else 1, order.price)
+        return [Accepted(oid, priority)]
 
     def cancel(self, order_id: int, reason: CancelReason | None = None) -> list[Event]:
         """Remove a resting order's remaining quantity (reason defaults to REQUESTED); O(1)
@@ -471,10 +494,11 @@ class FastBook(OrderBook):
             keys = level.keys
             del keys[bisect_left(keys, level.key)]
             del level.levels[level.key]
-        canceled = _new(Canceled)
-        _set_canceled_oid(canceled, order_id)
-        _set_canceled_qty(canceled, leaves)
-        _set_canceled_reason(canceled, reason or _REQUESTED)
+        canceled = _MutableCanceled()
+        canceled.order_id = order_id
+        canceled.canceled_qty = leaves
+        canceled.reason = reason or _REQUESTED
+        canceled.__class__ = Canceled
         return [canceled]
 
     def replace(self, order_id: int, qty: int, price: int | None) -> list[Event]:

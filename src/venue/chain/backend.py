@@ -85,7 +85,9 @@ def rpc_batch(w3: Web3, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]
         raise revert_from_rpc_error(responses.get("error") or {"message": str(responses)})
     out: list[Any] = []
     for response in responses:
-        out.append(revert_from_rpc_error(response["error"]) if "error" in response else response.get("result"))
+        out.append(
+            revert_from_rpc_error(response["error"]) if "error" in response else response.get("result")
+        )
     return out
 
 
@@ -97,7 +99,9 @@ def wait_until_ready(w3: Web3, timeout: float = 30.0) -> int:
             return int(rpc(w3, "eth_chainId", retries=0), 16)
         except ChainError:
             if time.monotonic() > deadline:
-                raise NodeUnavailable(f"node at {w3.provider.endpoint_uri} did not answer in {timeout}s") from None  # type: ignore[attr-defined]
+                raise NodeUnavailable(
+                    f"node at {w3.provider.endpoint_uri} did not answer in {timeout}s"
+                ) from None  # type: ignore[attr-defined]
             time.sleep(0.05)
 
 
@@ -161,10 +165,20 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def embedded_node(port: int = 0, gas_limit: int = SANDBOX_GAS_LIMIT, startup_timeout: float = 60.0) -> Iterator[LocalNode]:
+def embedded_node(
+    port: int = 0, gas_limit: int = SANDBOX_GAS_LIMIT, startup_timeout: float = 60.0
+) -> Iterator[LocalNode]:
     """Starts ``python -m venue.chain.embedded_node`` and yields it once it answers; stops it after."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "venue.chain.embedded_node", "--port", str(port), "--gas-limit", str(gas_limit)],
+        [
+            sys.executable,
+            "-m",
+            "venue.chain.embedded_node",
+            "--port",
+            str(port),
+            "--gas-limit",
+            str(gas_limit),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
@@ -185,7 +199,9 @@ def find_anvil() -> Path | None:
     node_modules = find_node_modules()
     if node_modules is None:
         return None
-    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower()
+    )
     system = {"linux": "linux", "darwin": "darwin"}.get(sys.platform)
     candidates = []
     if arch and system:
@@ -212,10 +228,14 @@ def anvil_node(
     process = subprocess.Popen(
         [
             str(binary),
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--hardfork", "cancun",
-            "--gas-limit", str(gas_limit),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--hardfork",
+            "cancun",
+            "--gas-limit",
+            str(gas_limit),
             "--silent",
             *extra_args,
         ],

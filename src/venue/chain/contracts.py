@@ -22,10 +22,12 @@ def calldata(c: Contract, fn: str, *args: Any) -> str:
     return c.encode_abi(fn, args=list(args))
 
 
-def read(c: Contract, fn: str, *args: Any, block: int | str = "latest") -> Any:
-    """``eth_call`` of a view function; reverts and node failures raise :class:`ChainError`."""
+def read(c: Contract, fn: str, *args: Any, block: int | str = "latest", caller: str | None = None) -> Any:
+    """``eth_call`` of ``fn(*args)`` (as ``caller`` if given); reverts and node failures raise
+    :class:`ChainError`."""
+    tx = {"from": to_checksum_address(caller)} if caller else {}
     try:
-        return getattr(c.functions, fn)(*args).call(block_identifier=block)
+        return getattr(c.functions, fn)(*args).call(tx, block_identifier=block)
     except Exception as exc:
         raise normalise(exc) from exc
 

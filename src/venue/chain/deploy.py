@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from eth_abi import encode as abi_encode
@@ -32,9 +32,9 @@ from eth_account.messages import encode_defunct
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
-from venue.chain import artifacts
 from venue.chain.backend import rpc
 from venue.chain.contracts import calldata, contract, creation_code
+from venue.chain.errors import RevertError
 from venue.chain.transactions import Receipt, TxSender
 
 KYC_CLAIM_TOPIC = 1
@@ -48,10 +48,36 @@ DEFAULT_GAS_FUNDING = 10**18  # wei sent to each investor wallet for its own tra
 #: ISO 3166-1 alpha-2 -> numeric, for the jurisdictions a sandbox is likely to use. Pass the numeric
 #: code directly for any other country.
 COUNTRY_NUMERIC = {
-    "AT": 40, "AU": 36, "BE": 56, "BR": 76, "CA": 124, "CH": 756, "CN": 156, "DE": 276, "DK": 208,
-    "ES": 724, "FI": 246, "FR": 250, "GB": 826, "HK": 344, "IE": 372, "IN": 356, "IT": 380,
-    "JP": 392, "KR": 410, "KY": 136, "LU": 442, "MX": 484, "NL": 528, "NO": 578, "NZ": 554,
-    "PT": 620, "SE": 752, "SG": 702, "US": 840, "ZA": 710,
+    "AT": 40,
+    "AU": 36,
+    "BE": 56,
+    "BR": 76,
+    "CA": 124,
+    "CH": 756,
+    "CN": 156,
+    "DE": 276,
+    "DK": 208,
+    "ES": 724,
+    "FI": 246,
+    "FR": 250,
+    "GB": 826,
+    "HK": 344,
+    "IE": 372,
+    "IN": 356,
+    "IT": 380,
+    "JP": 392,
+    "KR": 410,
+    "KY": 136,
+    "LU": 442,
+    "MX": 484,
+    "NL": 528,
+    "NO": 578,
+    "NZ": 554,
+    "PT": 620,
+    "SE": 752,
+    "SG": 702,
+    "US": 840,
+    "ZA": 710,
 }
 
 
@@ -139,15 +165,6 @@ class Deployment:
         """The contracts of a security (KeyError if not deployed)."""
         return self.securities[symbol]
 
-    def with_(self, **changes: Any) -> Deployment:
-        """A copy with some fields replaced."""
-        return Deployment(**{**asdict_shallow(self), **changes})
-
-
-def asdict_shallow(d: Deployment) -> dict[str, Any]:
-    """Field values of ``d`` without recursing into nested dataclasses."""
-    return {name: getattr(d, name) for name in Deployment.__dataclass_fields__}
-
 
 class _Batch:
     """Pipelines transactions of several senders, then waits for them all and checks their status."""
@@ -169,9 +186,8 @@ class _Batch:
             receipt = sender.wait(tx_hash)
             try:
                 sender.check(tx_hash, receipt)
-            except Exception as exc:
-                exc.args = (f"{what}: {exc.args[0] if exc.args else exc}",)
-                raise
+            except RevertError as exc:
+                raise RevertError(f"{what}: {exc.reason}", exc.data, exc.tx_hash) from exc
             receipts.append(receipt)
         self._pending.clear()
         return receipts
@@ -242,7 +258,14 @@ def deploy_venue_chain(
 
     call("ClaimTopicsRegistry", ctr, "init")
     call("ClaimTopicsRegistry", ctr, "addClaimTopic", KYC_CLAIM_TOPIC)
-    call("ClaimIssuer", issuer, "addKey", keccak(abi_encode(["address"], [signer.address])), CLAIM_KEY_PURPOSE, ECDSA_KEY_TYPE)
+    call(
+        "ClaimIssuer",
+        issuer,
+        "addKey",
+        keccak(abi_encode(["address"], [signer.address])),
+        CLAIM_KEY_PURPOSE,
+        ECDSA_KEY_TYPE,
+    )
     call("TrustedIssuersRegistry", tir, "init")
     call("TrustedIssuersRegistry", tir, "addTrustedIssuer", issuer, [KYC_CLAIM_TOPIC])
     call("IdentityRegistryStorage", irs, "init")
@@ -255,7 +278,13 @@ def deploy_venue_chain(
         mc, token = per_security[symbol]
         call("ModularCompliance", mc, "init")
         call("ModularCompliance", mc, "addModule", module)
-        call("ModularCompliance", mc, "callModuleFunction", calldata(module_c, "setHoldingPeriod", period), module)
+        call(
+            "ModularCompliance",
+            mc,
+            "callModuleFunction",
+            calldata(module_c, "setHoldingPeriod", period),
+            module,
+        )
         call("Token", token, "init", ir, mc, name, symbol, 0, "0x" + "00" * 20, gas=2_000_000)
         call("Token", token, "addAgent", operator)
         call("Token", token, "unpause")
@@ -280,7 +309,9 @@ def deploy_venue_chain(
         deployed_block=first_block,
         securities=security_records,
     )
-    deployment = onboard_investors(w3, deployment, operator_key, investors, wallet_seed=wallet_seed, gas_funding=gas_funding, _op=op)
+    deployment = onboard_investors(
+        w3, deployment, operator_key, investors, wallet_seed=wallet_seed, gas_funding=gas_funding, _op=op
+    )
     if initial_tokens:
         mint_tokens(w3, deployment, operator_key, initial_tokens, _op=op)
     if initial_cash:
@@ -319,20 +350,35 @@ def onboard_investors(
     claim_data = b"venue KYC"
     for wallet in wallets.values():
         sender = TxSender(w3, wallet.private_key, chain_id=op.chain_id)
-        signature = kyc_claim_signature(deployment.claim_signer_key, wallet.identity, deployment.kyc_claim_topic, claim_data)
+        signature = kyc_claim_signature(
+            deployment.claim_signer_key, wallet.identity, deployment.kyc_claim_topic, claim_data
+        )
         identity_c = contract(w3, "Identity", wallet.identity)
         batch.send(
             sender,
             wallet.identity,
-            calldata(identity_c, "addClaim", deployment.kyc_claim_topic, ECDSA_CLAIM_SCHEME,
-                     deployment.claim_issuer, signature, claim_data, ""),
+            calldata(
+                identity_c,
+                "addClaim",
+                deployment.kyc_claim_topic,
+                ECDSA_CLAIM_SCHEME,
+                deployment.claim_issuer,
+                signature,
+                claim_data,
+                "",
+            ),
             1_000_000,
             f"{wallet.account_id}: addClaim",
         )
         for token in (deployment.cash_token, *(s.token for s in deployment.securities.values())):
             erc20 = contract(w3, "SandboxStablecoin", token)
-            batch.send(sender, token, calldata(erc20, "approve", deployment.dvp, MAX_UINT256), 100_000,
-                       f"{wallet.account_id}: approve DvP")
+            batch.send(
+                sender,
+                token,
+                calldata(erc20, "approve", deployment.dvp, MAX_UINT256),
+                100_000,
+                f"{wallet.account_id}: approve DvP",
+            )
     ir_c = contract(w3, "IdentityRegistry", deployment.identity_registry)
     items = list(wallets.values())
     for i in range(0, len(items), 50):
@@ -340,13 +386,18 @@ def onboard_investors(
         batch.send(
             op,
             deployment.identity_registry,
-            calldata(ir_c, "batchRegisterIdentity", [w.address for w in chunk], [w.identity for w in chunk],
-                     [w.country for w in chunk]),
+            calldata(
+                ir_c,
+                "batchRegisterIdentity",
+                [w.address for w in chunk],
+                [w.identity for w in chunk],
+                [w.country for w in chunk],
+            ),
             200_000 + 150_000 * len(chunk),
             "IdentityRegistry.batchRegisterIdentity",
         )
     batch.wait()
-    return deployment.with_(investors={**deployment.investors, **wallets})
+    return replace(deployment, investors={**deployment.investors, **wallets})
 
 
 def mint_tokens(
@@ -369,8 +420,13 @@ def mint_tokens(
         token_c = contract(w3, "Token", token)
         for i in range(0, len(mints), 50):
             chunk = mints[i : i + 50]
-            batch.send(op, token, calldata(token_c, "batchMint", [m[0] for m in chunk], [m[1] for m in chunk]),
-                       200_000 + 300_000 * len(chunk), f"{symbol}.batchMint")
+            batch.send(
+                op,
+                token,
+                calldata(token_c, "batchMint", [m[0] for m in chunk], [m[1] for m in chunk]),
+                200_000 + 300_000 * len(chunk),
+                f"{symbol}.batchMint",
+            )
     batch.wait()
 
 
@@ -388,8 +444,13 @@ def fund_cash(
     cash_c = contract(w3, "SandboxStablecoin", deployment.cash_token)
     for account_id, amount in amounts.items():
         if amount > 0:
-            batch.send(op, deployment.cash_token, calldata(cash_c, "mint", deployment.wallet(account_id).address, amount),
-                       150_000, f"cash mint {account_id}")
+            batch.send(
+                op,
+                deployment.cash_token,
+                calldata(cash_c, "mint", deployment.wallet(account_id).address, amount),
+                150_000,
+                f"cash mint {account_id}",
+            )
     batch.wait()
 
 
@@ -398,9 +459,8 @@ def remove_investor_identity(w3: Web3, deployment: Deployment, operator_key: str
     security tokens, so any trade where it buys fails its security leg."""
     op = TxSender(w3, operator_key)
     ir_c = contract(w3, "IdentityRegistry", deployment.identity_registry)
-    return op.transact(deployment.identity_registry, calldata(ir_c, "deleteIdentity", deployment.wallet(account_id).address), 300_000)
-
-
-def load_artifacts() -> None:
-    """Loads every artifact up front (fails early if ``npm ci`` has not been run)."""
-    artifacts.load_all()
+    return op.transact(
+        deployment.identity_registry,
+        calldata(ir_c, "deleteIdentity", deployment.wallet(account_id).address),
+        300_000,
+    )

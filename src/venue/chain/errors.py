@@ -104,7 +104,7 @@ def decode_revert(data: bytes | None) -> str:
         if selector in _custom_errors:
             name, types, names = _custom_errors[selector]
             values = abi_decode(types, body)
-            args = ", ".join(f"{n}={_fmt(v)}" if n else _fmt(v) for n, v in zip(names, values))
+            args = ", ".join(f"{n}={_fmt(v)}" if n else _fmt(v) for n, v in zip(names, values, strict=True))
             return f"{name}({args})"
     except Exception:  # malformed revert data: fall through to the hex form
         pass

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,12 +30,14 @@ from venue.chain.deploy import Deployment
 from venue.chain.errors import ChainError, RevertError, decode_revert
 from venue.chain.transactions import Receipt, TxSender
 
-_TRADE = "(bytes32,address,address,address,uint256,address,uint256)"
-_SETTLE = function_signature_to_4byte_selector("settle(bytes32,address,address,address,uint256,address,uint256)")
+_TRADE_FIELDS = ["bytes32", "address", "address", "address", "uint256", "address", "uint256"]
+_TRADE = "(" + ",".join(_TRADE_FIELDS) + ")"
+_SETTLE = function_signature_to_4byte_selector(f"settle{_TRADE}")
 _SETTLE_BATCH = function_signature_to_4byte_selector(f"settleBatch({_TRADE}[])")
-_TOPIC_SETTLED = "0x" + event_signature_to_log_topic(
-    "Settled(bytes32,address,address,address,uint256,address,uint256)"
-).hex()
+_TOPIC_SETTLED = (
+    "0x"
+    + event_signature_to_log_topic("Settled(bytes32,address,address,address,uint256,address,uint256)").hex()
+)
 _TOPIC_ALREADY = "0x" + event_signature_to_log_topic("AlreadySettled(bytes32,uint256)").hex()
 _TOPIC_FAILED = "0x" + event_signature_to_log_topic("SettlementFailed(bytes32,bytes)").hex()
 
@@ -124,7 +126,9 @@ class DvPClient:
         """Settles one trade in its own ``settle`` transaction."""
         return self.settle_batch([trade], batch_size=1)[0]
 
-    def settle_batch(self, trades: Sequence[SettlementInstruction], batch_size: int | None = None) -> list[SettlementResult]:
+    def settle_batch(
+        self, trades: Sequence[SettlementInstruction], batch_size: int | None = None
+    ) -> list[SettlementResult]:
         """Settles ``trades`` in transactions of up to ``batch_size`` trades (default ``max_batch``;
         1 uses the single-trade ``settle``), pipelined, and returns one result per trade, in order."""
         size = batch_size or self.max_batch
@@ -134,12 +138,14 @@ class DvPClient:
             try:
                 encoded.append((i, self._encode(trade)))
             except (KeyError, ValueError) as e:
-                results[i] = SettlementResult(trade.trade_id, SettlementStatus.FAILED, None, None, f"invalid instruction: {e}")
+                results[i] = SettlementResult(
+                    trade.trade_id, SettlementStatus.FAILED, None, None, f"invalid instruction: {e}"
+                )
         chunks = [encoded[k : k + size] for k in range(0, len(encoded), size)]
         sent: list[tuple[list[tuple[int, tuple[Any, ...]]], str]] = []
         for chunk in chunks:
             if size == 1:
-                data = "0x" + (_SETTLE + abi_encode(["bytes32", "address", "address", "address", "uint256", "address", "uint256"], chunk[0][1])).hex()
+                data = "0x" + (_SETTLE + abi_encode(_TRADE_FIELDS, chunk[0][1])).hex()
                 gas = SINGLE_TRADE_GAS
             else:
                 data = "0x" + (_SETTLE_BATCH + abi_encode([f"{_TRADE}[]"], [[t for _, t in chunk]])).hex()
@@ -179,18 +185,34 @@ class DvPClient:
 
     def _gas_cap(self) -> int:
         if self._block_gas_limit is None:
-            self._block_gas_limit = int(rpc(self.w3, "eth_getBlockByNumber", ["latest", False])["gasLimit"], 16)
+            self._block_gas_limit = int(
+                rpc(self.w3, "eth_getBlockByNumber", ["latest", False])["gasLimit"], 16
+            )
         return self._block_gas_limit * 95 // 100
 
-    def _results(self, chunk: list[tuple[int, tuple[Any, ...]]], trades: Sequence[SettlementInstruction], receipt: Receipt):
+    def _results(
+        self,
+        chunk: list[tuple[int, tuple[Any, ...]]],
+        trades: Sequence[SettlementInstruction],
+        receipt: Receipt,
+    ) -> Iterator[tuple[int, SettlementResult]]:
         if receipt.status != 1:
             try:
                 reason = self.sender.revert_reason(receipt)
             except ChainError as e:
                 reason = f"reverted ({e})"
             for i, _ in chunk:
-                yield i, SettlementResult(trades[i].trade_id, SettlementStatus.FAILED, receipt.tx_hash,
-                                          receipt.block_number, reason, receipt.gas_used)
+                yield (
+                    i,
+                    SettlementResult(
+                        trades[i].trade_id,
+                        SettlementStatus.FAILED,
+                        receipt.tx_hash,
+                        receipt.block_number,
+                        reason,
+                        receipt.gas_used,
+                    ),
+                )
             return
         events: dict[bytes, list[tuple[SettlementStatus, str | None]]] = defaultdict(list)
         dvp = self.deployment.dvp.lower()
@@ -206,14 +228,29 @@ class DvPClient:
                 events[key].append((SettlementStatus.ALREADY_SETTLED, f"settled in block {block}"))
             elif topic == _TOPIC_FAILED:
                 (raw,) = abi_decode(["bytes"], bytes.fromhex(log["data"][2:]))
-                events[key].append((SettlementStatus.FAILED, decode_revert(raw) if raw else "reverted without reason (or out of gas)"))
+                events[key].append(
+                    (
+                        SettlementStatus.FAILED,
+                        decode_revert(raw) if raw else "reverted without reason (or out of gas)",
+                    )
+                )
         for i, encoded in chunk:
             queue = events.get(encoded[0])
             if queue:
                 status, reason = queue.pop(0)
             else:  # cannot happen with this DvP contract; reported rather than assumed
                 status, reason = SettlementStatus.FAILED, "no settlement event for this trade"
-            yield i, SettlementResult(trades[i].trade_id, status, receipt.tx_hash, receipt.block_number, reason, receipt.gas_used)
+            yield (
+                i,
+                SettlementResult(
+                    trades[i].trade_id,
+                    status,
+                    receipt.tx_hash,
+                    receipt.block_number,
+                    reason,
+                    receipt.gas_used,
+                ),
+            )
 
     # ----- reads
 
@@ -243,7 +280,9 @@ class DvPClient:
         """Tokens of an account that are past their holding period."""
         security = self.deployment.security(symbol)
         module = contract(self.w3, "HoldingPeriodModule", self.deployment.holding_period_module)
-        return read(module, "unlockedBalance", security.compliance, self.deployment.wallet(account_id).address)
+        return read(
+            module, "unlockedBalance", security.compliance, self.deployment.wallet(account_id).address
+        )
 
     def transfer_refusal(self, symbol: str, seller_account: str, buyer_account: str, qty: int) -> str | None:
         """Why the T-REX token would refuse to move ``qty`` from seller to buyer now, or None if it

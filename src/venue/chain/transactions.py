@@ -59,7 +59,9 @@ class Receipt:
             block_hash=raw["blockHash"],
             status=int(raw["status"], 16),
             gas_used=int(raw["gasUsed"], 16),
-            contract_address=to_checksum_address(raw["contractAddress"]) if raw.get("contractAddress") else None,
+            contract_address=to_checksum_address(raw["contractAddress"])
+            if raw.get("contractAddress")
+            else None,
             logs=tuple(raw.get("logs") or ()),
         )
 
@@ -143,7 +145,9 @@ class TxSender:
 
     # ----- sending
 
-    def _sign(self, to: str | None, data: str, gas: int, value: int, nonce: int, refresh_fee: bool = False) -> tuple[str, str]:
+    def _sign(
+        self, to: str | None, data: str, gas: int, value: int, nonce: int, refresh_fee: bool = False
+    ) -> tuple[str, str]:
         tx: dict[str, Any] = {
             "type": 2,
             "chainId": self.chain_id,
@@ -216,7 +220,9 @@ class TxSender:
             target = receipt.block_number + confirmations - 1
             while int(rpc(self.w3, "eth_blockNumber"), 16) < target:
                 if time.monotonic() > deadline:
-                    raise ConfirmationTimeout(tx_hash, f"{tx_hash}: fewer than {confirmations} confirmations in time")
+                    raise ConfirmationTimeout(
+                        tx_hash, f"{tx_hash}: fewer than {confirmations} confirmations in time"
+                    )
                 time.sleep(max(self.poll_interval, 0.05))
             again = rpc(self.w3, "eth_getTransactionReceipt", [tx_hash])
             if again is not None and again["blockHash"] == receipt.block_hash:
@@ -239,25 +245,38 @@ class TxSender:
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
 
-    def transact(self, to: str | None, data: str, gas: int, value: int = 0, confirmations: int = 1) -> Receipt:
+    def transact(
+        self, to: str | None, data: str, gas: int, value: int = 0, confirmations: int = 1
+    ) -> Receipt:
         """Sends, waits, and raises :class:`RevertError` (with the reason) if the transaction reverted."""
         tx_hash = self.send(to, data, gas, value)
-        return self.check(tx_hash, self.wait(tx_hash, confirmations))
+        sent = self._sent[tx_hash]
+        return self.check(tx_hash, self.wait(tx_hash, confirmations), sent)
 
-    def check(self, tx_hash: str, receipt: Receipt) -> Receipt:
+    def check(self, tx_hash: str, receipt: Receipt, sent: _Sent | None = None) -> Receipt:
         """Returns ``receipt`` if it succeeded, else raises :class:`RevertError` with the replayed reason."""
         if receipt.status == 1:
             return receipt
-        raise RevertError(self.revert_reason(receipt, self._sent.get(tx_hash)), tx_hash=tx_hash)
+        raise RevertError(self.revert_reason(receipt, sent), tx_hash=tx_hash)
 
     def revert_reason(self, receipt: Receipt, sent: _Sent | None = None) -> str:
         """Why a mined transaction reverted: replays it with ``eth_call`` on the parent block's state."""
         if sent is None:
             tx = rpc(self.w3, "eth_getTransactionByHash", [receipt.tx_hash])
-            sent = _Sent(tx.get("to"), tx.get("input") or tx.get("data") or "0x", int(tx["gas"], 16), int(tx["value"], 16))
+            sent = _Sent(
+                tx.get("to"),
+                tx.get("input") or tx.get("data") or "0x",
+                int(tx["gas"], 16),
+                int(tx["value"], 16),
+            )
         if receipt.gas_used >= sent.gas:
             return f"out of gas (limit {sent.gas})"
-        call: dict[str, Any] = {"from": self.address, "data": sent.data, "gas": hex(sent.gas), "value": hex(sent.value)}
+        call: dict[str, Any] = {
+            "from": self.address,
+            "data": sent.data,
+            "gas": hex(sent.gas),
+            "value": hex(sent.value),
+        }
         if sent.to:
             call["to"] = sent.to
         try:

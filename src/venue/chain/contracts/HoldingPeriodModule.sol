@@ -108,7 +108,7 @@ contract HoldingPeriodModule is IModule {
     }
 
     /// @notice A transfer passes when the sender's lots past their holding period cover `_value`.
-    /// Mints (`_from == 0`) always pass.
+    /// Mints (`_from == 0`) and tokens without a holding period always pass.
     function moduleCheck(address _from, address /*_to*/, uint256 _value, address _compliance)
         external
         view
@@ -118,7 +118,11 @@ contract HoldingPeriodModule is IModule {
         if (_from == address(0)) {
             return true;
         }
-        return _unlocked(_queues[_compliance][_from], _holdingPeriod[_compliance], _value) >= _value;
+        uint256 period = _holdingPeriod[_compliance];
+        if (period == 0) {
+            return true;
+        }
+        return _unlocked(_queues[_compliance][_from], period, _value) >= _value;
     }
 
     // ----- views
