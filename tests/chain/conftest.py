@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from web3 import Web3
 
 from venue.chain import backend
 from venue.chain.deploy import Deployment, deploy_venue_chain
@@ -32,7 +32,7 @@ class Chain:
     """A running node with the venue deployed on it."""
 
     kind: str
-    w3: Web3
+    w3: Any  # web3.Web3: only venue.chain imports web3
     deployment: Deployment
     operator_key: str = OPERATOR_KEY
 

@@ -6,7 +6,6 @@ import time
 
 import pytest
 from eth_abi import encode as abi_encode
-from web3 import Web3
 
 from venue.chain import backend
 from venue.chain.contracts import calldata, contract, read
@@ -59,7 +58,7 @@ def test_decode_error_string_panic_and_custom_errors():
 
 def test_normalise_eth_tester_and_web3_errors():
     from eth_tester.exceptions import TransactionFailed
-    from web3.exceptions import ContractLogicError
+    from web3.exceptions import ContractLogicError  # the normaliser's input, by design
 
     assert normalise(TransactionFailed("Insufficient Balance")).reason == "Insufficient Balance"
     raw = ERROR_STRING_SELECTOR + abi_encode(["string"], ["boom"])
@@ -229,7 +228,7 @@ def test_resubmitting_after_an_outage_settles_nothing_twice(chain):
 
 
 def test_web3_object_works_against_the_node(chain):
-    w3: Web3 = chain.w3
+    w3 = chain.w3
     assert w3.eth.chain_id == chain.deployment.chain_id
     assert w3.eth.get_code(chain.deployment.dvp) != b""
 
