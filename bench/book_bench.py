@@ -39,7 +39,13 @@ RECENT = 2_000  # cancels pick one of the last RECENT submitted orders
 
 
 def make_stream(n: int, seed: int) -> list[tuple[bool, object]]:
-    """Pre-generate `n` operations: (True, NewOrder) or (False, order_id to cancel)."""
+    """Pre-generate `n` operations: (True, NewOrder) or (False, order_id to cancel).
+
+    The mid moves one tick up or down with probability 1/64 each per operation. A limit order
+    rests 0..99 ticks behind the mid on its own side; it trades when the mid has moved through
+    the opposite queue (about a quarter of the orders). Cancels pick one of ~2,000 recent
+    order ids (some already filled or canceled: those answer UNKNOWN_ORDER).
+    """
     rng = random.Random(seed)
     accounts = [f"ACC{i:05d}" for i in range(ACCOUNTS)]
     ops: list[tuple[bool, object]] = []
@@ -47,7 +53,7 @@ def make_stream(n: int, seed: int) -> list[tuple[bool, object]]:
     next_id = 1
     recent: list[int] = []
     for _ in range(n):
-        step = rng.randrange(16)
+        step = rng.randrange(64)
         if step == 0:
             mid += 1
         elif step == 1:
@@ -56,8 +62,7 @@ def make_stream(n: int, seed: int) -> list[tuple[bool, object]]:
             ops.append((False, recent[rng.randrange(len(recent))]))
             continue
         side = Side.BUY if rng.randrange(2) else Side.SELL
-        # distance behind the mid: mostly passive (deep queues), ~1 in 12 crosses the spread
-        offset = rng.randrange(-2, 30)
+        offset = rng.randrange(0, 100)
         price = mid - offset if side is Side.BUY else mid + offset
         qty = rng.randrange(1, 101)
         order = NewOrder(next_id, accounts[rng.randrange(ACCOUNTS)], side, OrdType.LIMIT, price, qty, TimeInForce.DAY)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,14 +15,9 @@ from pathlib import Path
 import pytest
 
 PG_ADMIN_URL = os.environ.get("VENUE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from venuetest import ROOT, free_port  # noqa: E402
 
 
 def _pg_available() -> bool:

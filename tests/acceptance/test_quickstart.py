@@ -7,7 +7,7 @@ import signal
 import subprocess
 import threading
 
-from conftest import ROOT, free_port
+from venuetest import ROOT, free_port
 from fixclient import FixClient
 
 

@@ -7,7 +7,9 @@ runs between ``evm_snapshot`` and ``evm_revert``, so tests share the (slow) depl
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,14 +19,10 @@ from venue.chain import backend
 from venue.chain.deploy import Deployment, deploy_venue_chain
 from venue.chain.settlement import DvPClient
 
-OPERATOR_KEY = backend.DEV_OPERATOR_KEY
-DAY = 86_400
-HOLDING_PERIOD = 180 * DAY
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-INVESTORS = [("ALICE", "US"), ("BOB", "DE"), ("CAROL", "GB"), ("DAVE", 250)]
-SECURITIES = [("ACME", "Acme Corp common", 0), ("LOCK", "Lockup Inc restricted", HOLDING_PERIOD)]
-INITIAL_TOKENS = {("ALICE", "ACME"): 1_000, ("BOB", "ACME"): 500, ("ALICE", "LOCK"): 300}
-INITIAL_CASH = {"ALICE": 1_000_000_000, "BOB": 5_000_000_000, "CAROL": 2_000_000_000, "DAVE": 10_000_000}
+from chain_world import (DAY, HOLDING_PERIOD, INITIAL_CASH, INITIAL_TOKENS, INVESTORS,  # noqa: F401
+                         OPERATOR_KEY, SECURITIES)
 
 
 @dataclass

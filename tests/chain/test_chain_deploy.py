@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import HOLDING_PERIOD, INITIAL_CASH, INITIAL_TOKENS, INVESTORS
+from chain_world import HOLDING_PERIOD, INITIAL_CASH, INITIAL_TOKENS, INVESTORS
 from eth_account import Account
 
 from venue.chain.contracts import contract, read

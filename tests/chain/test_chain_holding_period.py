@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DAY, HOLDING_PERIOD
+from chain_world import DAY, HOLDING_PERIOD
 
 from venue.chain import artifacts, backend
 from venue.chain.contracts import calldata, contract, creation_code, read

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT
+from venuetest import ROOT
 
 
 def venue(url: str, *args: str, input_: str | None = None) -> subprocess.CompletedProcess:

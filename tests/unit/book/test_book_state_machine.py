@@ -1,0 +1,193 @@
+"""Hypothesis state machines over each book: random commands, invariants after every step.
+
+Invariants: the book validates; it is never crossed at rest in continuous trading; every resting
+order agrees with an independent ledger fed only with the events (so each Trade moved both
+sides' cum by its qty, and leaves + cum == qty); per order qty == cum + leaves + canceled; the
+open orders of the ledger are exactly the resting orders; levels are in price order and time
+priority holds within a level; an aggressive order (or a crossing replace) meets the opposite
+side strictly in priority order.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from venue.book.base import BookConfig
+from venue.book.fast import FastBook
+from venue.book.lifecycle import OrderLedger
+from venue.book.naive import NaiveBook
+from venue.book.rules import CALL_PHASES
+from venue.book.types import (
+    CancelReason,
+    Canceled,
+    NewOrder,
+    OrdType,
+    Phase,
+    Replaced,
+    SelfMatchPrevention,
+    Side,
+    TimeInForce,
+    Trade,
+)
+
+PRICES = st.integers(min_value=95, max_value=105)
+QTYS = st.integers(min_value=1, max_value=12)
+ACCOUNTS = st.sampled_from(["a", "b", "c"])
+CALLS = sorted(CALL_PHASES, key=lambda p: p.value)
+
+
+class BookMachine(RuleBasedStateMachine):
+    book_cls: type = FastBook
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.book = None
+        self.ledger = OrderLedger()
+        self.next_id = 1
+
+    @initialize(reference=st.one_of(st.none(), st.integers(98, 102)), band=st.sampled_from([None, 300, 2000]),
+                phase=st.sampled_from([Phase.CONTINUOUS, Phase.CONTINUOUS, Phase.PRE_OPEN]))
+    def start(self, reference, band, phase):
+        self.book = self.book_cls(BookConfig(reference, band), phase)
+
+    # ------------------------------------------------------------ helpers
+    def _queue(self, side: Side) -> list:
+        return [v for v in self.book.resting_orders() if v.side is side]
+
+    def _live_ids(self) -> list[int]:
+        return [v.order_id for v in self.book.resting_orders()]
+
+    def _check_priority_walk(self, incoming: int, side: Side, limit: int | None, before: list, events: list):
+        """The resting orders an aggressor met are a prefix of the opposite queue at acceptable
+        prices, every one but the last consumed entirely."""
+        if self.book.phase is not Phase.CONTINUOUS:
+            return
+        acceptable = [v for v in before if limit is None or (v.price <= limit if side is Side.BUY else v.price >= limit)]
+        met = []
+        for e in events:
+            if type(e) is Trade:
+                met.append(e.sell_order_id if side is Side.BUY else e.buy_order_id)
+            elif type(e) is Canceled and e.order_id != incoming and e.reason is CancelReason.SELF_MATCH:
+                met.append(e.order_id)
+        met = list(dict.fromkeys(met))  # an order can be met by several trades only if it is the last
+        assert met == [v.order_id for v in acceptable[: len(met)]], (met, acceptable)
+        live = set(self._live_ids())
+        assert not any(oid in live for oid in met[:-1]), "an order was passed over before being consumed"
+
+    # ------------------------------------------------------------ rules
+    @rule(side=st.sampled_from(Side), market=st.integers(0, 9), price=PRICES, qty=QTYS, account=ACCOUNTS,
+          tif=st.sampled_from(list(TimeInForce)), min_qty=st.integers(0, 12), smp=st.sampled_from(SelfMatchPrevention),
+          reuse=st.integers(0, 30))
+    def submit(self, side, market, price, qty, account, tif, min_qty, smp, reuse):
+        live = self._live_ids()
+        oid = live[0] if reuse == 0 and live else self.next_id
+        if oid == self.next_id:
+            self.next_id += 1
+        ord_type = OrdType.MARKET if market == 0 else OrdType.LIMIT
+        order = NewOrder(oid, account, side, ord_type, None if market == 0 else price, qty, tif,
+                         min_qty if min_qty <= qty and min_qty % 3 == 0 else 0, smp)
+        before = self._queue(side.opposite)
+        if oid not in live:
+            self.ledger.submitted(order)
+        events = self.book.submit(order)
+        self.ledger.apply_all(events)
+        self._check_priority_walk(oid, side, order.price, before, events)
+
+    @rule(pick=st.integers(0, 1000), unknown=st.integers(0, 9), expire=st.booleans())
+    def cancel(self, pick, unknown, expire):
+        live = self._live_ids()
+        oid = live[pick % len(live)] if live and unknown else self.next_id + 7
+        events = self.book.cancel(oid, CancelReason.EXPIRED if expire else None)
+        self.ledger.apply_all(events)
+
+    @precondition(lambda self: self.book is not None and any(True for _ in self.book.resting_orders()))
+    @rule(pick=st.integers(0, 1000), qty=st.integers(1, 15), price=st.one_of(st.none(), PRICES))
+    def replace(self, pick, qty, price):
+        views = list(self.book.resting_orders())
+        view = views[pick % len(views)]
+        before = self._queue(view.side.opposite)
+        events = self.book.replace(view.order_id, qty, price)
+        self.ledger.apply_all(events)
+        if events and type(events[0]) is Replaced:
+            self._check_priority_walk(view.order_id, view.side, events[0].price, before, events)
+
+    @precondition(lambda self: self.book is not None and self.book.phase is Phase.CONTINUOUS)
+    @rule(phase=st.sampled_from(CALLS + [Phase.CLOSED]))
+    def leave_continuous(self, phase):
+        self.ledger.apply_all(self.book.set_phase(phase))
+
+    @precondition(lambda self: self.book is not None and self.book.phase is not Phase.CONTINUOUS)
+    @rule(call=st.sampled_from(CALLS))
+    def another_call_phase(self, call):
+        self.ledger.apply_all(self.book.set_phase(call))
+
+    @precondition(lambda self: self.book is not None and self.book.phase is not Phase.CONTINUOUS)
+    @rule()
+    def uncross_and_open(self):
+        events = self.book.uncross()
+        assert all(e.aggressor is None for e in events if type(e) is Trade)
+        prices = {e.price for e in events if type(e) is Trade}
+        assert len(prices) <= 1, "one clearing price"
+        if prices:
+            assert self.book.reference_price == prices.pop()
+        self.ledger.apply_all(events)
+        self.ledger.apply_all(self.book.set_phase(Phase.CONTINUOUS))  # never raises after an uncross
+
+    # ------------------------------------------------------------ invariants
+    @invariant()
+    def book_is_consistent(self):
+        if self.book is None:
+            return
+        self.book.validate_internal_state()
+        views = list(self.book.resting_orders())
+        if self.book.phase is Phase.CONTINUOUS:
+            bids = self.book.depth(Side.BUY, 1)
+            asks = self.book.depth(Side.SELL, 1)
+            assert not (bids and asks and bids[0].price >= asks[0].price), "crossed at rest"
+            assert all(v.ord_type is OrdType.LIMIT for v in views)
+        # levels in price order, time priority within a level
+        for side in Side:
+            limits = [v for v in views if v.side is side and v.price is not None]
+            keys = [(-v.price if side is Side.BUY else v.price, v.priority) for v in limits]
+            assert keys == sorted(keys) and len(set(keys)) == len(keys)
+            depth = self.book.depth(side, 10_000)
+            assert sum(level.qty for level in depth) == sum(v.leaves for v in limits)
+            assert sum(level.count for level in depth) == len(limits)
+        # the book agrees with the ledger built from events alone
+        for v in views:
+            rec = self.ledger.records[v.order_id]
+            assert rec.status.is_open
+            assert (rec.qty, rec.cum, rec.leaves, rec.price, rec.priority) == (v.qty, v.cum, v.leaves, v.price, v.priority)
+            assert v.leaves + v.cum == v.qty
+        assert {r.order_id for r in self.ledger.open_records()} == {v.order_id for v in views}
+        bought = sold = 0
+        for rec in self.ledger.records.values():
+            assert rec.qty == rec.cum + rec.leaves + rec.canceled, rec.order_id
+            if rec.side is Side.BUY:
+                bought += rec.cum
+            else:
+                sold += rec.cum
+        assert bought == sold
+
+    def teardown(self):
+        if self.book is not None:
+            self.book.validate_internal_state()
+
+
+class FastBookMachine(BookMachine):
+    book_cls = FastBook
+
+
+class NaiveBookMachine(BookMachine):
+    book_cls = NaiveBook
+
+
+_SETTINGS = settings(max_examples=120, stateful_step_count=40, deadline=None,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+TestFastBookStateMachine = FastBookMachine.TestCase
+TestFastBookStateMachine.settings = _SETTINGS
+TestNaiveBookStateMachine = NaiveBookMachine.TestCase
+TestNaiveBookStateMachine.settings = _SETTINGS
