@@ -29,9 +29,9 @@ try:
 except ImportError:  # running from a checkout without an installed package
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from venue.book.fast import FastBook
-from venue.book.naive import NaiveBook
-from venue.book.types import NewOrder, OrdType, Side, TimeInForce, Trade
+from venue.book.fast import FastBook  # noqa: E402
+from venue.book.naive import NaiveBook  # noqa: E402
+from venue.book.types import NewOrder, OrdType, Side, TimeInForce, Trade  # noqa: E402
 
 START_MID = 100_000  # ticks
 ACCOUNTS = 5_000
@@ -74,40 +74,49 @@ def make_stream(n: int, seed: int) -> list[tuple[bool, object]]:
     return ops
 
 
-def run(book_cls: type, ops: list) -> tuple[float, list, object]:
-    """Feed `ops` to a fresh book; return (seconds, event lists holding trades, book)."""
+def run(book_cls: type, ops: list) -> tuple[float, int, object]:
+    """Feed `ops` to a fresh book, timed; the events are counted and dropped, as a consumer
+    would. Returns (seconds, number of events, book)."""
     book = book_cls()
     submit = book.submit
     cancel = book.cancel
-    kept: list = []
-    keep = kept.append
+    n_events = 0
     t0 = time.perf_counter()
     for is_order, arg in ops:
         if is_order:
-            events = submit(arg)
-            if len(events) > 1:
-                keep(events)
+            n_events += len(submit(arg))
         else:
-            cancel(arg)
+            n_events += len(cancel(arg))
     elapsed = time.perf_counter() - t0
-    return elapsed, kept, book
+    return elapsed, n_events, book
 
 
-def checksum(kept: list, book) -> tuple[int, int, int, str]:
-    """(trades, traded qty, resting orders, sha256 over trades and the final book)."""
+def replay_checksum(book_cls: type, ops: list) -> tuple[int, int, int, int, str]:
+    """Untimed replay keeping every event: (events, trades, traded qty, resting orders,
+    sha256 over every event and the final book)."""
+    book = book_cls()
     h = hashlib.sha256()
-    trades = traded = 0
-    for events in kept:
+    n_events = trades = traded = 0
+    for is_order, arg in ops:
+        events = book.submit(arg) if is_order else book.cancel(arg)
+        n_events += len(events)
         for e in events:
             if type(e) is Trade:
                 trades += 1
                 traded += e.qty
-                h.update(f"T{e.buy_order_id},{e.sell_order_id},{e.price},{e.qty},{e.buy_leaves},{e.sell_leaves};".encode())
+            h.update(repr(e).encode())
+    book.validate_internal_state()
+    return n_events, trades, traded, *book_hash(book, h)
+
+
+def book_hash(book, h=None) -> tuple[int, str]:
+    """(resting orders, sha256 hex prefix) of the final book, continuing `h` if given."""
+    h = h or hashlib.sha256()
     resting = 0
     for v in book.resting_orders():
         resting += 1
         h.update(f"R{v.order_id},{v.side.value},{v.price},{v.leaves},{v.cum},{v.priority};".encode())
-    return trades, traded, resting, h.hexdigest()[:16]
+    return resting, h.hexdigest()[:16]
 
 
 def machine() -> str:
@@ -123,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ops", type=int, default=1_000_000, help="operations in the stream")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--naive-ops", type=int, default=30_000, help="prefix run through both books")
-    p.add_argument("--gc", choices=("default", "tuned", "off"), default="tuned",
-                   help="tuned: gc.freeze() after generation and gen0 threshold 100000")
+    p.add_argument("--repeat", type=int, default=3, help="timed runs of FastBook on the full stream")
+    p.add_argument("--gc", choices=("tuned", "default", "off"), default="tuned",
+                   help="tuned: gc.freeze() after generating the stream, gen0 threshold 100,000")
     args = p.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -140,32 +150,41 @@ def main(argv: list[str] | None = None) -> int:
         gc.disable()
     print("machine:", machine())
 
+    # 1. the common prefix through both books: speed ratio and checksum agreement
     prefix = ops[: min(args.naive_ops, len(ops))]
-    results = {}
+    rates = {}
+    sums = {}
     for cls in (NaiveBook, FastBook):
-        elapsed, kept, book = run(cls, prefix)
-        book.validate_internal_state()
-        results[cls.__name__] = (elapsed, checksum(kept, book))
-        del kept, book
+        elapsed, n_events, book = run(cls, prefix)
+        rates[cls.__name__] = len(prefix) / elapsed
+        sums[cls.__name__] = replay_checksum(cls, prefix)
+        assert sums[cls.__name__][0] == n_events and sums[cls.__name__][3:] == book_hash(book), "timed run differs"
+        del book
         gc.collect()
     print(f"\ncommon prefix: {len(prefix):,} ops")
-    for name, (elapsed, cs) in results.items():
-        print(f"  {name:9s} {len(prefix) / elapsed:>12,.0f} ops/s  {elapsed:8.3f}s  "
-              f"checksum trades={cs[0]:,} qty={cs[1]:,} resting={cs[2]:,} hash={cs[3]}")
-    fast_rate = len(prefix) / results["FastBook"][0]
-    naive_rate = len(prefix) / results["NaiveBook"][0]
-    agree = results["FastBook"][1] == results["NaiveBook"][1]
-    print(f"  ratio fast/naive: {fast_rate / naive_rate:,.1f}x   checksums agree: {agree}")
+    for name, rate in rates.items():
+        n_events, trades, traded, resting, digest = sums[name]
+        print(f"  {name:9s} {rate:>12,.0f} ops/s   checksum: events={n_events:,} trades={trades:,} "
+              f"qty={traded:,} resting={resting:,} sha256={digest}")
+    agree = sums["FastBook"] == sums["NaiveBook"]
+    print(f"  ratio FastBook/NaiveBook: {rates['FastBook'] / rates['NaiveBook']:,.1f}x   checksums agree: {agree}")
 
-    elapsed, kept, book = run(FastBook, ops)
-    cs = checksum(kept, book)
-    rate = len(ops) / elapsed
-    print(f"\nfull stream: {len(ops):,} ops")
-    print(f"  FastBook  {rate:>12,.0f} ops/s  {elapsed:8.3f}s  "
-          f"checksum trades={cs[0]:,} qty={cs[1]:,} resting={cs[2]:,} hash={cs[3]}")
-    t0 = time.perf_counter()
-    book.validate_internal_state()
-    print(f"  validate_internal_state ok ({time.perf_counter() - t0:.1f}s)")
+    # 2. the whole stream through FastBook
+    print(f"\nfull stream: {len(ops):,} ops, FastBook, {args.repeat} timed runs")
+    results = []
+    for i in range(args.repeat):
+        elapsed, n_events, book = run(FastBook, ops)
+        results.append((len(ops) / elapsed, n_events, book_hash(book)))
+        print(f"  run {i + 1}: {len(ops) / elapsed:>12,.0f} ops/s  ({elapsed:.2f}s, {results[-1][2][0]:,} resting)")
+        del book
+        gc.collect()
+    assert len({r[1:] for r in results}) == 1, "runs disagree"
+    n_events, trades, traded, resting, digest = replay_checksum(FastBook, ops)
+    assert (n_events, (resting, digest)) == results[0][1:], "timed run differs from the checked replay"
+    best = max(r[0] for r in results)
+    median = sorted(r[0] for r in results)[len(results) // 2]
+    print(f"  FastBook median {median:,.0f} ops/s, best {best:,.0f} ops/s")
+    print(f"  checksum: events={n_events:,} trades={trades:,} qty={traded:,} resting={resting:,} sha256={digest}")
     print("machine:", machine())
     return 0 if agree else 1
 
