@@ -99,9 +99,12 @@ def _mutable_twin(cls: type) -> type:
     Hot-path events are built as a twin, filled in with ordinary attribute stores, then given
     `__class__ = cls`, which Python allows between classes with the same slots. The result IS a
     `cls` instance, equal to (and hashing like) one built by `cls(...)`, in a fraction of the
-    time of the frozen `__init__` (one `object.__setattr__` per field). Checked here at import;
-    the differential tests compare these events with the naive book's normally built ones.
+    time of the frozen `__init__` (one `object.__setattr__` per field). It skips `__init__`,
+    so it is only for event types without `__post_init__`. Checked here at import; the
+    differential tests compare these events with the naive book's normally built ones.
     """
+    if hasattr(cls, "__post_init__"):
+        raise AssertionError(f"{cls.__name__} validates in __post_init__: build it normally")
     twin = type(f"_Mutable{cls.__name__}", (), {"__slots__": cls.__slots__})
     probe = twin()
     values = [object() for _ in cls.__slots__]
@@ -309,12 +312,10 @@ class FastBook(OrderBook):
                     node.leaves = rleaves
                     node.cum += qty
                     level.qty -= qty
-                else:
+                else:  # the resting order is filled and leaves the book (its node is dropped)
                     qty = rleaves
                     leaves -= rleaves
                     rleaves = 0
-                    node.leaves = 0
-                    node.cum += qty
                     level.qty -= qty
                     level.count -= 1
                     del index[node.oid]

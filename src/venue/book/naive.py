@@ -124,6 +124,14 @@ class NaiveBook(OrderBook):
         """All resting orders of one side in priority order."""
         return sorted((o for o in self._orders if o.side is side), key=_priority_key)
 
+    def _candidates(self, inc: _Order) -> list[_Order]:
+        """Opposite orders `inc` may trade with, in priority order."""
+        side = inc.side
+        return sorted(
+            (r for r in self._orders if r.side is not side and _acceptable(side, inc.price, r.price)),
+            key=_priority_key,
+        )
+
     def _best_limit(self, side: Side) -> int | None:
         prices = [o.price for o in self._orders if o.side is side and o.price is not None]
         if not prices:
@@ -139,9 +147,7 @@ class NaiveBook(OrderBook):
         """Quantity that would execute now: acceptable prices, minus own-account orders; with
         CANCEL_INCOMING or CANCEL_BOTH matching would stop at the first own-account order."""
         total = 0
-        for r in self._queue(inc.side.opposite):
-            if not _acceptable(inc.side, inc.price, r.price):
-                continue
+        for r in self._candidates(inc):
             if r.account == inc.account:
                 if inc.order.smp is SelfMatchPrevention.CANCEL_RESTING:
                     continue
@@ -152,9 +158,7 @@ class NaiveBook(OrderBook):
     def _match(self, inc: _Order, events: list[Event]) -> bool:
         """Trade `inc` (not in the list) against the opposite side; True if SMP canceled it."""
         while inc.leaves > 0:
-            candidates = [
-                r for r in self._queue(inc.side.opposite) if _acceptable(inc.side, inc.price, r.price)
-            ]
+            candidates = self._candidates(inc)
             if not candidates:
                 return False
             r = candidates[0]

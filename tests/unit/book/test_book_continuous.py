@@ -27,7 +27,7 @@ from book_helpers import (
 )
 
 from venue.book.base import BookConfig
-from venue.book.types import Level, NewOrder, OrderView, OrdType, Replaced, Side, TimeInForce
+from venue.book.types import Level, NewOrder, OrderView, OrdType, Replaced, TimeInForce
 
 
 # ---------------------------------------------------------------- entry, resting, priority
