@@ -37,14 +37,11 @@ class Authenticator:
             return "Username(553) and Password(554) are required"
         if username != comp_id:
             return "Username(553) must equal SenderCompID(49)"
-        world = self.store.load_world()
-        session = world.sessions.get(comp_id)
+        session, member = self.store.session_with_member(comp_id)
         if session is None:
             return "Unknown CompID"
         if not verify_password(password, session.password_hash):
             return "Invalid username or password"
-        if session.member_id is not None:
-            member = world.members.get(session.member_id)
-            if member is None or member.status is not MemberStatus.ACTIVE:
-                return "Member is suspended"
+        if session.member_id is not None and (member is None or member.status is not MemberStatus.ACTIVE):
+            return "Member is suspended"
         return None

@@ -174,6 +174,19 @@ class Store:
             securities = {r.symbol: _security_from_row(r) for r in conn.execute(select(t.securities))}
         return World(members, sessions, accounts, securities)
 
+    def session_with_member(self, comp_id: str) -> tuple[FixSession | None, Member | None]:
+        """One session and its member (None for either that does not exist): what a logon needs."""
+        with self.engine.connect() as conn:
+            s = conn.execute(select(t.fix_sessions).where(t.fix_sessions.c.comp_id == comp_id)).first()
+            if s is None:
+                return None, None
+            session = FixSession(s.comp_id, s.member_id, SessionRole(s.role), s.password_hash,
+                                 bool(s.cancel_on_disconnect))
+            if s.member_id is None:
+                return session, None
+            m = conn.execute(select(t.members).where(t.members.c.member_id == s.member_id)).first()
+            return session, (Member(m.member_id, m.name, m.kind, MemberStatus(m.status)) if m else None)
+
     def load_open_orders(self) -> list[OrderRecord]:
         """Every open order, in time priority (the order to restore them into books)."""
         open_codes = [OrdStatus.NEW.value, OrdStatus.PARTIALLY_FILLED.value]
