@@ -68,7 +68,12 @@ class FixClient:
         if self.password is not None:
             fields.append((554, self.password))
         self.send("A", fields)
-        return self.wait_for(lambda m: m.type in ("A", "5"), timeout, admin=True)
+        answer = self.wait_for(lambda m: m.type in ("A", "5"), timeout, admin=True)
+        if answer.type == "A":
+            # A venue that missed some of our messages asks for them right after its Logon; answer
+            # (gap-fill) before anything else is sent, or the gap fill would skip our next message.
+            self.drain(0.3)
+        return answer
 
     def logout(self, timeout: float = 5.0) -> None:
         try:
