@@ -18,8 +18,9 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database behind `engine` to `revision`."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Upgrade the database behind `engine` to `revision` (default: every head, so independent
+    migration branches all apply)."""
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn

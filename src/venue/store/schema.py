@@ -62,6 +62,20 @@ holdings = Table(
     Column("quantity", String(60), nullable=False),
 )
 
+# Token holdings by acquisition lot (Rule 144 holding periods run per lot). The sum of an account's
+# lots in a symbol equals its `holdings` row for that symbol. A settled sale consumes the seller's
+# lots oldest first; a settled purchase adds a lot acquired at the trade's execution time.
+lots = Table(
+    "lots", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("acquired_us", BigInteger, nullable=False),
+    Column("trade_id", BigInteger, nullable=True),
+)
+Index("ix_lots_account", lots.c.account_id, lots.c.symbol, lots.c.acquired_us)
+
 orders = Table(
     "orders", metadata,
     Column("order_id", BigInteger, primary_key=True, autoincrement=False),
@@ -157,8 +171,30 @@ trades = Table(
     Column("sell_member", String(32), nullable=False),
     Column("aggressor", String(1), nullable=True),
     Column("executed_us", BigInteger, nullable=False),
-    Column("settlement_status", String(16), nullable=False),
+    Column("settlement_status", String(16), nullable=False),  # pending submitted confirmed final failed
+    Column("tx_hash", String(66), nullable=True),
+    Column("block_number", BigInteger, nullable=True),
+    Column("settlement_error", Text, nullable=True),
+    Column("settlement_attempts", Integer, nullable=False, server_default="0"),
+    Column("settlement_updated_us", BigInteger, nullable=True),
 )
+Index("ix_trades_settlement", trades.c.settlement_status, trades.c.trade_id)
+
+# Outcomes of settlement, written by the settlement worker (another process) and taken in id order
+# by the sequencer, which reports them over FIX (final: TradeCaptureReport; failed: trade bust)
+# and updates the ledger. `processed_us` is set in the same commit as those reports.
+settlement_events = Table(
+    "settlement_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("trade_id", BigInteger, nullable=False),
+    Column("outcome", String(16), nullable=False),  # final | failed
+    Column("tx_hash", String(66), nullable=True),
+    Column("block_number", BigInteger, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("processed_us", BigInteger, nullable=True),
+)
+Index("ix_settlement_events_pending", settlement_events.c.processed_us, settlement_events.c.id)
 Index("ix_trades_symbol", trades.c.symbol, trades.c.executed_us)
 
 # Halts, resumes and other status changes of a security.
