@@ -1,25 +1,41 @@
 """The trading calendar: when a security's trading session opens and closes.
 
-A calendar is config (time zone, open, close, holidays). The venue asks it which trading day an
-instant belongs to, whether the session is open, and when the current session closes; Day orders
-expire at that close. Times are integer microseconds since the epoch (UTC).
+A calendar is config (time zone, pre-open, open, close, holidays). The venue asks it which trading
+day an instant belongs to, which scheduled session phase it falls in (closed, pre-open, open) and
+when that phase ends, and when the current session closes; Day orders expire at that close. Times
+are integer microseconds since the epoch (UTC).
+
+A trading day runs: closed until `pre_open` (if set) -> pre-open (orders accepted, nothing
+matches) until `open` -> the opening auction at `open`, then open (continuous trading or periodic
+auctions) until `close` -> closed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from enum import Enum
 from zoneinfo import ZoneInfo
+
+
+class SessionPhase(str, Enum):
+    """The calendar's scheduled phase; the venue core maps OPEN to continuous or periodic auctions."""
+
+    CLOSED = "closed"
+    PRE_OPEN = "pre_open"
+    OPEN = "open"
 
 
 @dataclass(frozen=True, slots=True)
 class TradingCalendar:
     """One daily session [open, close) in `timezone`, on weekdays listed in `weekdays` (Mon=0),
-    except `holidays`. open == close == 00:00 means a session that lasts the whole day."""
+    except `holidays`. open == close == 00:00 means a session that lasts the whole day.
+    `pre_open` (optional, before `open`) starts the pre-open phase."""
 
     timezone: str = "UTC"
     open: time = time(0, 0)
     close: time = time(0, 0)
+    pre_open: time | None = None
     weekdays: frozenset[int] = frozenset(range(7))
     holidays: frozenset[date] = field(default_factory=frozenset)
 
@@ -49,6 +65,28 @@ class TradingCalendar:
             return True
         return self.open <= local.time() < self.close
 
+    def _instant(self, day: date, t: time) -> int:
+        return int(datetime.combine(day, t, tzinfo=self._tz).timestamp()) * 1_000_000
+
+    def phase_at(self, now_us: int) -> tuple[SessionPhase, int]:
+        """The scheduled phase at `now_us` and the instant (µs) it ends."""
+        day = self.trading_day(now_us)
+        midnight = self.end_of_day_us(day)
+        if not self.is_trading_day(day):
+            return SessionPhase.CLOSED, midnight
+        if self.all_day:
+            return SessionPhase.OPEN, midnight
+        opens = self._instant(day, self.open)
+        starts = self._instant(day, self.pre_open) if self.pre_open is not None else opens
+        closes = self._instant(day, self.close)
+        if now_us < starts:
+            return SessionPhase.CLOSED, starts
+        if now_us < opens:
+            return SessionPhase.PRE_OPEN, opens
+        if now_us < closes:
+            return SessionPhase.OPEN, closes
+        return SessionPhase.CLOSED, midnight
+
     def close_us(self, day: date) -> int:
         """The instant the session of `day` closes (for an all-day session: the next midnight)."""
         if self.all_day:
@@ -63,15 +101,23 @@ class TradingCalendar:
 
 
 def parse_calendar(spec: dict) -> TradingCalendar:
-    """Build a calendar from config: {timezone, open "HH:MM", close "HH:MM", weekdays [0..6], holidays [dates]}."""
+    """Build a calendar from config: {timezone, pre_open "HH:MM" (optional), open "HH:MM", close "HH:MM",
+    weekdays [0..6], holidays [dates]}."""
     def hhmm(text: str) -> time:
         hours, minutes = text.split(":")
         return time(int(hours), int(minutes))
 
-    return TradingCalendar(
+    cal = TradingCalendar(
         timezone=spec.get("timezone", "UTC"),
         open=hhmm(spec.get("open", "00:00")),
         close=hhmm(spec.get("close", "00:00")),
+        pre_open=hhmm(spec["pre_open"]) if spec.get("pre_open") else None,
         weekdays=frozenset(spec.get("weekdays", range(7))),
         holidays=frozenset(date.fromisoformat(d) for d in spec.get("holidays", [])),
     )
+    ZoneInfo(cal.timezone)  # raises for an unknown zone
+    if not cal.all_day and cal.close <= cal.open:
+        raise ValueError(f"close {cal.close} must be after open {cal.open}")
+    if cal.pre_open is not None and (cal.all_day or cal.pre_open >= cal.open):
+        raise ValueError(f"pre_open {cal.pre_open} must be before open {cal.open}")
+    return cal

@@ -19,10 +19,11 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from venue.book.base import BookConfig, OrderBook
 from venue.book.types import (Accepted, BookReject, CancelReason, Canceled, Event, NewOrder, OrdType, Phase, Rejected,
                               Replaced, RestingOrder, SelfMatchPrevention, Side, TimeInForce, Trade)
-from venue.calendar import TradingCalendar
+from venue.calendar import SessionPhase, TradingCalendar
 from venue.gates import GateContext, GateReject, OrdRejReason, check_new_order, price_valid, quantity_valid
 from venue.messages import (CancelCommand, Command, ExecutionReport, NewOrderCommand, OpsCommand, OrderCancelReject,
-                            ReplaceCommand, Report, SecurityStatusReport, SessionEvent, StatusCommand)
+                            ReplaceCommand, Report, SecurityStatusReport, SessionEvent, StatusCommand,
+                            TradingSessionStatusReport)
 from venue.model import Security, SessionRole, TradingStatus
 from venue.orders import ExecType, OrderEvent, OrderRecord, OrdStatus
 from venue.store.repository import JournalBatch, World
@@ -88,6 +89,11 @@ class VenueCore:
         self.orders: dict[int, OrderRecord] = {}
         self._load_order = load_order or (lambda _id: None)
         self._expiries: list[tuple[int, int]] = []
+        # Calendar phase per security and when to look again; periodic auction due times.
+        self._scheduled: dict[str, SessionPhase] = {}
+        self._phase_due: dict[str, int] = {symbol: 0 for symbol in self.securities}
+        self._auction_due: dict[str, int] = {}
+        self._next_due = 0
         self.books: dict[str, OrderBook] = {}
         self._book_factory = book_factory
         last_prices = last_prices or {}
@@ -96,8 +102,9 @@ class VenueCore:
             if ref is None and sec.reference_price is not None:
                 ref = sec.to_ticks(sec.reference_price)
             self.books[symbol] = book_factory(BookConfig(reference_price=ref, band_bps=sec.band_bps))
-            if sec.trading_status is TradingStatus.HALTED:
-                self.books[symbol].set_phase(Phase.HALTED)
+            # Books start closed (or halted); the first clock tick opens them through an opening
+            # auction if the calendar says so, which also uncrosses a book restored from pre-open.
+            self.books[symbol].set_phase(Phase.HALTED if sec.trading_status is TradingStatus.HALTED else Phase.CLOSED)
         self._drop_copy_all = tuple(sorted(s.comp_id for s in world.sessions.values()
                                            if s.role is SessionRole.DROP_COPY and s.member_id is None))
         self._drop_copy_member: dict[str, tuple[str, ...]] = {}
@@ -126,11 +133,14 @@ class VenueCore:
         return batch, out
 
     def next_timer_us(self) -> int | None:
-        return self._expiries[0][0] if self._expiries else None
+        expiry = self._expiries[0][0] if self._expiries else None
+        return self._next_due if expiry is None else min(expiry, self._next_due)
 
     def handle(self, cmd: Command, now_us: int) -> None:
         """Apply one command."""
         self._now = now_us
+        if now_us >= self._next_due:
+            self._advance_phases(now_us)
         if isinstance(cmd, NewOrderCommand):
             self._new_order(cmd)
         elif isinstance(cmd, CancelCommand):
@@ -147,8 +157,11 @@ class VenueCore:
             raise TypeError(f"unknown command {cmd!r}")
 
     def run_timers(self, now_us: int) -> None:
-        """Expire Day orders at their session's close and GTD orders at their expiry time."""
+        """Change phases as the calendar says, run due periodic auctions, expire Day orders at their
+        session's close and GTD orders at their expiry time."""
         self._now = now_us
+        if now_us >= self._next_due:
+            self._advance_phases(now_us)
         while self._expiries and self._expiries[0][0] <= now_us:
             _, order_id = heapq.heappop(self._expiries)
             rec = self.orders.get(order_id)
@@ -195,7 +208,8 @@ class VenueCore:
             session=session, member=member, security=security,
             account=self.world.accounts.get(cmd.account) if cmd.account else None,
             duplicate_cl_ord_id=(cmd.comp_id, cmd.cl_ord_id) in self.cl_ord_index,
-            trading_day_open=calendar.is_open(self._now), now_us=self._now,
+            trading_day_open=security is None or self.books[cmd.symbol].phase is not Phase.CLOSED,
+            now_us=self._now,
         )
         refused = check_new_order(cmd, ctx)
         if refused is not None:
@@ -209,7 +223,7 @@ class VenueCore:
             price=None if cmd.price is None else security.to_ticks(cmd.price), qty=int(cmd.qty),
             tif=TimeInForce(cmd.tif), min_qty=int(cmd.min_qty or 0), expire_at_us=cmd.expire_time_us,
             trading_day=calendar.trading_day(self._now).isoformat(),
-            smp=SelfMatchPrevention(cmd.smp) if cmd.smp in ("1", "2", "3") else SelfMatchPrevention.CANCEL_INCOMING,
+            smp=SelfMatchPrevention(cmd.smp or member.default_smp),
             leaves=int(cmd.qty), created_us=cmd.received_us or self._now, updated_us=self._now,
         )
         self.orders[rec.order_id] = rec
@@ -332,6 +346,76 @@ class VenueCore:
             return
         self._report(rec, ExecType.ORDER_STATUS, copy=False)
 
+    # ------------------------------------------------------------ trading phases
+    def phase(self, symbol: str) -> Phase:
+        return self.books[symbol].phase
+
+    def _advance_phases(self, now_us: int) -> None:
+        """Apply every calendar phase change and periodic auction that is due at `now_us`."""
+        for symbol, due in list(self._phase_due.items()):
+            if due > now_us:
+                continue
+            scheduled, until = self.calendar_for(symbol).phase_at(now_us)
+            self._phase_due[symbol] = until
+            if self._scheduled.get(symbol) is not scheduled:
+                self._scheduled[symbol] = scheduled
+                if self.securities[symbol].trading_status is not TradingStatus.HALTED:
+                    self._enter_phase(symbol, "trading calendar")
+        for symbol, due in list(self._auction_due.items()):
+            if due <= now_us:
+                if self.books[symbol].phase is Phase.PERIODIC_AUCTION:
+                    self._auction(symbol, "periodic auction")
+                    self._auction_due[symbol] = self._next_auction_us(symbol, now_us)
+                else:
+                    del self._auction_due[symbol]
+        dues = [*self._phase_due.values(), *self._auction_due.values()]
+        self._next_due = min(dues) if dues else 1 << 62
+
+    def _target_phase(self, symbol: str) -> Phase:
+        scheduled = self._scheduled.get(symbol, SessionPhase.CLOSED)
+        if scheduled is SessionPhase.OPEN:
+            return Phase.PERIODIC_AUCTION if self.securities[symbol].auction_interval_s else Phase.CONTINUOUS
+        return Phase.PRE_OPEN if scheduled is SessionPhase.PRE_OPEN else Phase.CLOSED
+
+    def _enter_phase(self, symbol: str, reason: str) -> None:
+        """Move a security's book to the phase its calendar (and trading mode) calls for. Opening
+        from a call phase, closed or a halt goes through an opening call auction."""
+        book = self.books[symbol]
+        target = self._target_phase(symbol)
+        current = book.phase
+        if target is current:
+            return
+        if target in (Phase.CONTINUOUS, Phase.PERIODIC_AUCTION) and current not in (Phase.CONTINUOUS,
+                                                                                     Phase.PERIODIC_AUCTION):
+            self._apply(book.set_phase(Phase.OPENING_AUCTION))
+            self._announce(symbol, Phase.OPENING_AUCTION, reason)
+            self._auction(symbol, "opening auction")
+        if target is Phase.PERIODIC_AUCTION:
+            self._auction_due[symbol] = self._next_auction_us(symbol, self._now)
+            self._next_due = min(self._next_due, self._auction_due[symbol])
+        self._apply(book.set_phase(target))
+        self._announce(symbol, target, reason)
+
+    def _auction(self, symbol: str, kind: str) -> None:
+        """Uncross the book at one clearing price; journal the result when anything traded."""
+        before = self.ids.trade
+        self._apply(self.books[symbol].uncross())
+        if self.ids.trade > before:
+            trades = self.batch.trades[-(self.ids.trade - before):]
+            self.batch.security_events.append({
+                "symbol": symbol, "event": "auction", "at_us": self._now,
+                "reason": f"{kind}: {sum(t['qty'] for t in trades)} at {trades[0]['price']} "
+                          f"in {len(trades)} trades"})
+
+    def _next_auction_us(self, symbol: str, now_us: int) -> int:
+        interval = (self.securities[symbol].auction_interval_s or 1) * 1_000_000
+        return (now_us // interval + 1) * interval
+
+    def _announce(self, symbol: str, phase: Phase, reason: str) -> None:
+        self.batch.security_events.append({"symbol": symbol, "event": f"phase {phase.value}", "reason": reason,
+                                           "at_us": self._now})
+        self.outbound.append(TradingSessionStatusReport(symbol, phase.value, reason, self._now))
+
     # ------------------------------------------------------------ ops
     def _ops(self, cmd: OpsCommand) -> None:
         symbol = cmd.argument
@@ -355,12 +439,12 @@ class VenueCore:
         """Halt or resume a security. A resume goes through a call-auction uncross before
         continuous trading, so a book that crossed during the halt opens at one fair price."""
         book = self.books[symbol]
+        self.securities[symbol] = replace(self.securities[symbol], trading_status=status)
         if status is TradingStatus.HALTED:
             self._apply(book.set_phase(Phase.HALTED))
+            self._announce(symbol, Phase.HALTED, reason)
         else:
-            self._apply(book.uncross())
-            self._apply(book.set_phase(Phase.CONTINUOUS))
-        self.securities[symbol] = replace(self.securities[symbol], trading_status=status)
+            self._enter_phase(symbol, reason)
         self.batch.security_status[symbol] = status.value
         self.batch.security_events.append({"symbol": symbol, "event": status.value, "reason": reason,
                                            "at_us": self._now})

@@ -19,7 +19,8 @@ from pathlib import Path
 import quickfix as fix
 
 from venue.messages import (CancelCommand, Command, ExecutionReport, NewOrderCommand, OrderCancelReject,
-                            ReplaceCommand, Report, SecurityStatusReport, SessionEvent, StatusCommand)
+                            ReplaceCommand, Report, SecurityStatusReport, SessionEvent, StatusCommand,
+                            TradingSessionStatusReport)
 
 log = logging.getLogger("venue.fix")
 
@@ -57,6 +58,8 @@ class Tag:
     ExecType = 150
     LeavesQty = 151
     SecurityTradingStatus = 326
+    TradingSessionID = 336
+    TradSesStatus = 340
     RefMsgType = 372
     BusinessRejectRefID = 379
     BusinessRejectReason = 380
@@ -64,6 +67,7 @@ class Tag:
     CxlRejResponseTo = 434
     Username = 553
     Password = 554
+    TradingSessionSubID = 625
     TrdMatchID = 880
     SelfMatchPreventionInstruction = 2964
     VenueRejectCode = 20001
@@ -74,6 +78,13 @@ class BusinessRejectReason:
     UNSUPPORTED_MESSAGE_TYPE = "3"
     APPLICATION_NOT_AVAILABLE = "4"
 
+
+# TradingSessionStatus (35=h), one per security and phase change: TradingSessionSubID(625) as in
+# FIX 5.0 (1 pre-trading, 2 opening auction, 3 continuous, 5 post-trading, 6 intraday auction) and
+# TradSesStatus(340) (1 halted, 2 open, 3 closed, 4 pre-open).
+TRADING_SESSION_ID = "DAY"
+PHASE_CODES = {"PRE_OPEN": ("1", "4"), "OPENING_AUCTION": ("2", "4"), "CONTINUOUS": ("3", "2"),
+               "PERIODIC_AUCTION": ("6", "2"), "CLOSED": ("5", "3"), "HALTED": ("", "1")}
 
 SUPPORTED_APP_MESSAGES = {"D": "NewOrderSingle", "F": "OrderCancelRequest", "G": "OrderCancelReplaceRequest",
                           "H": "OrderStatusRequest"}
@@ -271,6 +282,9 @@ class VenueApplication(fix.Application):
         elif isinstance(report, SecurityStatusReport):
             for comp_id in list(self._session_ids):
                 self._send_to(self._security_status(report), comp_id)
+        elif isinstance(report, TradingSessionStatusReport):
+            for comp_id in list(self._session_ids):
+                self._send_to(self._trading_session_status(report), comp_id)
         else:
             raise TypeError(f"cannot send {report!r}")
 
@@ -348,6 +362,20 @@ class VenueApplication(fix.Application):
         m.setField(Tag.SecurityTradingStatus, "2" if r.halted else "17")
         m.setField(Tag.Text, r.text)
         m.setField(Tag.TransactTime, format_utc_us(r.transact_time_us))
+        return m
+
+    @staticmethod
+    def _trading_session_status(r: TradingSessionStatusReport):
+        sub_id, status = PHASE_CODES[r.phase]
+        m = fix.Message()
+        m.getHeader().setField(Tag.MsgType, "h")
+        m.setField(Tag.TradingSessionID, TRADING_SESSION_ID)
+        if sub_id:
+            m.setField(Tag.TradingSessionSubID, sub_id)
+        m.setField(Tag.Symbol, r.symbol)
+        m.setField(Tag.TradSesStatus, status)
+        m.setField(Tag.TransactTime, format_utc_us(r.transact_time_us))
+        m.setField(Tag.Text, f"{r.symbol} {r.phase.replace('_', ' ').lower()}: {r.text}")
         return m
 
     def _safe_business_reject(self, message, sessionID, msg_type: str, reason: str, text: str) -> None:

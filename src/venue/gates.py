@@ -116,6 +116,9 @@ def order_type_supported(o: NewOrderCommand, c: GateContext) -> GateReject | Non
                        f"OrdType {o.ord_type} not supported: use 1 (market) or 2 (limit)")
     if o.side not in ("1", "2"):
         return _reject("O210", OrdRejReason.UNSUPPORTED_CHARACTERISTIC, f"Side {o.side} not supported: use 1 or 2")
+    if o.smp is not None and o.smp not in ("1", "2", "3"):
+        return _reject("O220", OrdRejReason.UNSUPPORTED_CHARACTERISTIC,
+                       f"SelfMatchPreventionInstruction(2964) {o.smp} not supported: use 1, 2 or 3")
     return None
 
 
@@ -178,7 +181,7 @@ NEW_ORDER_GATES: tuple[Gate, ...] = (
     Gate("M100", "The member is active", member_active),
     Gate("O100", "ClOrdID is present and not used before on this session", cl_ord_id_unique),
     Gate("Y100", "The symbol is a security listed on the venue", symbol_known),
-    Gate("O200", "Order type is limit or market; side is buy or sell", order_type_supported),
+    Gate("O200", "Order type is limit or market; side is buy or sell; SMP instruction 1-3", order_type_supported),
     Gate("A100", "The investor account belongs to the sending member", account_belongs_to_member),
     Gate("Y200", "The security is not halted and its trading session is open", security_trading),
     Gate("O300", "TimeInForce is supported; GTD carries a future expiry", time_in_force_valid),

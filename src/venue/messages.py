@@ -151,4 +151,15 @@ class SecurityStatusReport:
     transact_time_us: int
 
 
-Report = ExecutionReport | OrderCancelReject | SecurityStatusReport
+@dataclass(frozen=True, slots=True)
+class TradingSessionStatusReport:
+    """A security entered a new trading phase (calendar or ops), sent to every logged-on session as
+    TradingSessionStatus (35=h). `phase` is a `venue.book.types.Phase` value."""
+
+    symbol: str
+    phase: str
+    text: str
+    transact_time_us: int
+
+
+Report = ExecutionReport | OrderCancelReject | SecurityStatusReport | TradingSessionStatusReport

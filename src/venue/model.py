@@ -7,6 +7,7 @@ Prices cross the venue's edges as `Decimal` and live inside as integer ticks of 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 
@@ -41,10 +42,18 @@ class TradingStatus(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class Member:
+    """A member broker-dealer. Risk limits of None mean no limit; `killed` is the kill switch."""
+
     member_id: str
     name: str
     kind: str
     status: MemberStatus = MemberStatus.ACTIVE
+    default_smp: str = "1"  # SelfMatchPreventionInstruction(2964) when an order carries none
+    max_order_qty: int | None = None
+    max_notional: Decimal | None = None
+    collar_bps: int | None = None
+    max_msgs_per_s: int | None = None
+    killed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,10 @@ class Account:
     jurisdiction: str
     accredited: bool
     investor_type: str = "individual"
+    kyc_status: str = "verified"  # verified | pending | rejected
+    kyc_expires: date | None = None
+    aml_flag: bool = False
+    accreditation_expires: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +96,15 @@ class Security:
     reference_price: Decimal | None = None
     band_bps: int | None = None
     currency: str = "USD"
+    auction_interval_s: int | None = None  # periodic call auctions every N seconds instead of continuous
+    holding_period_days: int | None = None
+    allowed_jurisdictions: frozenset[str] | None = None
+    denied_jurisdictions: frozenset[str] = frozenset()
+    us_buyers_from: date | None = None  # Reg S: US buyers refused before this date
+    max_holders: int | None = None
+    max_non_accredited_holders: int | None = None
+    min_holding: int | None = None
+    max_holding: int | None = None
 
     def to_ticks(self, price: Decimal) -> int | None:
         """Price in ticks, or None when the price is not a whole number of ticks."""

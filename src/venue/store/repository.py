@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -163,14 +164,11 @@ class Store:
     # ------------------------------------------------------------ start-up
     def load_world(self) -> World:
         with self.engine.connect() as conn:
-            members = {r.member_id: Member(r.member_id, r.name, r.kind, MemberStatus(r.status))
-                       for r in conn.execute(select(t.members))}
+            members = {r.member_id: _member_from_row(r) for r in conn.execute(select(t.members))}
             sessions = {r.comp_id: FixSession(r.comp_id, r.member_id, SessionRole(r.role), r.password_hash,
                                               bool(r.cancel_on_disconnect))
                         for r in conn.execute(select(t.fix_sessions))}
-            accounts = {r.account_id: Account(r.account_id, r.member_id, r.name, r.jurisdiction, bool(r.accredited),
-                                              r.investor_type)
-                        for r in conn.execute(select(t.accounts))}
+            accounts = {r.account_id: _account_from_row(r) for r in conn.execute(select(t.accounts))}
             securities = {r.symbol: _security_from_row(r) for r in conn.execute(select(t.securities))}
         return World(members, sessions, accounts, securities)
 
@@ -185,7 +183,7 @@ class Store:
             if s.member_id is None:
                 return session, None
             m = conn.execute(select(t.members).where(t.members.c.member_id == s.member_id)).first()
-            return session, (Member(m.member_id, m.name, m.kind, MemberStatus(m.status)) if m else None)
+            return session, (_member_from_row(m) if m else None)
 
     def load_open_orders(self) -> list[OrderRecord]:
         """Every open order, in time priority (the order to restore them into books)."""
@@ -304,7 +302,9 @@ class Store:
     def add_account(self, account: Account) -> None:
         self._insert(t.accounts, f"account {account.account_id} already exists", account_id=account.account_id,
                      member_id=account.member_id, name=account.name, jurisdiction=account.jurisdiction,
-                     accredited=account.accredited, investor_type=account.investor_type, created_us=now_us())
+                     accredited=account.accredited, investor_type=account.investor_type, created_us=now_us(),
+                     kyc_status=account.kyc_status, kyc_expires=_iso(account.kyc_expires), aml_flag=account.aml_flag,
+                     accreditation_expires=_iso(account.accreditation_expires))
 
     def set_holding(self, account_id: str, asset: str, quantity: Decimal) -> None:
         with self.engine.begin() as conn:
@@ -324,7 +324,46 @@ class Store:
                      tick_size=str(s.tick_size), lot_size=s.lot_size, offering=s.offering.value,
                      trading_status=s.trading_status.value,
                      reference_price=None if s.reference_price is None else str(s.reference_price),
-                     band_bps=s.band_bps, currency=s.currency, created_us=now_us())
+                     band_bps=s.band_bps, currency=s.currency, created_us=now_us(),
+                     auction_interval_s=s.auction_interval_s, holding_period_days=s.holding_period_days,
+                     allowed_jurisdictions=_codes(s.allowed_jurisdictions),
+                     denied_jurisdictions=_codes(s.denied_jurisdictions) or None,
+                     us_buyers_from=_iso(s.us_buyers_from), max_holders=s.max_holders,
+                     max_non_accredited_holders=s.max_non_accredited_holders, min_holding=s.min_holding,
+                     max_holding=s.max_holding)
+
+    def update_member(self, member_id: str, **values) -> None:
+        """Change member settings (default_smp, risk limits, killed)."""
+        if "max_notional" in values and values["max_notional"] is not None:
+            values["max_notional"] = str(values["max_notional"])
+        self._update_one(t.members, t.members.c.member_id == member_id, f"no member {member_id}", **values)
+
+    def update_account(self, account_id: str, **values) -> None:
+        """Change investor settings (kyc_status, kyc_expires, aml_flag, accredited, accreditation_expires, ...)."""
+        values = {k: _iso(v) if isinstance(v, date) else v for k, v in values.items()}
+        self._update_one(t.accounts, t.accounts.c.account_id == account_id, f"no account {account_id}", **values)
+
+    def update_security(self, symbol: str, **values) -> None:
+        """Change security rules (band_bps, auction_interval_s, holding_period_days, jurisdictions, caps...)."""
+        for key in ("allowed_jurisdictions", "denied_jurisdictions"):
+            if key in values:
+                values[key] = _codes(values[key])
+        values = {k: _iso(v) if isinstance(v, date) else v for k, v in values.items()}
+        self._update_one(t.securities, t.securities.c.symbol == symbol, f"no security {symbol}", **values)
+
+    def lots(self, account_id: str | None = None, symbol: str | None = None) -> list[dict]:
+        q = select(t.lots).order_by(t.lots.c.account_id, t.lots.c.symbol, t.lots.c.acquired_us, t.lots.c.id)
+        if account_id:
+            q = q.where(t.lots.c.account_id == account_id)
+        if symbol:
+            q = q.where(t.lots.c.symbol == symbol)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def add_lot(self, account_id: str, symbol: str, quantity: int, acquired_us: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.lots).values(account_id=account_id, symbol=symbol, quantity=quantity,
+                                               acquired_us=acquired_us))
 
     def _insert(self, table, duplicate_message: str, **values) -> None:
         try:
@@ -342,12 +381,45 @@ class Store:
                 raise StoreError(missing_message)
 
 
+def _iso(d: date | None) -> str | None:
+    return None if d is None else d.isoformat()
+
+
+def _date(text: str | None) -> date | None:
+    return None if not text else date.fromisoformat(text)
+
+
+def _codes(codes: frozenset[str] | None) -> str | None:
+    return None if codes is None else ",".join(sorted(codes))
+
+
+def _code_set(text: str | None) -> frozenset[str]:
+    return frozenset(c.strip().upper() for c in (text or "").split(",") if c.strip())
+
+
+def _member_from_row(r) -> Member:
+    return Member(r.member_id, r.name, r.kind, MemberStatus(r.status), default_smp=r.default_smp,
+                  max_order_qty=r.max_order_qty,
+                  max_notional=None if r.max_notional is None else Decimal(r.max_notional),
+                  collar_bps=r.collar_bps, max_msgs_per_s=r.max_msgs_per_s, killed=bool(r.killed))
+
+
+def _account_from_row(r) -> Account:
+    return Account(r.account_id, r.member_id, r.name, r.jurisdiction, bool(r.accredited), r.investor_type,
+                   kyc_status=r.kyc_status, kyc_expires=_date(r.kyc_expires), aml_flag=bool(r.aml_flag),
+                   accreditation_expires=_date(r.accreditation_expires))
+
+
 def _security_from_row(r) -> Security:
     return Security(
         symbol=r.symbol, name=r.name, tick_size=Decimal(r.tick_size), lot_size=r.lot_size,
         offering=Offering(r.offering), trading_status=TradingStatus(r.trading_status),
         reference_price=None if r.reference_price is None else Decimal(r.reference_price), band_bps=r.band_bps,
-        currency=r.currency,
+        currency=r.currency, auction_interval_s=r.auction_interval_s, holding_period_days=r.holding_period_days,
+        allowed_jurisdictions=None if r.allowed_jurisdictions is None else _code_set(r.allowed_jurisdictions),
+        denied_jurisdictions=_code_set(r.denied_jurisdictions), us_buyers_from=_date(r.us_buyers_from),
+        max_holders=r.max_holders, max_non_accredited_holders=r.max_non_accredited_holders,
+        min_holding=r.min_holding, max_holding=r.max_holding,
     )
 
 

@@ -6,7 +6,8 @@ Schema changes go through Alembic migrations in `store/migrations/versions/`.
 
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text)
+from sqlalchemy import (BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+                        false)
 
 metadata = MetaData()
 
@@ -17,6 +18,14 @@ members = Table(
     Column("kind", String(32), nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_us", BigInteger, nullable=False),
+    # Self-match prevention when an order does not say (FIX 2964 values: 1 incoming, 2 resting, 3 both)
+    Column("default_smp", String(1), nullable=False, server_default="1"),
+    # Risk limits (NULL: no limit) and the kill switch
+    Column("max_order_qty", BigInteger, nullable=True),
+    Column("max_notional", String(40), nullable=True),
+    Column("collar_bps", Integer, nullable=True),
+    Column("max_msgs_per_s", Integer, nullable=True),
+    Column("killed", Boolean, nullable=False, server_default=false()),
 )
 
 fix_sessions = Table(
@@ -38,6 +47,10 @@ accounts = Table(
     Column("accredited", Boolean, nullable=False),
     Column("investor_type", String(32), nullable=False),
     Column("created_us", BigInteger, nullable=False),
+    Column("kyc_status", String(16), nullable=False, server_default="verified"),  # verified pending rejected
+    Column("kyc_expires", String(10), nullable=True),  # ISO date; NULL: no expiry
+    Column("aml_flag", Boolean, nullable=False, server_default=false()),  # sanctions/AML hold
+    Column("accreditation_expires", String(10), nullable=True),
 )
 
 securities = Table(
@@ -52,6 +65,15 @@ securities = Table(
     Column("band_bps", Integer, nullable=True),
     Column("currency", String(8), nullable=False),
     Column("created_us", BigInteger, nullable=False),
+    Column("auction_interval_s", Integer, nullable=True),  # periodic auctions instead of continuous
+    Column("holding_period_days", Integer, nullable=True),  # Rule 144 / Reg CF lock-up per lot
+    Column("allowed_jurisdictions", String(200), nullable=True),  # comma-separated; NULL: any
+    Column("denied_jurisdictions", String(200), nullable=True),
+    Column("us_buyers_from", String(10), nullable=True),  # Reg S distribution compliance period end
+    Column("max_holders", Integer, nullable=True),
+    Column("max_non_accredited_holders", Integer, nullable=True),
+    Column("min_holding", BigInteger, nullable=True),
+    Column("max_holding", BigInteger, nullable=True),
 )
 
 # Starting positions of investor accounts (the sandbox world; later put on-chain).
@@ -230,3 +252,69 @@ ops_commands = Table(
     Column("done_us", BigInteger, nullable=True),
 )
 Index("ix_ops_pending", ops_commands.c.status, ops_commands.c.id)
+
+# Every gate decision on a new order, pass or refuse, with what the gates looked at (Reg ATS audit).
+gate_decisions = Table(
+    "gate_decisions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("comp_id", String(32), nullable=False),
+    Column("cl_ord_id", String(64), nullable=False),
+    Column("order_id", BigInteger, nullable=True),
+    Column("symbol", String(32), nullable=False),
+    Column("account", String(64), nullable=True),
+    Column("side", String(1), nullable=False),
+    Column("qty", String(40), nullable=True),
+    Column("price", String(40), nullable=True),
+    Column("outcome", String(8), nullable=False),  # pass | reject
+    Column("gate", String(16), nullable=True),  # the refusing gate's code
+    Column("text", Text, nullable=True),
+    Column("inputs", Text, nullable=False),  # JSON: the values the gates used
+)
+Index("ix_gate_decisions_at", gate_decisions.c.at_us)
+
+# ---------------------------------------------------------------- access (Reg ATS 301(b)(5), 301(b)(10))
+# Migration 0003_access. See spec/fair-access.md.
+
+# Which securities a member may trade: one row per (member, symbol); symbol "*" means every security.
+# No row, no access: revoking a member's last entitlement never widens its access.
+entitlements = Table(
+    "entitlements", metadata,
+    Column("member_id", String(32), ForeignKey("members.member_id"), primary_key=True),
+    Column("symbol", String(32), primary_key=True),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+# Every grant, denial, limitation, restoration and revocation of access, with its reason and the id(s)
+# of the written access standard(s) applied. Append-only.
+access_log = Table(
+    "access_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("member_id", String(32), nullable=False),  # an applicant that was denied need not be a member
+    Column("action", String(16), nullable=False),  # grant deny limit restore revoke
+    Column("scope", String(32), nullable=False),  # "venue", a symbol, or "*"
+    Column("reason", Text, nullable=False),
+    Column("standard", String(200), nullable=False),  # comma-separated standard ids, e.g. "AS-1,AS-2"
+    Column("actor", String(64), nullable=False),
+)
+Index("ix_access_log_member", access_log.c.member_id, access_log.c.id)
+
+# Imported daily market volume of a security (all venues and on-chain transfers), in token units.
+market_volume = Table(
+    "market_volume", metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD, UTC
+    Column("quantity", BigInteger, nullable=False),
+)
+
+# Reads across members' confidential trading information through the CLI: who, what, when.
+data_access_log = Table(
+    "data_access_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("command", String(64), nullable=False),
+    Column("scope", String(200), nullable=False),
+)
+# ---------------------------------------------------------------- end of access

@@ -1,0 +1,485 @@
+"""The store side of settlement: trade statuses, settlement events and the holders-of-record ledger.
+
+The settlement worker (``venue.chain.worker``, its own process) is the only writer of the settlement
+columns of ``trades``, of ``settlement_events`` (it inserts; the sequencer marks them processed) and,
+after the initial positions, of ``holdings`` and ``lots``. A trade moves
+
+    pending -> submitted -> confirmed -> final         or  -> failed
+
+and every change is guarded by the status it is expected to have (``UPDATE ... WHERE
+settlement_status IN (...)``), so a transition applies at most once even if two workers raced.
+Reaching ``final`` or ``failed`` inserts exactly one ``settlement_events`` row in the same
+transaction; reaching ``final`` also updates ``holdings`` and ``lots`` in that transaction.
+
+Failed is terminal: there is no retry. The failure is reported to both members as a trade bust
+(the sequencer reads the event), so settling the trade afterwards would move assets for a trade its
+parties were told was broken. Fix the cause (KYC, cash, wallet) and let the members trade again.
+Node outages never fail a trade: the worker keeps it pending or submitted and retries.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from venue.store import schema as t
+from venue.store.repository import Store, now_us
+
+CASH_ASSET = "USD"
+
+
+class SettlementState(str, enum.Enum):
+    """``trades.settlement_status``."""
+
+    PENDING = "pending"  # matched, not yet sent to the chain
+    SUBMITTED = "submitted"  # in a transaction sent to the node (tx_hash), outcome not yet read
+    CONFIRMED = "confirmed"  # settled in block_number, waiting for the confirmations policy
+    FINAL = "final"  # settled and past the finality policy; the ledger shows it
+    FAILED = "failed"  # the chain refused it (settlement_error says why); nothing moved
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for final and failed: nothing changes the trade any more."""
+        return self in (SettlementState.FINAL, SettlementState.FAILED)
+
+    @property
+    def is_in_flight(self) -> bool:
+        """True for submitted and confirmed: the chain knows more than the store."""
+        return self in (SettlementState.SUBMITTED, SettlementState.CONFIRMED)
+
+
+class EventOutcome(str, enum.Enum):
+    """``settlement_events.outcome``."""
+
+    FINAL = "final"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class TradeToSettle:
+    """A trade as the worker needs it."""
+
+    trade_id: int
+    symbol: str
+    price: Decimal  # quote currency (USD) per token
+    qty: int
+    buy_account: str
+    sell_account: str
+    executed_us: int
+    status: SettlementState
+    tx_hash: str | None
+    block_number: int | None
+    attempts: int
+
+    @property
+    def cash_amount(self) -> Decimal:
+        """What the buyer pays the seller, in USD."""
+        return self.price * self.qty
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """A trade the chain settled: ``tx_hash`` moved the legs in ``block_number``."""
+
+    trade_id: int
+    tx_hash: str | None
+    block_number: int
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A trade the chain refused, with a reason a person can act on."""
+
+    trade_id: int
+    reason: str
+    tx_hash: str | None = None
+    block_number: int | None = None
+
+
+@dataclass(slots=True)
+class _Lot:
+    id: int | None  # None: created in this transaction
+    quantity: int
+    acquired_us: int
+    trade_id: int | None
+    original: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """One line of a cap table: an account holding a security, from holdings and lots."""
+
+    account_id: str
+    member_id: str | None
+    name: str | None
+    jurisdiction: str | None
+    accredited: bool | None
+    quantity: int
+    lots: int
+    first_acquired_us: int | None
+    last_acquired_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CapTable:
+    """Holders of record of a security (accounts with a positive quantity)."""
+
+    symbol: str
+    holders: list[Holder]
+    outstanding: int
+
+    @property
+    def holder_count(self) -> int:
+        """Number of holders of record."""
+        return len(self.holders)
+
+
+@dataclass(slots=True)
+class LedgerDeltas:
+    """What a set of trades changes in ``holdings``: (account, asset) -> signed quantity."""
+
+    changes: dict[tuple[str, str], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+    def add(self, trade: TradeToSettle) -> None:
+        """Adds one trade's four movements."""
+        self.changes[(trade.sell_account, trade.symbol)] -= trade.qty
+        self.changes[(trade.buy_account, trade.symbol)] += trade.qty
+        self.changes[(trade.buy_account, CASH_ASSET)] -= trade.cash_amount
+        self.changes[(trade.sell_account, CASH_ASSET)] += trade.cash_amount
+
+
+def _text(quantity: Decimal) -> str:
+    """Decimal text without exponent (holdings are exact text on every backend)."""
+    return format(quantity, "f")
+
+
+def _trade(row) -> TradeToSettle:
+    return TradeToSettle(
+        trade_id=row.trade_id, symbol=row.symbol, price=Decimal(row.price), qty=row.qty,
+        buy_account=row.buy_account, sell_account=row.sell_account, executed_us=row.executed_us,
+        status=SettlementState(row.settlement_status), tx_hash=row.tx_hash, block_number=row.block_number,
+        attempts=row.settlement_attempts or 0,
+    )
+
+
+_TRADE_COLUMNS = (t.trades.c.trade_id, t.trades.c.symbol, t.trades.c.price, t.trades.c.qty, t.trades.c.buy_account,
+                  t.trades.c.sell_account, t.trades.c.executed_us, t.trades.c.settlement_status, t.trades.c.tx_hash,
+                  t.trades.c.block_number, t.trades.c.settlement_attempts)
+
+
+class SettlementStore:
+    """Settlement queries and transitions over a :class:`~venue.store.Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+        self._for_update = not store.is_sqlite  # SQLite locks the whole file on write anyway
+
+    # ------------------------------------------------------------ reads for the worker
+    def pending(self, limit: int) -> list[TradeToSettle]:
+        """Up to ``limit`` pending trades, oldest trade id first."""
+        return self._by_status([SettlementState.PENDING], limit)
+
+    def in_flight(self) -> list[TradeToSettle]:
+        """Every submitted or confirmed trade, oldest trade id first."""
+        return self._by_status([SettlementState.SUBMITTED, SettlementState.CONFIRMED], None)
+
+    def confirmed(self) -> list[TradeToSettle]:
+        """Every confirmed trade, oldest trade id first."""
+        return self._by_status([SettlementState.CONFIRMED], None)
+
+    def _by_status(self, states: Sequence[SettlementState], limit: int | None) -> list[TradeToSettle]:
+        q = (select(*_TRADE_COLUMNS).where(t.trades.c.settlement_status.in_([s.value for s in states]))
+             .order_by(t.trades.c.trade_id))
+        if limit is not None:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            return [_trade(r) for r in conn.execute(q)]
+
+    def trade(self, trade_id: int) -> TradeToSettle | None:
+        """One trade's settlement view, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_TRADE_COLUMNS).where(t.trades.c.trade_id == trade_id)).first()
+            return _trade(row) if row else None
+
+    # ------------------------------------------------------------ transitions
+    def mark_submitted(self, trade_ids: Iterable[int], tx_hash: str, at_us: int | None = None) -> int:
+        """pending (or submitted, when re-sent) -> submitted in ``tx_hash``; counts an attempt.
+        Returns how many trades changed."""
+        ids = list(trade_ids)
+        if not ids:
+            return 0
+        at = at_us or now_us()
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(t.trades)
+                .where(t.trades.c.trade_id.in_(ids),
+                       t.trades.c.settlement_status.in_([SettlementState.PENDING.value,
+                                                         SettlementState.SUBMITTED.value]))
+                .values(settlement_status=SettlementState.SUBMITTED.value, tx_hash=tx_hash, block_number=None,
+                        settlement_attempts=t.trades.c.settlement_attempts + 1, settlement_updated_us=at))
+            return res.rowcount
+
+    def mark_confirmed(self, settled: Iterable[Settled], at_us: int | None = None) -> int:
+        """submitted/confirmed -> confirmed in a block (not yet final). Returns how many changed."""
+        at = at_us or now_us()
+        n = 0
+        with self.engine.begin() as conn:
+            for s in settled:
+                n += self._move(conn, s.trade_id, (SettlementState.SUBMITTED, SettlementState.CONFIRMED),
+                                SettlementState.CONFIRMED, at, tx_hash=s.tx_hash, block_number=s.block_number,
+                                settlement_error=None)
+        return n
+
+    def return_to_pending(self, trade_ids: Iterable[int], note: str, at_us: int | None = None) -> int:
+        """submitted/confirmed -> pending (the chain does not show them settled); ``note`` says why."""
+        at = at_us or now_us()
+        n = 0
+        with self.engine.begin() as conn:
+            for trade_id in trade_ids:
+                n += self._move(conn, trade_id, (SettlementState.SUBMITTED, SettlementState.CONFIRMED),
+                                SettlementState.PENDING, at, block_number=None, settlement_error=note)
+        return n
+
+    def note_error(self, trade_ids: Iterable[int], note: str, at_us: int | None = None) -> None:
+        """Records why a non-terminal trade is waiting (node down, whole transaction refused)."""
+        ids = list(trade_ids)
+        if not ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(update(t.trades)
+                         .where(t.trades.c.trade_id.in_(ids),
+                                t.trades.c.settlement_status.in_([SettlementState.PENDING.value,
+                                                                  SettlementState.SUBMITTED.value]))
+                         .values(settlement_error=note[:2000], settlement_updated_us=at_us or now_us()))
+
+    def mark_failed(self, failures: Iterable[Failure], at_us: int | None = None) -> list[int]:
+        """pending/submitted/confirmed -> failed, with a ``failed`` event each; nothing in the ledger
+        changes. Returns the trade ids that changed."""
+        at = at_us or now_us()
+        done: list[int] = []
+        with self.engine.begin() as conn:
+            for f in failures:
+                moved = self._move(conn, f.trade_id, (SettlementState.PENDING, SettlementState.SUBMITTED,
+                                                      SettlementState.CONFIRMED),
+                                   SettlementState.FAILED, at, tx_hash=f.tx_hash, block_number=f.block_number,
+                                   settlement_error=f.reason[:2000])
+                if moved:
+                    conn.execute(insert(t.settlement_events).values(
+                        trade_id=f.trade_id, outcome=EventOutcome.FAILED.value, tx_hash=f.tx_hash,
+                        block_number=f.block_number, reason=f.reason[:2000], created_us=at))
+                    done.append(f.trade_id)
+        return done
+
+    def mark_final(self, settled: Iterable[Settled], at_us: int | None = None) -> list[int]:
+        """pending/submitted/confirmed -> final, each with a ``final`` event, and the holders-of-record
+        ledger updated, all in one transaction. Returns the trade ids that changed (a trade already
+        final is skipped: the ledger moves once per trade)."""
+        at = at_us or now_us()
+        done: list[TradeToSettle] = []
+        with self.engine.begin() as conn:
+            for s in sorted(settled, key=lambda s: s.trade_id):
+                row = conn.execute(select(*_TRADE_COLUMNS).where(t.trades.c.trade_id == s.trade_id)).first()
+                if row is None:
+                    continue
+                moved = self._move(conn, s.trade_id, (SettlementState.PENDING, SettlementState.SUBMITTED,
+                                                      SettlementState.CONFIRMED),
+                                   SettlementState.FINAL, at, tx_hash=s.tx_hash, block_number=s.block_number,
+                                   settlement_error=None)
+                if not moved:
+                    continue
+                conn.execute(insert(t.settlement_events).values(
+                    trade_id=s.trade_id, outcome=EventOutcome.FINAL.value, tx_hash=s.tx_hash,
+                    block_number=s.block_number, reason=None, created_us=at))
+                done.append(_trade(row))
+            if done:
+                self._apply_to_ledger(conn, done)
+        return [d.trade_id for d in done]
+
+    def _move(self, conn: Connection, trade_id: int, expected: Sequence[SettlementState], to: SettlementState,
+              at: int, **values) -> int:
+        res = conn.execute(
+            update(t.trades)
+            .where(t.trades.c.trade_id == trade_id,
+                   t.trades.c.settlement_status.in_([s.value for s in expected]))
+            .values(settlement_status=to.value, settlement_updated_us=at, **values))
+        return res.rowcount
+
+    # ------------------------------------------------------------ the ledger
+    def _apply_to_ledger(self, conn: Connection, trades: Sequence[TradeToSettle]) -> None:
+        deltas = LedgerDeltas()
+        for trade in trades:
+            deltas.add(trade)
+        for (account_id, asset), delta in sorted(deltas.changes.items()):
+            if delta == 0:
+                continue
+            where = (t.holdings.c.account_id == account_id) & (t.holdings.c.asset == asset)
+            q = select(t.holdings.c.quantity).where(where)
+            if self._for_update:
+                q = q.with_for_update()
+            current = conn.execute(q).scalar()
+            if current is None:
+                conn.execute(insert(t.holdings).values(account_id=account_id, asset=asset, quantity=_text(delta)))
+            else:
+                conn.execute(update(t.holdings).where(where).values(quantity=_text(Decimal(current) + delta)))
+        self._apply_to_lots(conn, trades)
+
+    def _apply_to_lots(self, conn: Connection, trades: Sequence[TradeToSettle]) -> None:
+        """Sellers' lots consumed oldest first (the last one split), a new lot per purchase."""
+        books: dict[tuple[str, str], list[_Lot]] = {}
+
+        def lots_of(account_id: str, symbol: str) -> list[_Lot]:
+            key = (account_id, symbol)
+            if key not in books:
+                q = (select(t.lots).where(t.lots.c.account_id == account_id, t.lots.c.symbol == symbol)
+                     .order_by(t.lots.c.acquired_us, t.lots.c.id))
+                if self._for_update:
+                    q = q.with_for_update()
+                books[key] = [_Lot(r.id, r.quantity, r.acquired_us, r.trade_id, r.quantity)
+                              for r in conn.execute(q)]
+            return books[key]
+
+        for trade in sorted(trades, key=lambda x: x.trade_id):
+            remaining = trade.qty
+            for lot in lots_of(trade.sell_account, trade.symbol):
+                if remaining == 0:
+                    break
+                take = min(lot.quantity, remaining)
+                lot.quantity -= take
+                remaining -= take
+            # remaining > 0: the ledger had fewer lots than the chain had tokens; `venue ta reconcile`
+            # reports the account's lots not adding up to its holding.
+            buyer = lots_of(trade.buy_account, trade.symbol)
+            buyer.append(_Lot(None, trade.qty, trade.executed_us, trade.trade_id))
+            buyer.sort(key=lambda lot: (lot.acquired_us, lot.id is None, lot.id or 0))
+        for (account_id, symbol), lots in books.items():
+            for lot in lots:
+                if lot.id is None:
+                    if lot.quantity > 0:
+                        conn.execute(insert(t.lots).values(account_id=account_id, symbol=symbol,
+                                                           quantity=lot.quantity, acquired_us=lot.acquired_us,
+                                                           trade_id=lot.trade_id))
+                elif lot.quantity == 0:
+                    conn.execute(delete(t.lots).where(t.lots.c.id == lot.id))
+                elif lot.quantity != lot.original:
+                    conn.execute(update(t.lots).where(t.lots.c.id == lot.id).values(quantity=lot.quantity))
+
+    def ensure_opening_lots(self, symbols: Iterable[str], at_us: int | None = None) -> int:
+        """Gives every security holding without (enough) lots an opening lot for the difference,
+        acquired at ``at_us`` (default now), so lots add up to holdings. Returns lots created."""
+        at = at_us or now_us()
+        symbols = list(symbols)
+        created = 0
+        with self.engine.begin() as conn:
+            held = conn.execute(select(t.holdings).where(t.holdings.c.asset.in_(symbols))).all()
+            sums = {(r.account_id, r.symbol): int(r.total or 0) for r in conn.execute(
+                select(t.lots.c.account_id, t.lots.c.symbol, func.sum(t.lots.c.quantity).label("total"))
+                .group_by(t.lots.c.account_id, t.lots.c.symbol))}
+            for h in held:
+                missing = int(Decimal(h.quantity)) - sums.get((h.account_id, h.asset), 0)
+                if missing > 0:
+                    conn.execute(insert(t.lots).values(account_id=h.account_id, symbol=h.asset, quantity=missing,
+                                                       acquired_us=at, trade_id=None))
+                    created += 1
+        return created
+
+    # ------------------------------------------------------------ reads for ops
+    def list_trades(self, status: SettlementState | None = None, symbol: str | None = None,
+                    limit: int = 200) -> list[dict]:
+        """Trades with their settlement columns, newest first."""
+        q = select(t.trades).order_by(t.trades.c.trade_id.desc()).limit(limit)
+        if status is not None:
+            q = q.where(t.trades.c.settlement_status == status.value)
+        if symbol:
+            q = q.where(t.trades.c.symbol == symbol)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def trade_row(self, trade_id: int) -> dict | None:
+        """Every column of one trade, or None."""
+        with self.engine.connect() as conn:
+            r = conn.execute(select(t.trades).where(t.trades.c.trade_id == trade_id)).first()
+            return dict(r._mapping) if r else None
+
+    def events(self, trade_id: int | None = None) -> list[dict]:
+        """Settlement events (of one trade), oldest first."""
+        q = select(t.settlement_events).order_by(t.settlement_events.c.id)
+        if trade_id is not None:
+            q = q.where(t.settlement_events.c.trade_id == trade_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def status_counts(self) -> dict[str, int]:
+        """Number of trades per settlement status."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.trades.c.settlement_status, func.count())
+                                .group_by(t.trades.c.settlement_status))
+            return {status: n for status, n in rows}
+
+    def positions(self, asset: str | None = None) -> dict[tuple[str, str], Decimal]:
+        """``holdings`` as (account, asset) -> quantity."""
+        q = select(t.holdings)
+        if asset:
+            q = q.where(t.holdings.c.asset == asset)
+        with self.engine.connect() as conn:
+            return {(r.account_id, r.asset): Decimal(r.quantity) for r in conn.execute(q)}
+
+    def lot_totals(self, symbol: str | None = None) -> dict[tuple[str, str], int]:
+        """Sum of lots as (account, symbol) -> quantity."""
+        q = (select(t.lots.c.account_id, t.lots.c.symbol, func.sum(t.lots.c.quantity).label("total"))
+             .group_by(t.lots.c.account_id, t.lots.c.symbol))
+        if symbol:
+            q = q.where(t.lots.c.symbol == symbol)
+        with self.engine.connect() as conn:
+            return {(r.account_id, r.symbol): int(r.total) for r in conn.execute(q)}
+
+    def unsettled(self) -> list[TradeToSettle]:
+        """Every trade neither final nor failed (pending, submitted, confirmed)."""
+        return self._by_status([SettlementState.PENDING, SettlementState.SUBMITTED, SettlementState.CONFIRMED],
+                               None)
+
+    def cap_table(self, symbol: str) -> CapTable:
+        """Holders of record of ``symbol`` from holdings, with their lots and account details."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.holdings.c.account_id, t.holdings.c.quantity, t.accounts.c.member_id, t.accounts.c.name,
+                       t.accounts.c.jurisdiction, t.accounts.c.accredited)
+                .select_from(t.holdings.outerjoin(t.accounts, t.accounts.c.account_id == t.holdings.c.account_id))
+                .where(t.holdings.c.asset == symbol)).all()
+            lot_rows = conn.execute(
+                select(t.lots.c.account_id, func.count().label("n"), func.min(t.lots.c.acquired_us).label("first"),
+                       func.max(t.lots.c.acquired_us).label("last"))
+                .where(t.lots.c.symbol == symbol, t.lots.c.quantity > 0).group_by(t.lots.c.account_id)).all()
+        lots = {r.account_id: r for r in lot_rows}
+        holders = []
+        for r in rows:
+            qty = Decimal(r.quantity)
+            if qty <= 0:
+                continue
+            lot = lots.get(r.account_id)
+            holders.append(Holder(r.account_id, r.member_id, r.name, r.jurisdiction,
+                                  None if r.accredited is None else bool(r.accredited), int(qty),
+                                  lot.n if lot else 0, lot.first if lot else None, lot.last if lot else None))
+        holders.sort(key=lambda h: (-h.quantity, h.account_id))
+        return CapTable(symbol, holders, sum(h.quantity for h in holders))
+
+    def securities(self) -> list[str]:
+        """Symbols of every listed security."""
+        with self.engine.connect() as conn:
+            return [r.symbol for r in conn.execute(select(t.securities.c.symbol).order_by(t.securities.c.symbol))]
+
+    def accounts(self) -> list[dict]:
+        """Every account (id, member, jurisdiction, accredited)."""
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(t.accounts).order_by(t.accounts.c.account_id))]
+
+    def security_rows(self) -> list[dict]:
+        """Every security row."""
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(t.securities).order_by(t.securities.c.symbol))]
