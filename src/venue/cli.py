@@ -145,11 +145,16 @@ def members() -> None:
 @click.option("--name", required=True)
 @click.option("--kind", type=click.Choice(["broker_dealer", "market_maker"]), default="broker_dealer",
               show_default=True)
+@click.option("--reason", default="meets the written access standards", show_default=True,
+              help="Why access is granted (kept in the access log).")
+@click.option("--standard", help="Written access standard id(s) met, comma-separated (default: the admission "
+                                 "standards; see `venue access standards`).")
 @click.pass_context
-def members_add(ctx: click.Context, member_id: str, name: str, kind: str) -> None:
-    """Onboard a member."""
-    _store(ctx).add_member(member_id, name, kind)
-    click.echo(f"member {member_id} added")
+def members_add(ctx: click.Context, member_id: str, name: str, kind: str, reason: str, standard: str | None) -> None:
+    """Onboard a member: access to the venue and to every security, recorded in the access log."""
+    from venue.cli_access import admit
+    admit(ctx, member_id, name, kind, reason, standard)
+    click.echo(f"member {member_id} added, entitled to every security")
 
 
 @members.command("add-session")
@@ -188,20 +193,26 @@ def members_set_password(ctx: click.Context, comp_id: str, password: str) -> Non
 
 @members.command("suspend")
 @click.argument("member_id")
+@click.option("--reason", required=True, help="Why access is limited (kept in the access log).")
+@click.option("--standard", required=True, help="Written access standard id(s) applied, e.g. AS-4.")
 @click.pass_context
-def members_suspend(ctx: click.Context, member_id: str) -> None:
-    """Suspend a member: its sessions can no longer log on."""
-    _store(ctx).set_member_status(member_id, MemberStatus.SUSPENDED)
-    click.echo(f"member {member_id} suspended")
+def members_suspend(ctx: click.Context, member_id: str, reason: str, standard: str) -> None:
+    """Suspend a member: its sessions can no longer log on. Recorded as a limitation of access."""
+    from venue.cli_access import suspend
+    record = suspend(ctx, member_id, reason, standard)
+    click.echo(f"member {member_id} suspended (access log #{record})")
 
 
 @members.command("activate")
 @click.argument("member_id")
+@click.option("--reason", required=True, help="Why access is restored (kept in the access log).")
+@click.option("--standard", required=True, help="Written access standard id(s) met again, e.g. AS-4.")
 @click.pass_context
-def members_activate(ctx: click.Context, member_id: str) -> None:
-    """Re-activate a suspended member."""
-    _store(ctx).set_member_status(member_id, MemberStatus.ACTIVE)
-    click.echo(f"member {member_id} active")
+def members_activate(ctx: click.Context, member_id: str, reason: str, standard: str) -> None:
+    """Re-activate a suspended member. Recorded as a restoration of access."""
+    from venue.cli_access import activate
+    record = activate(ctx, member_id, reason, standard)
+    click.echo(f"member {member_id} active (access log #{record})")
 
 
 @members.command("list")

@@ -10,9 +10,13 @@
     allowed_remote = "127.0.0.1"         # optional: comma-separated addresses allowed to connect
     file_log = true                      # QuickFIX message logs under data_dir/fix/log
 
+    [risk]
+    market_order_collar_bps = 1000       # market orders hold cash / count notional at reference +-10%
+
     [calendar.default]                   # every security, unless [calendar.SYMBOL] overrides it
     timezone = "America/New_York"
-    open = "09:30"
+    pre_open = "09:00"                   # optional: orders accepted, nothing matches until the open
+    open = "09:30"                       # opening call auction, then continuous (or periodic) trading
     close = "16:00"
     weekdays = [0, 1, 2, 3, 4]
     holidays = ["2026-12-25"]
@@ -42,6 +46,7 @@ class VenueConfig:
     allowed_remote: str | None = None
     file_log: bool = True
     calendars: dict[str, TradingCalendar] = field(default_factory=dict)
+    market_collar_bps: int = 1000
 
     def calendar_for(self, symbol: str) -> TradingCalendar:
         return self.calendars.get(symbol) or self.calendars.get("default") or TradingCalendar()
@@ -74,6 +79,10 @@ def load_config(path: Path, *, database_url: str | None = None, data_dir: Path |
     the_port = port if port is not None else int(fixs.get("port", 9878))
     if not 0 < the_port < 65536:
         raise ConfigError(f"fix.port {the_port} is not a TCP port")
+    collar = raw.get("risk", {}).get("market_order_collar_bps", 1000)
+    if not isinstance(collar, int) or not 0 < collar < 10_000:
+        raise ConfigError(f"risk.market_order_collar_bps in {path} must be a whole number of basis points "
+                          f"from 1 to 9999, not {collar!r}")
     return VenueConfig(data_dir=ddir, database_url=url, port=the_port, comp_id=venue.get("comp_id", "ATS"),
                        allowed_remote=fixs.get("allowed_remote"), file_log=bool(fixs.get("file_log", True)),
-                       calendars=calendars)
+                       calendars=calendars, market_collar_bps=collar)

@@ -10,17 +10,21 @@ sequencer commits the batch before it sends the reports.
 from __future__ import annotations
 
 import heapq
+import json
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from venue.book.base import BookConfig, OrderBook
 from venue.book.types import (Accepted, BookReject, CancelReason, Canceled, Event, NewOrder, OrdType, Phase, Rejected,
                               Replaced, RestingOrder, SelfMatchPrevention, Side, TimeInForce, Trade)
 from venue.calendar import SessionPhase, TradingCalendar
-from venue.gates import GateContext, GateReject, OrdRejReason, check_new_order, price_valid, quantity_valid
+from venue.gates import (GateContext, GateReject, OrdRejReason, buyer_has_cash, check_new_order, effective_price,
+                         price_valid, quantity_valid, seller_may_deliver)
+from venue.ledger import Hold, Ledger, Unsettled
 from venue.messages import (CancelCommand, Command, ExecutionReport, NewOrderCommand, OpsCommand, OrderCancelReject,
                             ReplaceCommand, Report, SecurityStatusReport, SessionEvent, StatusCommand,
                             TradingSessionStatusReport)
@@ -80,8 +84,13 @@ class VenueCore:
                  book_factory: Callable[[BookConfig], OrderBook], ids: IdCounters,
                  cl_ord_ids: dict[tuple[str, str], int | None] | None = None,
                  load_order: Callable[[int], OrderRecord | None] | None = None,
-                 last_prices: dict[str, int] | None = None) -> None:
+                 last_prices: dict[str, int] | None = None, market_collar_bps: int = 1000) -> None:
         self.world = world
+        self.ledger = Ledger()
+        self.market_collar_bps = market_collar_bps
+        # Entitlements per member (None: the registry has none yet, every member may trade everything).
+        self.entitlements: dict[str, frozenset[str]] | None = None
+        self._rate: dict[str, deque[int]] = {}
         self.securities: dict[str, Security] = dict(world.securities)
         self.calendar_for = calendar_for
         self.ids = ids
@@ -105,25 +114,41 @@ class VenueCore:
             # Books start closed (or halted); the first clock tick opens them through an opening
             # auction if the calendar says so, which also uncrosses a book restored from pre-open.
             self.books[symbol].set_phase(Phase.HALTED if sec.trading_status is TradingStatus.HALTED else Phase.CLOSED)
-        self._drop_copy_all = tuple(sorted(s.comp_id for s in world.sessions.values()
-                                           if s.role is SessionRole.DROP_COPY and s.member_id is None))
-        self._drop_copy_member: dict[str, tuple[str, ...]] = {}
-        for s in world.sessions.values():
-            if s.role is SessionRole.DROP_COPY and s.member_id is not None:
-                self._drop_copy_member.setdefault(s.member_id, ())
-                self._drop_copy_member[s.member_id] += (s.comp_id,)
+        self._index_drop_copies()
         self.batch = JournalBatch()
         self.outbound: list[Report] = []
         self._pending: _Pending | None = None
         self._now = 0
 
+    def _index_drop_copies(self) -> None:
+        sessions = self.world.sessions.values()
+        self._drop_copy_all = tuple(sorted(s.comp_id for s in sessions
+                                           if s.role is SessionRole.DROP_COPY and s.member_id is None))
+        self._drop_copy_member: dict[str, tuple[str, ...]] = {}
+        for s in sorted(sessions, key=lambda s: s.comp_id):
+            if s.role is SessionRole.DROP_COPY and s.member_id is not None:
+                self._drop_copy_member[s.member_id] = self._drop_copy_member.get(s.member_id, ()) + (s.comp_id,)
+
     # ------------------------------------------------------------ start-up
+    def load_positions(self, holdings: list[dict], lots: list[dict], unsettled: list[dict]) -> None:
+        """Settled balances and lots (the holders-of-record ledger) and the trades still waiting for
+        settlement, read from the store in one snapshot; call before `restore`."""
+        currencies = {sec.currency for sec in self.securities.values()} | {"USD"}
+        for h in holdings:
+            self.ledger.set_balance(h["account_id"], h["asset"], Decimal(h["quantity"]), h["asset"] in currencies)
+        for lot in lots:
+            self.ledger.add_lot(lot["account_id"], lot["symbol"], lot["acquired_us"], lot["quantity"])
+        for t in unsettled:
+            self.ledger.add_unsettled(Unsettled(t["trade_id"], t["symbol"], t["buy_account"], t["sell_account"],
+                                                t["qty"], Decimal(t["price"]) * t["qty"], t["executed_us"]))
+
     def restore(self, open_orders: list[OrderRecord]) -> None:
         """Put journaled open orders back into their books, in time priority."""
         for rec in open_orders:
             self.orders[rec.order_id] = rec
             self.books[rec.symbol].restore(RestingOrder(self._book_order(rec), rec.leaves, rec.cum, rec.priority))
             self._schedule_expiry(rec)
+            self._sync_hold(rec)
 
     # ------------------------------------------------------------ the sequencer's interface
     def take(self) -> tuple[JournalBatch, list[Report]]:
@@ -204,14 +229,19 @@ class VenueCore:
             except ValueError:
                 self._reject_new(cmd, GateReject("O340", OrdRejReason.OTHER, "ExpireDate(432) is not a valid date"))
                 return
+        book = self.books.get(cmd.symbol)
         ctx = GateContext(
             session=session, member=member, security=security,
             account=self.world.accounts.get(cmd.account) if cmd.account else None,
             duplicate_cl_ord_id=(cmd.comp_id, cmd.cl_ord_id) in self.cl_ord_index,
-            trading_day_open=security is None or self.books[cmd.symbol].phase is not Phase.CLOSED,
-            now_us=self._now,
+            trading_day_open=book is None or book.phase is not Phase.CLOSED,
+            now_us=self._now, ledger=self.ledger, reference_ticks=book.reference_price if book else None,
+            entitled=self._entitled(member.member_id if member else None, cmd.symbol),
+            recent_messages=self._count_message(cmd.comp_id), market_collar_bps=self.market_collar_bps,
+            accredited_count=self._holder_counts,
         )
         refused = check_new_order(cmd, ctx)
+        self._audit(cmd, ctx, refused)
         if refused is not None:
             self._reject_new(cmd, refused)
             return
@@ -228,9 +258,42 @@ class VenueCore:
         )
         self.orders[rec.order_id] = rec
         self.cl_ord_index[(rec.comp_id, rec.cl_ord_id)] = rec.order_id
+        self.batch.gate_decisions[-1]["order_id"] = rec.order_id
         self.batch.order_changed(rec, new=True)
         self.batch.cl_ord_ids.append({"comp_id": rec.comp_id, "cl_ord_id": rec.cl_ord_id, "order_id": rec.order_id})
         self._apply(self.books[rec.symbol].submit(self._book_order(rec)))
+
+    def _entitled(self, member_id: str | None, symbol: str) -> bool:
+        if self.entitlements is None or member_id is None:
+            return True
+        granted = self.entitlements.get(member_id, frozenset())
+        return "*" in granted or symbol in granted
+
+    def _count_message(self, comp_id: str) -> int:
+        """Order messages from a session in the last second, this one included."""
+        window = self._rate.setdefault(comp_id, deque())
+        window.append(self._now)
+        while window[0] <= self._now - 1_000_000:
+            window.popleft()
+        return len(window)
+
+    def _holder_counts(self, symbol: str) -> tuple[int, int]:
+        holders = self.ledger.holders(symbol)
+        today = datetime.fromtimestamp(self._now // 1_000_000, tz=timezone.utc).date()
+        non_accredited = sum(1 for acct in holders if (a := self.world.accounts.get(acct)) is None or not a.accredited
+                             or (a.accreditation_expires is not None and a.accreditation_expires < today))
+        return len(holders), non_accredited
+
+    def _audit(self, cmd: NewOrderCommand, ctx: GateContext, refused: GateReject | None) -> None:
+        """Journal the gate decision with what the gates looked at (Reg ATS order audit)."""
+        self.batch.gate_decisions.append({
+            "at_us": self._now, "comp_id": cmd.comp_id, "cl_ord_id": cmd.cl_ord_id or "", "order_id": None,
+            "symbol": cmd.symbol or "", "account": cmd.account, "side": (cmd.side or "")[:1],
+            "qty": None if cmd.qty is None else str(cmd.qty), "price": None if cmd.price is None else str(cmd.price),
+            "outcome": "pass" if refused is None else "reject", "gate": refused.venue_code if refused else None,
+            "text": refused.text if refused else None,
+            "inputs": json.dumps(ctx.inputs, sort_keys=True, default=str),
+        })
 
     def _reject_new(self, cmd: NewOrderCommand, refused: GateReject) -> None:
         """Answer a refused new order. No order is created and the ClOrdID stays free for a retry."""
@@ -331,6 +394,10 @@ class VenueCore:
         refused = quantity_valid(probe, ctx) or price_valid(probe, ctx)
         if refused is not None:
             return CxlRejReason.OTHER, refused.text
+        funding = self._replace_funding_refusal(rec, int(cmd.qty), None if cmd.price is None
+                                                else security.to_ticks(cmd.price))
+        if funding is not None:
+            return CxlRejReason.OTHER, funding
         return None
 
     def _status(self, cmd: StatusCommand) -> None:
@@ -429,8 +496,48 @@ class VenueCore:
                 return
             self._set_trading_status(symbol, target, f"{cmd.command} by venue operations")
             self._ops_done(cmd, "done", f"{symbol} {target.value}")
+        elif cmd.command in ("kill", "unkill"):
+            member = self.world.members.get(cmd.argument)
+            if member is None:
+                self._ops_done(cmd, "failed", f"unknown member {cmd.argument}")
+                return
+            self.world.members[member.member_id] = replace(member, killed=cmd.command == "kill")
+            canceled = 0
+            if cmd.command == "kill":
+                for rec in sorted(self.orders.values(), key=lambda r: r.order_id):
+                    if rec.member_id == member.member_id and rec.status.is_open:
+                        self._apply(self.books[rec.symbol].cancel(rec.order_id, CancelReason.OPS))
+                        canceled += 1
+            self._ops_done(cmd, "done", f"{member.member_id} kill switch {'on' if cmd.command == 'kill' else 'off'}"
+                                        + (f": {canceled} open orders canceled" if cmd.command == "kill" else ""))
+        elif cmd.command == "reload":
+            if cmd.payload is None:
+                self._ops_done(cmd, "failed", "reload needs the registry")
+                return
+            world, entitlements = cmd.payload
+            self.reload(world, entitlements)
+            self._ops_done(cmd, "done", "registry reloaded")
         else:
             self._ops_done(cmd, "failed", f"unknown command {cmd.command}")
+
+    def reload(self, world: World, entitlements: dict[str, frozenset[str]] | None) -> None:
+        """Take registry changes (members, accounts, security rules, entitlements) without a restart.
+        Trading status stays the core's (halts are ops commands); new securities get a book; new
+        FIX sessions need a restart of the acceptor."""
+        self.world = world
+        self.entitlements = entitlements
+        for symbol, sec in world.securities.items():
+            current = self.securities.get(symbol)
+            if current is None:
+                ref = None if sec.reference_price is None else sec.to_ticks(sec.reference_price)
+                self.books[symbol] = self._book_factory(BookConfig(reference_price=ref, band_bps=sec.band_bps))
+                self.books[symbol].set_phase(Phase.CLOSED)
+                self.securities[symbol] = sec
+                self._phase_due[symbol] = 0
+                self._next_due = 0
+            else:
+                self.securities[symbol] = replace(sec, trading_status=current.trading_status)
+        self._index_drop_copies()
 
     def _ops_done(self, cmd: OpsCommand, status: str, result: str) -> None:
         self.batch.ops_done.append({"id": cmd.command_id, "status": status, "result": result, "done_us": self._now})
@@ -489,6 +596,7 @@ class VenueCore:
                 rec.apply(OrderEvent.REJECT)
                 rec.text = ev.reason.value
                 self._report(rec, ExecType.REJECTED, text=ev.reason.value, ord_rej_reason=reason, venue_reason=code)
+            self._sync_hold(rec)
             self.batch.order_changed(rec)
             if rec.status.is_closed:
                 self.orders.pop(rec.order_id, None)
@@ -506,6 +614,8 @@ class VenueCore:
             "aggressor": ev.aggressor.value if ev.aggressor else None, "executed_us": self._now,
             "settlement_status": "pending",
         })
+        cash = security.to_price(ev.price) * ev.qty
+        self.ledger.add_unsettled(Unsettled(trade_id, buy.symbol, buy.account, sell.account, ev.qty, cash, self._now))
         # Report the resting side first: it was in the book before the aggressor arrived.
         pair = (buy, ev.buy_leaves), (sell, ev.sell_leaves)
         if ev.aggressor is Side.BUY:
@@ -515,6 +625,7 @@ class VenueCore:
             rec.fill(ev.qty, ev.price, leaves)
             self._report(rec, ExecType.TRADE, last_qty=ev.qty, last_px=security.to_price(ev.price),
                          trade_id=str(trade_id))
+            self._sync_hold(rec)
             self.batch.order_changed(rec)
             if rec.status.is_closed:
                 self.orders.pop(rec.order_id, None)
@@ -567,6 +678,53 @@ class VenueCore:
         self.outbound.append(OrderCancelReject(
             to=cmd.comp_id, order_id=order_id, cl_ord_id=cmd.cl_ord_id, orig_cl_ord_id=cmd.orig_cl_ord_id,
             ord_status=status, response_to=response_to, reason=reason, text=text, transact_time_us=self._now))
+
+    # ------------------------------------------------------------ pre-funding holds
+    def _hold_for(self, rec: OrderRecord, qty: int | None = None, price: int | None = None) -> Hold | None:
+        """What an open order holds; `qty`/`price` give the hold it would have after a replace."""
+        leaves = rec.leaves if qty is None else qty - rec.cum
+        if not rec.status.is_open or leaves <= 0:
+            return None
+        if rec.side is Side.SELL:
+            return Hold(rec.account, rec.symbol, tokens=leaves)
+        security = self.securities[rec.symbol]
+        ticks = price if price is not None else rec.price
+        if ticks is None:  # a market buy resting in a call phase: the collar price
+            probe = NewOrderCommand(rec.comp_id, rec.cl_ord_id, rec.symbol, "1", "1", None, None, "0", rec.account)
+            px = effective_price(probe, GateContext(None, None, security, None, False, True, self._now,
+                                                    reference_ticks=self.books[rec.symbol].reference_price,
+                                                    market_collar_bps=self.market_collar_bps))
+            ticks = security.to_ticks(px) if px is not None else 0
+        return Hold(rec.account, rec.symbol, cash=security.tick_size * ticks * leaves, buy_qty=leaves)
+
+    def _sync_hold(self, rec: OrderRecord) -> None:
+        self.ledger.hold(rec.order_id, self._hold_for(rec))
+
+    def _replace_funding_refusal(self, rec: OrderRecord, qty: int, price: int | None) -> str | None:
+        """A replace that needs more tokens or cash passes the same pre-funding gates as a new order."""
+        old, new = self.ledger.order_hold(rec.order_id), self._hold_for(rec, qty, price)
+        if new is None:
+            return None
+        security = self.securities[rec.symbol]
+        ctx = GateContext(None, None, security, self.world.accounts.get(rec.account), False, True, self._now,
+                          ledger=self.ledger)
+        if rec.side is Side.SELL:
+            extra = new.tokens - (old.tokens if old else 0)
+            probe_side, probe_qty = "2", extra
+        else:
+            extra_cash = new.cash - (old.cash if old else Decimal(0))
+            if extra_cash <= 0:
+                return None
+            probe_side, probe_qty = "1", 1
+        if probe_side == "2":
+            if extra <= 0:
+                return None
+            refused = seller_may_deliver(NewOrderCommand(rec.comp_id, "", rec.symbol, "2", "2", Decimal(probe_qty),
+                                                         Decimal(1), "0", rec.account), ctx)
+        else:
+            refused = buyer_has_cash(NewOrderCommand(rec.comp_id, "", rec.symbol, "1", "2", Decimal(1), extra_cash,
+                                                     "0", rec.account), ctx)
+        return None if refused is None else refused.text
 
     # ------------------------------------------------------------ helpers
     def _next_exec_id(self) -> str:

@@ -8,12 +8,17 @@ is the rulebook in one table: read top to bottom, the first gate that refuses de
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
 from venue.book.types import OrdType, TimeInForce
+from venue.ledger import Ledger
 from venue.messages import NewOrderCommand
-from venue.model import Account, FixSession, Member, MemberStatus, Security, SessionRole, TradingStatus
+from venue.model import Account, FixSession, Member, MemberStatus, Offering, Security, SessionRole, TradingStatus
+
+DAY_US = 86_400_000_000
+BPS = 10_000
 
 
 class OrdRejReason:
@@ -51,6 +56,17 @@ class GateContext:
     duplicate_cl_ord_id: bool
     trading_day_open: bool
     now_us: int
+    ledger: Ledger | None = None  # None: no pre-funding or holdings checks (e.g. a replace's probe)
+    reference_ticks: int | None = None  # last trade or configured reference price, in ticks
+    entitled: bool = True
+    recent_messages: int = 0  # order messages from this session in the last second, this one included
+    market_collar_bps: int = 1000
+    accredited_count: Callable[[str], tuple[int, int]] | None = None  # symbol -> (holders, non-accredited)
+    inputs: dict = field(default_factory=dict)  # what the gates looked at, for the audit record
+
+    @property
+    def today(self) -> date:
+        return datetime.fromtimestamp(self.now_us // 1_000_000, tz=timezone.utc).date()
 
 
 GateFn = Callable[[NewOrderCommand, GateContext], GateReject | None]
@@ -176,17 +192,232 @@ def price_valid(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     return None
 
 
+# ---------------------------------------------------------------- member and session
+
+
+def kill_switch_off(o: NewOrderCommand, c: GateContext) -> GateReject | None:
+    if c.member is not None and c.member.killed:
+        return _reject("M110", OrdRejReason.OTHER,
+                       "Member kill switch is on: new orders are refused until venue operations release it")
+    return None
+
+
+def message_rate_within_limit(o: NewOrderCommand, c: GateContext) -> GateReject | None:
+    limit = c.member.max_msgs_per_s if c.member is not None else None
+    c.inputs["msgs_last_second"] = c.recent_messages
+    if limit is not None and c.recent_messages > limit:
+        return _reject("R200", OrdRejReason.EXCEEDS_LIMIT,
+                       f"Message rate limit: more than {limit} order messages in one second on this session; "
+                       "order not accepted (resend later)")
+    return None
+
+
+def member_entitled(o: NewOrderCommand, c: GateContext) -> GateReject | None:
+    if not c.entitled:
+        return _reject("M120", OrdRejReason.OTHER, f"Member is not entitled to trade {o.symbol}")
+    return None
+
+
+# ---------------------------------------------------------------- investor account
+
+
+def investor_kyc_current(o: NewOrderCommand, c: GateContext) -> GateReject | None:
+    a = c.account
+    assert a is not None
+    c.inputs.update(kyc_status=a.kyc_status, kyc_expires=a.kyc_expires and a.kyc_expires.isoformat(),
+                    aml_flag=a.aml_flag)
+    if a.kyc_status != "verified":
+        return _reject("A110", OrdRejReason.OTHER, f"Investor {a.account_id}: KYC is {a.kyc_status}, not verified")
+    if a.kyc_expires is not None and a.kyc_expires < c.today:
+        return _reject("A120", OrdRejReason.OTHER,
+                       f"Investor {a.account_id}: KYC expired on {a.kyc_expires.isoformat()}; refresh it")
+    if a.aml_flag:
+        return _reject("A130", OrdRejReason.OTHER,
+                       f"Investor {a.account_id} is under an AML/sanctions hold: no trading")
+    return None
+
+
+def _accredited(a: Account, today: date) -> bool:
+    return a.accredited and (a.accreditation_expires is None or a.accreditation_expires >= today)
+
+
+def buyer_eligible(o: NewOrderCommand, c: GateContext) -> GateReject | None:
+    """Accreditation (Reg D 506(c)), jurisdiction allow/deny lists, Reg S US-buyer restriction."""
+    if o.side != "1":
+        return None
+    a, sec = c.account, c.security
+    assert a is not None and sec is not None
+    c.inputs.update(accredited=a.accredited, jurisdiction=a.jurisdiction, investor_type=a.investor_type,
+                    offering=sec.offering.value)
+    if sec.offering is Offering.REG_D_506C:
+        if not a.accredited:
+            return _reject("A140", OrdRejReason.OTHER,
+                           f"{o.symbol} was offered under Reg D 506(c): only verified accredited investors may "
+                           f"buy; investor {a.account_id} is not accredited")
+        if not _accredited(a, c.today):
+            return _reject("A150", OrdRejReason.OTHER,
+                           f"Investor {a.account_id}: accreditation expired on "
+                           f"{a.accreditation_expires.isoformat()}; {o.symbol} (Reg D 506(c)) needs it current")
+    country = a.jurisdiction.upper()
+    if (sec.allowed_jurisdictions is not None and country not in sec.allowed_jurisdictions) \
+            or country in sec.denied_jurisdictions:
+        return _reject("A160", OrdRejReason.OTHER,
+                       f"{o.symbol} may not be sold to investors in {country} (security jurisdiction rules)")
+    if sec.us_buyers_from is not None and country == "US" and c.today < sec.us_buyers_from:
+        return _reject("A170", OrdRejReason.OTHER,
+                       f"{o.symbol} (Reg S) may not be sold to US persons before "
+                       f"{sec.us_buyers_from.isoformat()} (distribution compliance period)")
+    return None
+
+
+# ---------------------------------------------------------------- risk
+
+
+def effective_price(o: NewOrderCommand, c: GateContext) -> Decimal | None:
+    """The limit price, or for a market order the reference price moved by the market collar
+    (up for a buy, rounded up to the tick; down for a sell); None without a reference."""
+    if o.price is not None:
+        return o.price
+    sec = c.security
+    if sec is None or c.reference_ticks is None:
+        return None
+    if o.side == "1":
+        ticks = -((-c.reference_ticks * (BPS + c.market_collar_bps)) // BPS)
+    else:
+        ticks = c.reference_ticks * (BPS - c.market_collar_bps) // BPS
+    return sec.to_price(max(ticks, 1))
+
+
+def member_risk_limits(o: NewOrderCommand, c: GateContext) -> GateReject | None:
+    m, sec = c.member, c.security
+    assert m is not None and sec is not None and o.qty is not None
+    qty = int(o.qty)
+    if m.max_order_qty is not None and qty > m.max_order_qty:
+        return _reject("R100", OrdRejReason.EXCEEDS_LIMIT,
+                       f"OrderQty {qty} exceeds the member's maximum order quantity {m.max_order_qty}")
+    price = effective_price(o, c)
+    if m.max_notional is not None:
+        if price is None:
+            return _reject("R110", OrdRejReason.EXCEEDS_LIMIT,
+                           "Market order refused: no reference price to check the member's notional limit")
+        notional = price * qty
+        c.inputs["notional"] = str(notional)
+        if notional > m.max_notional:
+            return _reject("R110", OrdRejReason.EXCEEDS_LIMIT,
+                           f"Order notional {notional} {sec.currency} exceeds the member's maximum {m.max_notional}")
+    if m.collar_bps is not None and o.price is not None and c.reference_ticks is not None:
+        ticks = sec.to_ticks(o.price) or 0
+        c.inputs["reference_ticks"] = c.reference_ticks
+        if abs(ticks - c.reference_ticks) * BPS > c.reference_ticks * m.collar_bps:
+            ref = sec.to_price(c.reference_ticks)
+            return _reject("R120", OrdRejReason.EXCEEDS_LIMIT,
+                           f"Price {o.price} is more than {m.collar_bps / 100:g}% from the reference price {ref} "
+                           "(member price collar)")
+    return None
+
+
+# ---------------------------------------------------------------- security rules and pre-funding
+
+
+def _holding_period_us(sec: Security) -> int:
+    return (sec.holding_period_days or 0) * DAY_US
+
+
+def seller_may_deliver(o: NewOrderCommand, c: GateContext) -> GateReject | None:
+    """Tokens for a sell: past their holding period, not held by other sells, minimum holding kept."""
+    if o.side != "2" or c.ledger is None:
+        return None
+    a, sec = c.account, c.security
+    assert a is not None and sec is not None and o.qty is not None
+    qty = int(o.qty)
+    available = c.ledger.available_tokens(a.account_id, o.symbol)
+    c.inputs["available_tokens"] = available
+    if qty > available:
+        return _reject("F100", OrdRejReason.EXCEEDS_LIMIT,
+                       f"Sell {qty} {o.symbol} exceeds investor {a.account_id}'s available tokens {max(available, 0)} "
+                       "(balance less open sells and unsettled sales)")
+    if sec.holding_period_days:
+        unlocked = c.ledger.unlocked_tokens(a.account_id, o.symbol, c.now_us, _holding_period_us(sec))
+        c.inputs["unlocked_tokens"] = unlocked
+        if qty > unlocked:
+            return _reject("C100", OrdRejReason.OTHER,
+                           f"Sell {qty} {o.symbol}: only {max(unlocked, 0)} are past the {sec.holding_period_days}-day "
+                           "holding period (Rule 144); the rest are still restricted")
+    left = available - qty
+    if sec.min_holding is not None and 0 < left < sec.min_holding:
+        return _reject("C140", OrdRejReason.OTHER,
+                       f"Sell would leave {left} {o.symbol}, below the minimum holding {sec.min_holding} "
+                       "(sell all or keep the minimum)")
+    return None
+
+
+def buyer_may_hold(o: NewOrderCommand, c: GateContext) -> GateReject | None:
+    """Holder-count caps (Section 12(g)), maximum holding per investor."""
+    if o.side != "1" or c.ledger is None:
+        return None
+    a, sec = c.account, c.security
+    assert a is not None and sec is not None and o.qty is not None
+    position = c.ledger.prospective_position(a.account_id, o.symbol)
+    c.inputs["prospective_position"] = position
+    if sec.max_holding is not None and position + int(o.qty) > sec.max_holding:
+        return _reject("C130", OrdRejReason.OTHER,
+                       f"Buy would take investor {a.account_id} to {position + int(o.qty)} {o.symbol}, above the "
+                       f"maximum holding {sec.max_holding}")
+    if position == 0 and (sec.max_holders is not None or sec.max_non_accredited_holders is not None):
+        holders, non_accredited = c.accredited_count(o.symbol) if c.accredited_count else (0, 0)
+        c.inputs.update(holders=holders, non_accredited_holders=non_accredited)
+        if sec.max_holders is not None and holders + 1 > sec.max_holders:
+            return _reject("C110", OrdRejReason.OTHER,
+                           f"{o.symbol} has {holders} holders of record, the cap is {sec.max_holders}: "
+                           "a buy by a new holder is refused (Section 12(g))")
+        if (sec.max_non_accredited_holders is not None and not _accredited(a, c.today)
+                and non_accredited + 1 > sec.max_non_accredited_holders):
+            return _reject("C120", OrdRejReason.OTHER,
+                           f"{o.symbol} has {non_accredited} non-accredited holders, the cap is "
+                           f"{sec.max_non_accredited_holders}: a new non-accredited holder is refused (Section 12(g))")
+    return None
+
+
+def buyer_has_cash(o: NewOrderCommand, c: GateContext) -> GateReject | None:
+    if o.side != "1" or c.ledger is None:
+        return None
+    a, sec = c.account, c.security
+    assert a is not None and sec is not None and o.qty is not None
+    price = effective_price(o, c)
+    if price is None:
+        return _reject("F120", OrdRejReason.OTHER,
+                       f"Market buy refused: {o.symbol} has no reference price to reserve cash against; use a limit")
+    need = price * int(o.qty)
+    available = c.ledger.available_cash(a.account_id)
+    c.inputs.update(cash_needed=str(need), available_cash=str(available))
+    if need > available:
+        return _reject("F110", OrdRejReason.EXCEEDS_LIMIT,
+                       f"Buy needs {need} {sec.currency} but investor {a.account_id} has {max(available, Decimal(0))} "
+                       "available (cash less open buys and unsettled purchases)")
+    return None
+
+
 NEW_ORDER_GATES: tuple[Gate, ...] = (
     Gate("S100", "The session is an order-entry session", session_may_enter_orders),
+    Gate("R200", "The session is within its member's order-message rate limit", message_rate_within_limit),
     Gate("M100", "The member is active", member_active),
+    Gate("M110", "The member's kill switch is off", kill_switch_off),
     Gate("O100", "ClOrdID is present and not used before on this session", cl_ord_id_unique),
     Gate("Y100", "The symbol is a security listed on the venue", symbol_known),
+    Gate("M120", "The member is entitled to the security", member_entitled),
     Gate("O200", "Order type is limit or market; side is buy or sell; SMP instruction 1-3", order_type_supported),
     Gate("A100", "The investor account belongs to the sending member", account_belongs_to_member),
+    Gate("A110", "The investor's KYC is verified and current; no AML/sanctions hold", investor_kyc_current),
     Gate("Y200", "The security is not halted and its trading session is open", security_trading),
     Gate("O300", "TimeInForce is supported; GTD carries a future expiry", time_in_force_valid),
     Gate("Q100", "Quantity is a positive whole number of lots; MinQty within it", quantity_valid),
     Gate("P100", "Limit price is present, positive and on the tick; none on market orders", price_valid),
+    Gate("R100", "Within the member's max order quantity, max notional and price collar", member_risk_limits),
+    Gate("A140", "A buyer is eligible: accreditation (506(c)), jurisdiction lists, Reg S", buyer_eligible),
+    Gate("C100", "A seller has the tokens: available, past the holding period, minimum holding kept",
+         seller_may_deliver),
+    Gate("C110", "A buyer stays within holder caps (12(g)) and the maximum holding", buyer_may_hold),
+    Gate("F110", "A buyer has the cash: price x quantity available (market: collar price)", buyer_has_cash),
 )
 
 

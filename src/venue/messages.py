@@ -87,6 +87,7 @@ class OpsCommand:
     command_id: int
     command: str
     argument: str
+    payload: object = None  # what the sequencer read for the command (reload: the registry)
 
 
 Command = NewOrderCommand | CancelCommand | ReplaceCommand | StatusCommand | SessionEvent | OpsCommand

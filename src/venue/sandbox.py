@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,11 +23,19 @@ SESSIONS = [("BRKA", "BRKA", SessionRole.ORDER_ENTRY, False),
             ("MM1", "MM1", SessionRole.ORDER_ENTRY, True),
             ("OPSDC", None, SessionRole.DROP_COPY, False)]
 
+# Risk limits per member: max order quantity, max notional (USD), price collar (bps), messages/s.
+RISK = {"BRKA": (100_000, Decimal(1_000_000), 3000, 5000),
+        "BRKB": (100_000, Decimal(1_000_000), 3000, 5000),
+        "MM1": (500_000, Decimal(5_000_000), 3000, 5000)}
+
 SECURITIES = [
+    # A non-reporting issuer's restricted security: Rule 144 holding period of one year per lot,
+    # Section 12(g) holder caps, price band +-50% around the reference price.
     Security("ACME", "ACME Robotics Inc. Series A Preferred (Reg D 506(c))", Decimal("0.01"), 1,
-             Offering.REG_D_506C, reference_price=Decimal("10.00")),
+             Offering.REG_D_506C, reference_price=Decimal("10.00"), band_bps=5000, holding_period_days=365,
+             max_holders=2000, max_non_accredited_holders=500),
     Security("BETA", "Beta Real Estate Fund LP Units", Decimal("0.01"), 10, Offering.REGISTERED,
-             reference_price=Decimal("25.00")),
+             reference_price=Decimal("25.00"), band_bps=5000),
 ]
 
 ACCOUNTS = [
@@ -36,7 +45,10 @@ ACCOUNTS = [
     Account("M-MAKER", "MM1", "Market Maker One proprietary account", "US", True, "institution"),
 ]
 
-# Starting positions: tokens per security and USD cash (later put on-chain).
+# Starting positions: tokens per security and USD cash (put on-chain when the sandbox has a chain).
+# Every token position was acquired two years ago, except Carol's ACME: 30 days ago, so it is
+# still inside its one-year holding period.
+RECENT_LOTS = {("B-CAROL", "ACME"): 30}
 HOLDINGS = {
     "A-ALICE": {"ACME": 10_000, "BETA": 5_000, "USD": 1_000_000},
     "B-BOB": {"ACME": 10_000, "BETA": 5_000, "USD": 1_000_000},
@@ -54,6 +66,9 @@ database_url = "{database_url}"
 [fix]
 port = {port}
 allowed_remote = "127.0.0.1"
+
+[risk]
+market_order_collar_bps = 1000
 
 # The sandbox trades all day, every day (UTC): Day orders expire at midnight UTC.
 [calendar.default]
@@ -74,9 +89,17 @@ def seed(store: Store) -> None:
         store.add_security(security)
     for account in ACCOUNTS:
         store.add_account(account)
+    for member_id, (max_qty, max_notional, collar, rate) in RISK.items():
+        store.update_member(member_id, max_order_qty=max_qty, max_notional=max_notional, collar_bps=collar,
+                            max_msgs_per_s=rate)
+    now = time.time_ns() // 1000
+    day = 86_400_000_000
     for account_id, positions in HOLDINGS.items():
         for asset, qty in positions.items():
             store.set_holding(account_id, asset, Decimal(qty))
+            if asset != "USD":
+                age_days = RECENT_LOTS.get((account_id, asset), 730)
+                store.add_lot(account_id, asset, qty, now - age_days * day)
 
 
 def prepare(data_dir: Path, port: int, database_url: str | None = None, fresh: bool = True) -> Path:

@@ -68,6 +68,10 @@ class Sequencer:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    def _registry(self):
+        """The registry as the store holds it now (for an ops `reload`)."""
+        return self.store.load_world(), None
+
     # ------------------------------------------------------------ loop
     def _run(self) -> None:
         try:
@@ -117,7 +121,8 @@ class Sequencer:
         if time.monotonic() >= self._next_ops_poll:
             self._next_ops_poll = time.monotonic() + OPS_POLL_SECONDS
             for row in self.store.pending_ops_commands():
-                core.handle(OpsCommand(row["id"], row["command"], row["argument"]), self.clock())
+                payload = self._registry() if row["command"] == "reload" else None
+                core.handle(OpsCommand(row["id"], row["command"], row["argument"], payload), self.clock())
         batch, reports = core.take()
         if batch:
             self.store.commit(batch)  # raises: fail-stop, nothing below is sent

@@ -76,7 +76,8 @@ def start_venue(cfg: VenueConfig) -> RunningVenue:
                      IdCounters(order=maxima["order"], exec=maxima["exec"], trade=maxima["trade"],
                                 cancel_reject=maxima["cancel_reject"]),
                      cl_ord_ids=store.load_cl_ord_ids(), load_order=store.load_order,
-                     last_prices=store.last_trade_prices())
+                     last_prices=store.last_trade_prices(), market_collar_bps=cfg.market_collar_bps)
+    core.load_positions(*store.load_positions())
     open_orders = store.load_open_orders()
     core.restore(open_orders)
     stopped = threading.Event()

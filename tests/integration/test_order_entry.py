@@ -246,12 +246,18 @@ def test_halt_and_resume_from_the_cli_take_effect_in_the_running_venue(venue, co
     assert "ACME halted" in venue.cli("halt", "ACME").stdout
     status = brka.wait_for(lambda m: m.type == "f")
     assert (status[55], status[326]) == ("ACME", "2")
+    phase = brka.wait_for(lambda m: m.type == "h")
+    assert (phase[55], phase[336], phase[340]) == ("ACME", "DAY", "1"), "TradingSessionStatus: halted"
     brka.new_order("H1", "ACME", "1", 10, "9.00", account="A-ALICE")
     rej = brka.exec_report("H1", "8")
     assert rej[103] == "2" and "halted" in rej[58]
-    brka.new_order("H2", "BETA", "1", 10, "9.00", account="A-ALICE")
+    brka.new_order("H2", "BETA", "1", 10, "25.00", account="A-ALICE")
     assert brka.exec_report("H2", "0")[39] == "0", "other securities keep trading"
     assert "ACME open" in venue.cli("resume", "ACME").stdout
+    # The resume runs a call auction first: 35=h opening auction (625=2), then continuous (625=3).
+    auction = brka.wait_for(lambda m: m.type == "h")
+    continuous = brka.wait_for(lambda m: m.type == "h")
+    assert (auction[625], auction[340], continuous[625], continuous[340]) == ("2", "4", "3", "2")
     brka.new_order("H3", "ACME", "1", 10, "9.00", account="A-ALICE")
     assert brka.exec_report("H3", "0")[39] == "0"
     bad = venue.cli("halt", "NOPE", check=False)

@@ -34,8 +34,16 @@ def world() -> World:
     )
 
 
+def funded(c: VenueCore) -> VenueCore:
+    """Give the test account cash and tokens, so pre-funding gates pass."""
+    c.load_positions([{"account_id": "A-1", "asset": "USD", "quantity": "1000000"},
+                      {"account_id": "A-1", "asset": "ACME", "quantity": "100000"}],
+                     [{"account_id": "A-1", "symbol": "ACME", "quantity": 100000, "acquired_us": 0}], [])
+    return c
+
+
 def core(**kw) -> VenueCore:
-    return VenueCore(world(), lambda _s: CAL, lambda cfg: FastBook(cfg), IdCounters(), **kw)
+    return funded(VenueCore(world(), lambda _s: CAL, lambda cfg: FastBook(cfg), IdCounters(), **kw))
 
 
 def order(cl: str, tif: str = "0", **kw) -> NewOrderCommand:
@@ -99,7 +107,7 @@ class ExplodingBook(FastBook):
 
 
 def test_an_exception_in_the_book_halts_the_security_and_answers_the_member():
-    c = VenueCore(world(), lambda _s: CAL, lambda cfg: ExplodingBook(cfg), IdCounters())
+    c = funded(VenueCore(world(), lambda _s: CAL, lambda cfg: ExplodingBook(cfg), IdCounters()))
     cmd = order("X1")
     with pytest.raises(RuntimeError):
         c.handle(cmd, at(2026, 11, 24, 10, 0))

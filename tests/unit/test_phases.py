@@ -36,7 +36,12 @@ def world(security: Security | None = None, brka: Member | None = None) -> World
 
 
 def core(w: World | None = None, cal: TradingCalendar = CAL) -> VenueCore:
-    return VenueCore(w or world(), lambda _s: cal, lambda cfg: FastBook(cfg), IdCounters())
+    c = VenueCore(w or world(), lambda _s: cal, lambda cfg: FastBook(cfg), IdCounters())
+    c.load_positions([{"account_id": a, "asset": asset, "quantity": "1000000"}
+                      for a in ("A-1", "B-1") for asset in ("USD", "ACME")],
+                     [{"account_id": a, "symbol": "ACME", "quantity": 1000000, "acquired_us": 0}
+                      for a in ("A-1", "B-1")], [])
+    return c
 
 
 def order(cl: str, side: str, qty: int, price: str | None, comp: str = "BRKA", **kw) -> NewOrderCommand:

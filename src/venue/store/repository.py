@@ -55,10 +55,11 @@ class JournalBatch:
     security_events: list[dict] = field(default_factory=list)
     security_status: dict[str, str] = field(default_factory=dict)
     ops_done: list[dict] = field(default_factory=list)
+    gate_decisions: list[dict] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.orders or self.cl_ord_ids or self.executions or self.cancel_rejects or self.trades
-                    or self.security_events or self.security_status or self.ops_done)
+                    or self.security_events or self.security_status or self.ops_done or self.gate_decisions)
 
     def order_changed(self, order: OrderRecord, new: bool = False) -> None:
         self.orders[order.order_id] = order
@@ -155,6 +156,8 @@ class Store:
                 conn.execute(insert(t.cancel_rejects), batch.cancel_rejects)
             if batch.security_events:
                 conn.execute(insert(t.security_events), batch.security_events)
+            if batch.gate_decisions:
+                conn.execute(insert(t.gate_decisions), batch.gate_decisions)
             for symbol, status in batch.security_status.items():
                 conn.execute(update(t.securities).where(t.securities.c.symbol == symbol).values(trading_status=status))
             for done in batch.ops_done:
@@ -184,6 +187,28 @@ class Store:
                 return session, None
             m = conn.execute(select(t.members).where(t.members.c.member_id == s.member_id)).first()
             return session, (_member_from_row(m) if m else None)
+
+    def load_positions(self) -> tuple[list[dict], list[dict], list[dict]]:
+        """Holdings, lots and unsettled trades, read in one snapshot so a settlement the worker
+        commits meanwhile is seen in all three or in none."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                holdings = [dict(r._mapping) for r in conn.execute(select(t.holdings))]
+                lots = [dict(r._mapping) for r in conn.execute(select(t.lots).order_by(t.lots.c.acquired_us,
+                                                                                       t.lots.c.id))]
+                unsettled = [dict(r._mapping) for r in conn.execute(
+                    select(t.trades).where(t.trades.c.settlement_status.notin_(("final", "failed")))
+                    .order_by(t.trades.c.trade_id))]
+        return holdings, lots, unsettled
+
+    def gate_decisions(self, *, limit: int = 1000, outcome: str | None = None) -> list[dict]:
+        q = select(t.gate_decisions).order_by(t.gate_decisions.c.id.desc()).limit(limit)
+        if outcome:
+            q = q.where(t.gate_decisions.c.outcome == outcome)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
 
     def load_open_orders(self) -> list[OrderRecord]:
         """Every open order, in time priority (the order to restore them into books)."""

@@ -76,6 +76,7 @@ class TradeToSettle:
     tx_hash: str | None
     block_number: int | None
     attempts: int
+    updated_us: int | None = None
 
     @property
     def cash_amount(self) -> Decimal:
@@ -164,13 +165,13 @@ def _trade(row) -> TradeToSettle:
         trade_id=row.trade_id, symbol=row.symbol, price=Decimal(row.price), qty=row.qty,
         buy_account=row.buy_account, sell_account=row.sell_account, executed_us=row.executed_us,
         status=SettlementState(row.settlement_status), tx_hash=row.tx_hash, block_number=row.block_number,
-        attempts=row.settlement_attempts or 0,
+        attempts=row.settlement_attempts or 0, updated_us=row.settlement_updated_us,
     )
 
 
 _TRADE_COLUMNS = (t.trades.c.trade_id, t.trades.c.symbol, t.trades.c.price, t.trades.c.qty, t.trades.c.buy_account,
                   t.trades.c.sell_account, t.trades.c.executed_us, t.trades.c.settlement_status, t.trades.c.tx_hash,
-                  t.trades.c.block_number, t.trades.c.settlement_attempts)
+                  t.trades.c.block_number, t.trades.c.settlement_attempts, t.trades.c.settlement_updated_us)
 
 
 class SettlementStore:

@@ -1,0 +1,480 @@
+"""Settlement as a service of the venue: the ``[chain]`` config, the sandbox chain, the worker
+process and reconciliation of the chain with the holders-of-record ledger.
+
+The ``[chain]`` section of the venue's TOML file (absent: the venue runs without settlement)::
+
+    [chain]
+    url = "http://127.0.0.1:8545"        # a JSON-RPC node, or "embedded" (see below)
+    deployment = "chain/deployment.json" # written by deploy_sandbox_chain / `venue sandbox`
+    operator_key = "dev"                 # "dev": the development chain's well-known first key;
+    # operator_key_env = "VENUE_OPERATOR_KEY"   # or: the name of an environment variable
+    # operator_key_file = "operator.key"        # or: a file holding the hex key
+    confirmations = 0                    # blocks on top of a trade's block before it is final
+    batch_size = 100                     # trades per settleBatch transaction
+    pipeline = 2                         # transactions in flight per step
+    poll_interval = 0.2                  # seconds between steps when idle
+
+Relative paths are relative to the config file's folder. ``url = "embedded"`` means the process
+that starts the venue also starts the embedded node (a child process serving JSON-RPC) and deploys
+to it with :func:`deploy_sandbox_chain`; that chain lives only as long as that process, and the
+worker is given the node's URL (``start_worker_process(config, url=...)``). Every process reaches
+the chain by URL: the node is its own process, the worker another, and the CLI reads it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from venue.chain import backend
+from venue.chain.contracts import contract, read
+from venue.chain.deploy import Deployment, deploy_venue_chain
+from venue.chain.errors import ChainError, NodeUnavailable
+from venue.chain.settlement import DvPClient
+from venue.chain.worker import SettlementWorker, WorkerSettings, install_signal_handlers
+from venue.config import ConfigError, load_config
+from venue.store import Store
+from venue.store.settlement import CASH_ASSET, LedgerDeltas, SettlementState, SettlementStore
+
+log = logging.getLogger("venue.settlement")
+
+EMBEDDED = "embedded"
+DEV_KEY = "dev"
+DEFAULT_DEPLOYMENT = Path("chain") / "deployment.json"
+WORKER_LOG = "settlement.log"
+
+
+@dataclass(frozen=True, slots=True)
+class ChainConfig:
+    """The ``[chain]`` section, resolved (paths absolute, operator key read), with the store it serves."""
+
+    url: str
+    deployment: Path
+    operator_key: str = field(repr=False)
+    database_url: str
+    data_dir: Path
+    config_path: Path
+    confirmations: int = 0
+    batch_size: int = 100
+    pipeline: int = 2
+    poll_interval: float = 0.2
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when the venue process starts its own embedded node."""
+        return self.url == EMBEDDED
+
+    def settings(self) -> WorkerSettings:
+        """The worker's settings from this section."""
+        return WorkerSettings(batch_size=self.batch_size, pipeline=self.pipeline,
+                              confirmations=self.confirmations, poll_interval=self.poll_interval)
+
+
+def _int(section: dict, key: str, default: int, minimum: int, path: Path) -> int:
+    value = section.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ConfigError(f"[chain] {key} in {path} must be a whole number >= {minimum}, not {value!r}")
+    return value
+
+
+def _operator_key(section: dict, base: Path, path: Path) -> str:
+    sources = [k for k in ("operator_key", "operator_key_env", "operator_key_file") if k in section]
+    if len(sources) != 1:
+        raise ConfigError(f"[chain] in {path} needs exactly one of operator_key = \"dev\", operator_key_env = "
+                          f"\"VAR\" or operator_key_file = \"FILE\" (found {sources or 'none'})")
+    source = sources[0]
+    if source == "operator_key":
+        if section[source] != DEV_KEY:
+            raise ConfigError(f"[chain] operator_key in {path} may only be \"dev\" (the development chain's "
+                              "well-known key); keep a real key out of the config file: use operator_key_env "
+                              "or operator_key_file")
+        key = backend.DEV_OPERATOR_KEY
+    elif source == "operator_key_env":
+        key = os.environ.get(str(section[source]), "")
+        if not key:
+            raise ConfigError(f"[chain] operator_key_env in {path}: environment variable {section[source]} "
+                              "is not set")
+    else:
+        key_path = Path(section[source])
+        key_path = key_path if key_path.is_absolute() else base / key_path
+        try:
+            key = key_path.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"[chain] operator_key_file in {path}: cannot read {key_path}: {exc.strerror}") \
+                from None
+    key = key.strip()
+    body = key.removeprefix("0x")
+    if len(body) != 64 or any(c not in "0123456789abcdefABCDEF" for c in body):
+        raise ConfigError(f"[chain] operator key from {source} in {path} is not a 32-byte hex private key")
+    return "0x" + body
+
+
+def load_chain_config(path: str | Path) -> ChainConfig | None:
+    """Reads the ``[chain]`` section of a venue config file; None when there is none."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    section = raw.get("chain")
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError(f"[chain] in {path} must be a table")
+    venue = load_config(path)
+    base = path.resolve().parent
+    url = section.get("url")
+    if not isinstance(url, str) or not (url == EMBEDDED or url.startswith(("http://", "https://"))):
+        raise ConfigError(f"[chain] url in {path} must be \"embedded\" or an http(s):// JSON-RPC URL, not {url!r}")
+    deployment = Path(section.get("deployment", str(DEFAULT_DEPLOYMENT)))
+    if not deployment.is_absolute():
+        deployment = base / deployment
+    poll = section.get("poll_interval", 0.2)
+    if not isinstance(poll, (int, float)) or isinstance(poll, bool) or poll <= 0:
+        raise ConfigError(f"[chain] poll_interval in {path} must be a positive number of seconds, not {poll!r}")
+    return ChainConfig(
+        url=url, deployment=deployment, operator_key=_operator_key(section, base, path),
+        database_url=venue.database_url, data_dir=venue.data_dir, config_path=path.resolve(),
+        confirmations=_int(section, "confirmations", 0, 0, path),
+        batch_size=_int(section, "batch_size", 100, 1, path),
+        pipeline=_int(section, "pipeline", 2, 1, path), poll_interval=float(poll),
+    )
+
+
+def load_deployment(path: Path) -> Deployment:
+    """The Deployment JSON at ``path``; ConfigError saying what to do when it is missing."""
+    try:
+        return Deployment.from_json(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"no chain deployment at {path}: deploy first (`venue sandbox` does) or fix "
+                          "[chain] deployment") from None
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"chain deployment {path} is not a deployment file: {exc}") from None
+
+
+# ---------------------------------------------------------------- the sandbox chain
+@dataclass
+class SandboxChain:
+    """A deployed venue chain: what the caller needs to start the worker (and to stop the node)."""
+
+    url: str
+    deployment_path: Path
+    deployment: Deployment
+    operator_key_source: str = DEV_KEY
+    node_process: subprocess.Popen | None = None  # the embedded node this module started, if any
+    _node: contextlib.ExitStack | None = field(default=None, repr=False)
+
+    def stop(self) -> None:
+        """Stops the embedded node if this module started it (its chain is gone then)."""
+        if self._node is not None:
+            self._node.close()
+            self._node = None
+
+    def config_section(self, confirmations: int = 0, batch_size: int = 100) -> str:
+        """A ``[chain]`` TOML section pointing at this chain."""
+        return (f'[chain]\nurl = "{self.url}"\ndeployment = "{self.deployment_path.as_posix()}"\n'
+                f'operator_key = "{self.operator_key_source}"\nconfirmations = {confirmations}\n'
+                f"batch_size = {batch_size}\n")
+
+    def write_config(self, config_path: Path, **kwargs) -> None:
+        """Replaces (or appends) the ``[chain]`` section of a venue config file."""
+        write_chain_section(config_path, self.config_section(**kwargs))
+
+
+def write_chain_section(config_path: Path, section: str) -> None:
+    """Replaces the ``[chain]`` table of a TOML file (or appends one), keeping everything else."""
+    lines = config_path.read_text().splitlines(keepends=True) if config_path.exists() else []
+    out: list[str] = []
+    skipping = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            skipping = stripped == "[chain]"
+        if not skipping:
+            out.append(line)
+    text = "".join(out).rstrip("\n")
+    config_path.write_text((text + "\n\n" if text else "") + section)
+
+
+def deploy_sandbox_chain(store: Store, data_dir: Path, url: str | None = None, *,
+                         operator_key: str = backend.DEV_OPERATOR_KEY,
+                         holding_periods: dict[str, int] | None = None,
+                         deployment_path: Path | None = None) -> SandboxChain:
+    """Deploys the venue's contracts for every security in ``store`` to the node at ``url`` (None:
+    starts the embedded node process), onboards every account as an investor (its jurisdiction as
+    country), mints each account's tokens and funds its USD from ``holdings``, gives holdings without
+    lots an opening lot, and writes the Deployment JSON (``data_dir/chain/deployment.json``).
+
+    ``holding_periods`` (symbol -> seconds, default 0) sets the on-chain holding-period module: a
+    sandbox whose tokens were all just minted could not trade a security with a real period.
+    """
+    settlement = SettlementStore(store)
+    stack = contextlib.ExitStack()
+    process = None
+    try:
+        if url is None:
+            node = stack.enter_context(backend.embedded_node())
+            url, process = node.url, node.process
+        w3 = backend.connect(url)
+        backend.wait_until_ready(w3, 30.0)
+        accounts = settlement.accounts()
+        securities = settlement.security_rows()
+        symbols = {s["symbol"] for s in securities}
+        periods = holding_periods or {}
+        tokens: dict[tuple[str, str], int] = {}
+        cash: dict[str, int] = {}
+        for (account_id, asset), quantity in settlement.positions().items():
+            if quantity <= 0:
+                continue
+            if asset == CASH_ASSET:
+                cash[account_id] = _whole(quantity * 10**6, f"USD holding of {account_id}")
+            elif asset in symbols:
+                tokens[(account_id, asset)] = _whole(quantity, f"{asset} holding of {account_id}")
+        deployment = deploy_venue_chain(
+            w3, operator_key,
+            investors=[(a["account_id"], a["jurisdiction"]) for a in accounts],
+            securities=[(s["symbol"], s["name"], periods.get(s["symbol"], 0)) for s in securities],
+            initial_tokens=tokens, initial_cash=cash,
+        )
+        settlement.ensure_opening_lots(symbols)
+        path = deployment_path or Path(data_dir) / DEFAULT_DEPLOYMENT
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(deployment.to_json())
+        path.chmod(0o600)  # it holds the custodial sandbox keys
+    except BaseException:
+        stack.close()
+        raise
+    chain = SandboxChain(url, path, deployment, DEV_KEY if operator_key == backend.DEV_OPERATOR_KEY else "",
+                         process, stack if process is not None else None)
+    log.info("sandbox chain deployed at %s: %d securities, %d investors; deployment in %s", url,
+             len(deployment.securities), len(deployment.investors), path)
+    return chain
+
+
+def _whole(value: Decimal, what: str) -> int:
+    if value != value.to_integral_value():
+        raise ValueError(f"{what} ({value}) is not a whole number of on-chain units")
+    return int(value)
+
+
+# ---------------------------------------------------------------- the worker
+def open_worker(cfg: ChainConfig, url: str | None = None) -> tuple[SettlementWorker, Store]:
+    """A worker for ``cfg`` connected to its node and store (the node must answer)."""
+    node_url = url or cfg.url
+    if node_url == EMBEDDED:
+        raise ConfigError("[chain] url is \"embedded\": the venue process starts that node; give the worker "
+                          "its URL (--url http://127.0.0.1:PORT)")
+    deployment = load_deployment(cfg.deployment)
+    w3 = backend.connect(node_url)
+    chain_id = int(backend.rpc(w3, "eth_chainId", retries=0), 16)
+    if chain_id != deployment.chain_id:
+        raise ConfigError(f"node at {node_url} is chain {chain_id}, the deployment {cfg.deployment} is for "
+                          f"chain {deployment.chain_id}")
+    if not backend.rpc(w3, "eth_getCode", [deployment.dvp, "latest"], retries=0).removeprefix("0x"):
+        raise ConfigError(f"no DvP contract at {deployment.dvp} on {node_url}: the deployment {cfg.deployment} "
+                          "belongs to another chain (redeploy)")
+    store = Store(cfg.database_url)
+    return SettlementWorker(SettlementStore(store), w3, deployment, cfg.operator_key, cfg.settings()), store
+
+
+def run_worker(config_path: str | Path, *, url: str | None = None, install_signals: bool = True) -> int:
+    """Runs the worker of a config file until stopped; waits (with capped backoff) for a node that
+    does not answer yet. Returns a process exit code (2: the configuration cannot work)."""
+    try:
+        cfg = load_chain_config(config_path)
+    except ConfigError as exc:
+        log.error("settlement worker cannot start: %s", exc)
+        return 2
+    if cfg is None:
+        log.error("settlement worker cannot start: %s has no [chain] section", config_path)
+        return 2
+    stopping: list[bool] = []
+    if install_signals:
+        import signal
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    delay = 0.5
+    import time
+    while True:
+        try:
+            worker, store = open_worker(cfg, url)
+            break
+        except ConfigError as exc:
+            log.error("settlement worker cannot start: %s", exc)
+            return 2
+        except ChainError as exc:
+            if stopping:
+                return 0
+            log.warning("settlement worker: node at %s not answering (%s); retrying in %.1fs", url or cfg.url,
+                        exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+    if install_signals:
+        install_signal_handlers(worker)
+        if stopping:
+            worker.stop()
+    log.info("settlement worker ready: node %s, store %s, batch %d, confirmations %d", url or cfg.url,
+             store.engine.url.render_as_string(hide_password=True), cfg.batch_size, cfg.confirmations)
+    print(f"settlement worker ready: node {url or cfg.url}", file=sys.stderr, flush=True)
+    try:
+        worker.run_forever()
+    finally:
+        store.dispose()
+    log.info("settlement worker stopped")
+    return 0
+
+
+def start_worker_process(config_path: str | Path, *, url: str | None = None, log_path: Path | None = None,
+                         verbose: bool = False) -> subprocess.Popen:
+    """Starts ``python -m venue.chain.worker --config FILE`` (output appended to ``log_path``, default
+    ``settlement.log`` in the venue's data dir). Stop it with :func:`stop_worker_process`."""
+    config_path = Path(config_path).resolve()
+    if log_path is None:
+        cfg = load_chain_config(config_path)
+        log_path = (cfg.data_dir if cfg else config_path.parent) / WORKER_LOG
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "venue.chain.worker", "--config", str(config_path)]
+    if url:
+        cmd += ["--url", url]
+    if verbose:
+        cmd.append("-v")
+    with open(log_path, "ab") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def stop_worker_process(process: subprocess.Popen, timeout: float = 30.0) -> int | None:
+    """SIGTERM (the worker finishes its step), then SIGKILL after ``timeout``; returns the exit code."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+# ---------------------------------------------------------------- reconciliation
+@dataclass(frozen=True, slots=True)
+class Break:
+    """A difference between the chain and the ledger (or inside the ledger)."""
+
+    kind: str  # balance | supply | lots | wallet
+    asset: str
+    account_id: str | None
+    chain: Decimal | None
+    ledger: Decimal | None
+    note: str = ""
+
+    @property
+    def difference(self) -> Decimal | None:
+        """chain - ledger, when both are known."""
+        if self.chain is None or self.ledger is None:
+            return None
+        return self.chain - self.ledger
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """Result of comparing on-chain balances with ``holdings``."""
+
+    assets: list[str]
+    accounts_checked: int
+    in_flight_settled: list[int]  # trades settled on chain but not final in the ledger (counted in)
+    breaks: list[Break]
+
+
+def reconcile(store: Store, client: DvPClient, symbol: str | None = None) -> Reconciliation:
+    """Compares every wallet's on-chain balance of each security (or ``symbol``; ``USD`` for the cash
+    token) with the ledger, after adding trades that settled on chain but are not final yet; also
+    token supply against the ledger total, and each account's lots against its holding."""
+    settlement = SettlementStore(store)
+    deployment = client.deployment
+    if symbol is None:
+        assets = sorted(deployment.securities) + [CASH_ASSET]
+    elif symbol == CASH_ASSET or symbol in deployment.securities:
+        assets = [symbol]
+    else:
+        raise ConfigError(f"{symbol} is not deployed on the settlement chain (deployed: "
+                          f"{', '.join(sorted(deployment.securities)) or 'none'})")
+    expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal, settlement.positions())
+    in_flight: list[int] = []
+    deltas = LedgerDeltas()
+    for trade in settlement.unsettled():
+        if trade.status is not SettlementState.FAILED and client.is_settled(str(trade.trade_id)):
+            in_flight.append(trade.trade_id)
+            deltas.add(trade)
+    for key, delta in deltas.changes.items():
+        expected[key] += delta
+    scale = Decimal(10) ** deployment.cash_decimals
+    accounts = sorted({a for a, _ in expected} | set(deployment.investors))
+    breaks: list[Break] = []
+    for asset in assets:
+        on_chain_total = Decimal(0)
+        for account_id in accounts:
+            ledger = expected.get((account_id, asset), Decimal(0))
+            if account_id not in deployment.investors:
+                if ledger:
+                    breaks.append(Break("wallet", asset, account_id, None, ledger,
+                                        "account holds it in the ledger but has no wallet on chain"))
+                continue
+            if asset == CASH_ASSET:
+                chain = Decimal(client.cash_balance(account_id)) / scale
+            else:
+                chain = Decimal(client.token_balance(account_id, asset))
+            on_chain_total += chain
+            if chain != ledger:
+                breaks.append(Break("balance", asset, account_id, chain, ledger,
+                                    f"wallet {deployment.wallet(account_id).address}"))
+        ledger_total = sum((q for (_, a), q in expected.items() if a == asset), Decimal(0))
+        supply = _total_supply(client, asset)
+        if supply != ledger_total:
+            outside = supply - on_chain_total
+            breaks.append(Break("supply", asset, None, supply, ledger_total,
+                                f"{outside} held by addresses that are no venue wallet" if outside else
+                                "total supply differs from the ledger total"))
+    lot_totals = settlement.lot_totals()
+    held = settlement.positions()
+    for asset in assets:
+        if asset == CASH_ASSET:
+            continue
+        for account_id in sorted({a for (a, s) in held if s == asset} | {a for (a, s) in lot_totals if s == asset}):
+            holding = held.get((account_id, asset), Decimal(0))
+            lots = Decimal(lot_totals.get((account_id, asset), 0))
+            if holding != lots:
+                breaks.append(Break("lots", asset, account_id, None, holding,
+                                    f"lots add up to {lots}, the holding is {holding}"))
+    return Reconciliation(assets, len(accounts), in_flight, breaks)
+
+
+def _total_supply(client: DvPClient, asset: str) -> Decimal:
+    if asset == CASH_ASSET:
+        cash = contract(client.w3, "SandboxStablecoin", client.deployment.cash_token)
+        return Decimal(read(cash, "totalSupply")) / (Decimal(10) ** client.deployment.cash_decimals)
+    token = contract(client.w3, "Token", client.deployment.security(asset).token)
+    return Decimal(read(token, "totalSupply"))
+
+
+def reconcile_config(cfg: ChainConfig, store: Store, symbol: str | None = None,
+                     url: str | None = None) -> Reconciliation:
+    """:func:`reconcile` for a config's chain (its node must answer)."""
+    node_url = url or cfg.url
+    if node_url == EMBEDDED:
+        raise ConfigError("[chain] url is \"embedded\": pass the running node's URL (--url)")
+    deployment = load_deployment(cfg.deployment)
+    w3 = backend.connect(node_url, timeout=30)
+    try:
+        backend.rpc(w3, "eth_chainId", retries=1)
+    except NodeUnavailable as exc:
+        raise ChainError(f"the settlement chain at {node_url} does not answer: {exc}") from None
+    return reconcile(store, DvPClient(w3, deployment, cfg.operator_key), symbol)

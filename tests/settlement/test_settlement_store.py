@@ -1,0 +1,115 @@
+"""The store side of settlement on SQLite and PostgreSQL: transitions, events, holdings and lots."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from settle_world import OPENING_US, Trade, expected_positions, insert_trades, lots, statuses
+from sqlalchemy import delete, insert
+
+from venue.store import schema as t
+from venue.store.settlement import Failure, Settled, SettlementStore
+
+T0 = OPENING_US + 5_000_000
+
+
+def test_final_moves_the_ledger_once_and_writes_one_event(store):
+    settlement = SettlementStore(store)
+    start = settlement.positions()
+    trades = [Trade(1, "ACME", "A-ALICE", "B-BOB", 100, "10.25"), Trade(2, "BETA", "B-BOB", "B-CAROL", 20, "25.10")]
+    insert_trades(store, trades)
+
+    first = settlement.mark_final([Settled(1, "0x" + "aa" * 32, 7), Settled(2, "0x" + "bb" * 32, 7)], T0)
+    again = settlement.mark_final([Settled(1, "0x" + "aa" * 32, 7)], T0)
+
+    assert first == [1, 2] and again == []
+    assert statuses(store) == {1: "final", 2: "final"}
+    events = settlement.events()
+    assert [(e["trade_id"], e["outcome"], e["block_number"], e["processed_us"]) for e in events] == [
+        (1, "final", 7, None), (2, "final", 7, None)]
+    assert settlement.positions() == {k: v for k, v in expected_positions(start, trades).items()}
+    assert settlement.positions()[("A-ALICE", "USD")] == Decimal("1001025.00")
+
+
+def test_seller_lots_consumed_oldest_first_buyer_gets_a_lot(store):
+    settlement = SettlementStore(store)
+    with store.engine.begin() as conn:
+        conn.execute(delete(t.lots).where(t.lots.c.account_id == "A-ALICE", t.lots.c.symbol == "ACME"))
+        conn.execute(insert(t.lots), [
+            {"account_id": "A-ALICE", "symbol": "ACME", "quantity": q, "acquired_us": at, "trade_id": None}
+            for q, at in ((3_000, 300), (4_000, 100), (3_000, 200))])
+    executed = OPENING_US + 42
+    insert_trades(store, [Trade(9, "ACME", "A-ALICE", "B-BOB", 5_000, "10.00", executed)])
+
+    settlement.mark_final([Settled(9, "0x" + "cc" * 32, 3)], T0)
+
+    assert lots(store, "A-ALICE", "ACME") == [(2_000, 200, None), (3_000, 300, None)]
+    assert lots(store, "B-BOB", "ACME") == [(10_000, OPENING_US, None), (5_000, executed, 9)]
+    assert settlement.lot_totals("ACME")[("A-ALICE", "ACME")] == 5_000
+    assert settlement.positions("ACME")[("A-ALICE", "ACME")] == 5_000
+
+
+def test_buy_then_sell_in_one_batch_uses_the_new_lot(store):
+    settlement = SettlementStore(store)
+    trades = [Trade(1, "ACME", "B-CAROL", "A-ALICE", 1_000, "10.00"),  # Carol sells everything
+              Trade(2, "ACME", "B-BOB", "B-CAROL", 300, "10.00", OPENING_US + 2),
+              Trade(3, "ACME", "B-CAROL", "M-MAKER", 100, "10.00", OPENING_US + 3)]
+    insert_trades(store, trades)
+    settlement.mark_final([Settled(i, None, 5) for i in (3, 1, 2)], T0)
+    assert lots(store, "B-CAROL", "ACME") == [(200, OPENING_US + 2, 2)]
+    assert settlement.positions("ACME")[("B-CAROL", "ACME")] == 200
+
+
+def test_failed_changes_nothing_and_is_terminal(store):
+    settlement = SettlementStore(store)
+    start = settlement.positions()
+    insert_trades(store, [Trade(1, "ACME", "A-ALICE", "B-CAROL", 10, "10.00")])
+
+    assert settlement.mark_failed([Failure(1, "buyer identity not verified", "0x" + "dd" * 32, 4)], T0) == [1]
+    assert settlement.mark_final([Settled(1, None, 4)], T0) == []
+    assert settlement.mark_failed([Failure(1, "again")], T0) == []
+
+    assert statuses(store) == {1: "failed"}
+    assert settlement.positions() == start
+    assert [(e["outcome"], e["reason"]) for e in settlement.events(1)] == [("failed", "buyer identity not verified")]
+    assert settlement.trade_row(1)["settlement_error"] == "buyer identity not verified"
+
+
+def test_transitions_are_guarded(store):
+    settlement = SettlementStore(store)
+    insert_trades(store, [Trade(i, "ACME", "A-ALICE", "B-BOB", 1, "10.00") for i in (1, 2)])
+    assert settlement.mark_submitted([1, 2], "0x01", T0) == 2
+    assert [tr.attempts for tr in settlement.in_flight()] == [1, 1]
+    assert settlement.mark_confirmed([Settled(1, "0x01", 10)], T0) == 1
+    assert settlement.return_to_pending([2], "not on chain", T0) == 1
+    assert statuses(store) == {1: "confirmed", 2: "pending"}
+    assert [tr.trade_id for tr in settlement.pending(10)] == [2]
+    assert settlement.trade_row(2)["settlement_error"] == "not on chain"
+    assert settlement.mark_final([Settled(1, "0x01", 10)], T0) == [1]
+    assert settlement.return_to_pending([1], "late", T0) == 0
+    assert settlement.status_counts() == {"final": 1, "pending": 1}
+
+
+def test_cap_table_lists_holders_of_record(store):
+    settlement = SettlementStore(store)
+    insert_trades(store, [Trade(1, "ACME", "B-CAROL", "A-ALICE", 1_000, "10.00")])
+    settlement.mark_final([Settled(1, None, 2)], T0)
+    table = settlement.cap_table("ACME")
+    assert [(h.account_id, h.quantity) for h in table.holders] == [
+        ("M-MAKER", 100_000), ("A-ALICE", 11_000), ("B-BOB", 10_000)]
+    assert table.holder_count == 3 and table.outstanding == 121_000
+    alice = table.holders[1]
+    assert (alice.member_id, alice.jurisdiction, alice.accredited, alice.lots) == ("BRKA", "US", True, 2)
+
+
+@pytest.mark.parametrize("missing", [0, 500])
+def test_opening_lots_fill_the_gap(store, missing):
+    settlement = SettlementStore(store)
+    if missing:
+        with store.engine.begin() as conn:
+            conn.execute(delete(t.lots).where(t.lots.c.account_id == "B-BOB", t.lots.c.symbol == "BETA"))
+            conn.execute(insert(t.lots).values(account_id="B-BOB", symbol="BETA", quantity=5_000 - missing,
+                                               acquired_us=1, trade_id=None))
+    assert settlement.ensure_opening_lots(["ACME", "BETA"], T0) == (1 if missing else 0)
+    assert settlement.lot_totals("BETA")[("B-BOB", "BETA")] == 5_000
