@@ -76,6 +76,8 @@ class FixClient:
         return answer
 
     def logout(self, timeout: float = 5.0) -> None:
+        if self.sock is None:
+            return
         try:
             self.send("5", [])
             self.wait_for(lambda m: m.type == "5", timeout, admin=True)

@@ -281,17 +281,28 @@ def securities() -> None:
               show_default=True)
 @click.option("--reference-price", help="Reference price for price bands before the first trade.")
 @click.option("--band-bps", type=click.IntRange(min=1), help="Price band around the reference, basis points.")
+@click.option("--periodic-auction", type=click.IntRange(min=1),
+              help="Trade in call auctions every N seconds instead of continuously.")
+@click.option("--holding-period-days", type=click.IntRange(min=1),
+              help="Rule 144 / Reg CF holding period per lot (183 reporting issuer, 365 otherwise).")
+@click.option("--wait", type=float, default=1.0, show_default=True,
+              help="Seconds to wait for a running venue to open the book.")
 @click.pass_context
 def securities_add(ctx: click.Context, symbol: str, name: str, tick: str, lot: int, offering: str,
-                   reference_price: str | None, band_bps: int | None) -> None:
-    """List a security (takes effect at the venue's next start)."""
+                   reference_price: str | None, band_bps: int | None, periodic_auction: int | None,
+                   holding_period_days: int | None, wait: float) -> None:
+    """List a security; a running venue opens its book at once (see `venue securities set` for its
+    compliance rules)."""
     tick_size = _decimal(tick, "--tick")
     ref = _decimal(reference_price, "--reference-price") if reference_price else None
     if ref is not None and ref % tick_size:
         raise click.BadParameter(f"{ref} is not a multiple of the tick {tick_size}", param_hint="--reference-price")
-    _store(ctx).add_security(Security(symbol, name, tick_size, lot, Offering(offering), reference_price=ref,
-                                      band_bps=band_bps))
+    store = _store(ctx)
+    store.add_security(Security(symbol, name, tick_size, lot, Offering(offering), reference_price=ref,
+                                band_bps=band_bps, auction_interval_s=periodic_auction,
+                                holding_period_days=holding_period_days))
     click.echo(f"security {symbol} added")
+    send_ops(store, "reload", symbol, wait)
 
 
 @securities.command("list")
@@ -311,17 +322,22 @@ def _ops(ctx: click.Context, command: str, symbol: str, wait: float) -> None:
     store = _store(ctx)
     if symbol not in store.load_world().securities:
         raise click.ClickException(f"unknown symbol {symbol}; see `venue securities list`")
-    command_id = store.enqueue_ops_command(command, symbol, requested_by=os.environ.get("USER", "cli"))
+    send_ops(store, command, symbol, wait)
+
+
+def send_ops(store: Store, command: str, argument: str, wait: float) -> None:
+    """Queue an instruction for the running venue and wait for its answer."""
+    command_id = store.enqueue_ops_command(command, argument, requested_by=os.environ.get("USER", "cli"))
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         row = store.ops_command(command_id)
         if row and row["status"] != "pending":
             if row["status"] == "failed":
-                raise click.ClickException(f"{command} {symbol} failed: {row['result']}")
+                raise click.ClickException(f"{command} {argument} failed: {row['result']}")
             click.echo(f"{row['result']}")
             return
         time.sleep(0.1)
-    click.echo(f"{command} {symbol} queued (#{command_id}); no running venue took it within {wait:g}s, "
+    click.echo(f"{command} {argument} queued (#{command_id}); no running venue took it within {wait:g}s, "
                "it applies when the venue starts")
 
 
@@ -358,6 +374,9 @@ def orders(ctx: click.Context, member: str | None, symbol: str | None, account: 
     codes = {"open": ["0", "1"], "filled": ["2"], "canceled": ["4"], "expired": ["C"], "rejected": ["8"],
              "all": None}[status]
     store = _store(ctx)
+    if member is None:
+        from venue.access import audit_read
+        audit_read(store, "orders", f"member=all symbol={symbol or 'all'} account={account or 'all'} status={status}")
     world = store.load_world()
     rows = []
     for o in store.orders(member=member, symbol=symbol, status=codes, account=account, limit=limit):
@@ -382,6 +401,15 @@ def logons(ctx: click.Context, comp_id: str | None, as_json: bool) -> None:
             for e in _store(ctx).auth_events(comp_id)]
     _out(rows, as_json)
 
+
+from venue import cli_rules  # noqa: E402 - the rule commands attach to the groups above
+from venue.cli_access import access, members_entitle, members_revoke, report  # noqa: E402
+
+cli_rules.register(members, accounts, securities, main)
+members.add_command(members_entitle)
+members.add_command(members_revoke)
+main.add_command(access)
+main.add_command(report)
 
 if __name__ == "__main__":
     main()

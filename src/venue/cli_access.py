@@ -122,13 +122,23 @@ def admit(ctx: click.Context, member_id: str, name: str, kind: str, reason: str 
 def suspend(ctx: click.Context, member_id: str, reason: str | None, standard: str | None) -> int:
     """`members suspend`: suspend and record the limitation; returns the access-log id."""
     checked, why = _standard(ctx, standard), _reason(reason)
-    return sa.limit_member(_open(ctx), member_id, why, checked, operator())
+    record = sa.limit_member(_open(ctx), member_id, why, checked, operator())
+    _tell_venue(ctx, member_id)
+    return record
 
 
 def activate(ctx: click.Context, member_id: str, reason: str | None, standard: str | None) -> int:
     """`members activate`: re-activate and record the restoration; returns the access-log id."""
     checked, why = _standard(ctx, standard), _reason(reason)
-    return sa.restore_member(_open(ctx), member_id, why, checked, operator())
+    record = sa.restore_member(_open(ctx), member_id, why, checked, operator())
+    _tell_venue(ctx, member_id)
+    return record
+
+
+def _tell_venue(ctx: click.Context, member_id: str) -> None:
+    """A running venue reloads the registry, so the change applies to the member's next order."""
+    from venue.cli import send_ops
+    send_ops(_open(ctx), "reload", member_id, 1.0)
 
 
 # ---------------------------------------------------------------- members entitle / revoke
@@ -144,6 +154,7 @@ def members_entitle(ctx: click.Context, member_id: str, symbol: str, reason: str
     record = sa.grant_entitlement(_open(ctx), member_id, symbol, why, checked, operator())
     what = "every security" if symbol == ALL_SECURITIES else symbol
     click.echo(f"{member_id} entitled to {what} (access log #{record})")
+    _tell_venue(ctx, member_id)
 
 
 @click.command("revoke")
@@ -158,6 +169,7 @@ def members_revoke(ctx: click.Context, member_id: str, symbol: str, reason: str,
     record = sa.revoke_entitlement(_open(ctx), member_id, symbol, why, checked, operator())
     what = "every security (*)" if symbol == ALL_SECURITIES else symbol
     click.echo(f"{member_id} no longer entitled to {what} (access log #{record})")
+    _tell_venue(ctx, member_id)
 
 
 # ---------------------------------------------------------------- access

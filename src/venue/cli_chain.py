@@ -22,14 +22,27 @@ from pathlib import Path
 
 import click
 
-from venue.cli import DEFAULT_SANDBOX_DIR, _out, _store
 from venue.config import ConfigError
 from venue.store.settlement import SettlementState, SettlementStore
+
+# venue.cli registers these commands at its end; importing its helpers lazily keeps
+# `python -m venue.cli` (where venue.cli is __main__) free of an import cycle.
+
+
+def _store(ctx: click.Context):
+    from venue.cli import _store as store_of
+    return store_of(ctx)
+
+
+def _out(rows: list[dict], as_json: bool) -> None:
+    from venue.cli import _out as out
+    out(rows, as_json)
 
 
 def _config_path(ctx: click.Context) -> Path:
     opts = ctx.find_root().obj or {}
     config = opts.get("config") or os.environ.get("VENUE_CONFIG")
+    from venue.cli import DEFAULT_SANDBOX_DIR
     path = Path(config) if config else DEFAULT_SANDBOX_DIR / "venue.toml"
     if not path.exists():
         raise click.ClickException(f"no config file: {path} does not exist. Pass --config FILE (with a [chain] "

@@ -10,6 +10,7 @@ from pathlib import Path
 from venue.model import Account, Offering, Security, SessionRole
 from venue.passwords import hash_password
 from venue.store import Store
+from venue.store.access import admit_member
 
 SANDBOX_PASSWORD = "sandbox"
 
@@ -81,7 +82,7 @@ close = "00:00"
 def seed(store: Store) -> None:
     """Write the sandbox world into an empty, migrated store."""
     for member_id, name, kind in MEMBERS:
-        store.add_member(member_id, name, kind)
+        admit_member(store, member_id, name, kind, "sandbox member", "AS-1,AS-2,AS-3", "sandbox")
     password_hash = hash_password(SANDBOX_PASSWORD)
     for comp_id, member_id, role, cod in SESSIONS:
         store.add_session(comp_id, member_id, role, password_hash, cod)

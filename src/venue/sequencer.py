@@ -23,6 +23,7 @@ from collections.abc import Callable
 from venue.core import VenueCore
 from venue.messages import Command, OpsCommand, Report
 from venue.store import Store
+from venue.store.access import load_entitlements
 
 log = logging.getLogger("venue.sequencer")
 
@@ -70,7 +71,7 @@ class Sequencer:
 
     def _registry(self):
         """The registry as the store holds it now (for an ops `reload`)."""
-        return self.store.load_world(), None
+        return self.store.load_world(), load_entitlements(self.store)
 
     # ------------------------------------------------------------ loop
     def _run(self) -> None:

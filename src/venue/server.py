@@ -14,6 +14,7 @@ from venue.config import VenueConfig
 from venue.core import IdCounters, VenueCore
 from venue.sequencer import Sequencer
 from venue.store import Store
+from venue.store.access import load_entitlements
 
 log = logging.getLogger("venue")
 
@@ -78,6 +79,7 @@ def start_venue(cfg: VenueConfig) -> RunningVenue:
                      cl_ord_ids=store.load_cl_ord_ids(), load_order=store.load_order,
                      last_prices=store.last_trade_prices(), market_collar_bps=cfg.market_collar_bps)
     core.load_positions(*store.load_positions())
+    core.entitlements = load_entitlements(store)
     open_orders = store.load_open_orders()
     core.restore(open_orders)
     stopped = threading.Event()

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 
 from accesstest import write_trades
 
@@ -56,7 +57,7 @@ def test_import_volume_good_file_and_bad_file_with_line_numbers(store_url, tmp_p
                                                                      str(header)).stderr
     store = Store(store_url)
     try:
-        assert sa.market_daily_volume(store)["ACME"][__import__("datetime").date(2026, 1, 5)] == 1000, \
+        assert sa.market_daily_volume(store)["ACME"][date(2026, 1, 5)] == 1000, \
             "the good row of the bad file was not imported either"
     finally:
         store.dispose()
@@ -101,8 +102,6 @@ def test_suspend_and_activate_are_recorded_with_reason_and_standard(store_url):
         ("grant", "*", "AS-1,AS-2,AS-3", "approved by the onboarding committee", "ops-alice"),
         ("limit", "venue", "AS-1,AS-4", "FINRA membership lapsed", "ops-alice"),
         ("restore", "venue", "AS-1", "membership reinstated", "ops-bob")]
-    sessions = json.loads(ok(venue(store_url, "members", "list", "--json")))
-    assert sessions == []  # members without sessions are not listed; the status is in the store
     store = Store(store_url)
     try:
         assert store.load_world().members["BRKB"].status.value == "active"
@@ -123,7 +122,8 @@ def test_report_shows_shares_regime_and_the_access_log(store_url, tmp_path):
         for n, (v, market) in enumerate(months, start=1):
             lines += [f"{symbol},2026-{n:02d}-02,{market // 2}", f"{symbol},2026-{n:02d}-03,{market - market // 2}"]
             if v:
-                trades += [(symbol, f"2026-{n:02d}-02T15:00:00", v - v // 3), (symbol, f"2026-{n:02d}-03T15:00:00", v // 3)]
+                trades += [(symbol, f"2026-{n:02d}-02T15:00:00", v - v // 3),
+                           (symbol, f"2026-{n:02d}-03T15:00:00", v // 3)]
     (tmp_path / "market.csv").write_text("\n".join(lines) + "\n")
     ok(venue(store_url, "access", "import-volume", str(tmp_path / "market.csv")))
     store = Store(store_url)

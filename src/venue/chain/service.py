@@ -268,12 +268,28 @@ def _whole(value: Decimal, what: str) -> int:
 
 
 # ---------------------------------------------------------------- the worker
+def node_url_file(cfg: ChainConfig) -> Path:
+    """Where a running venue writes the URL of the embedded node it started (next to the deployment)."""
+    return cfg.deployment.parent / "node-url"
+
+
+def resolve_url(cfg: ChainConfig, url: str | None = None) -> str:
+    """The node URL: ``url`` if given, else ``[chain] url``, else (``embedded``) the URL the running
+    venue wrote; ConfigError when there is none."""
+    if url:
+        return url
+    if not cfg.is_embedded:
+        return cfg.url
+    try:
+        return node_url_file(cfg).read_text().strip()
+    except FileNotFoundError:
+        raise ConfigError("[chain] url is \"embedded\" and no venue is running it: start the venue (it starts "
+                          "the embedded node) or pass the node's URL (--url http://127.0.0.1:PORT)") from None
+
+
 def open_worker(cfg: ChainConfig, url: str | None = None) -> tuple[SettlementWorker, Store]:
     """A worker for ``cfg`` connected to its node and store (the node must answer)."""
-    node_url = url or cfg.url
-    if node_url == EMBEDDED:
-        raise ConfigError("[chain] url is \"embedded\": the venue process starts that node; give the worker "
-                          "its URL (--url http://127.0.0.1:PORT)")
+    node_url = resolve_url(cfg, url)
     deployment = load_deployment(cfg.deployment)
     w3 = backend.connect(node_url)
     chain_id = int(backend.rpc(w3, "eth_chainId", retries=0), 16)
@@ -323,9 +339,9 @@ def run_worker(config_path: str | Path, *, url: str | None = None, install_signa
         install_signal_handlers(worker)
         if stopping:
             worker.stop()
-    log.info("settlement worker ready: node %s, store %s, batch %d, confirmations %d", url or cfg.url,
+    log.info("settlement worker ready: node %s, store %s, batch %d, confirmations %d", worker.node_url,
              store.engine.url.render_as_string(hide_password=True), cfg.batch_size, cfg.confirmations)
-    print(f"settlement worker ready: node {url or cfg.url}", file=sys.stderr, flush=True)
+    print(f"settlement worker ready: node {worker.node_url}", file=sys.stderr, flush=True)
     try:
         worker.run_forever()
     finally:
@@ -362,6 +378,49 @@ def stop_worker_process(process: subprocess.Popen, timeout: float = 30.0) -> int
             process.kill()
             process.wait()
     return process.returncode
+
+
+@dataclass
+class RunningSettlement:
+    """The settlement side of a running venue: the worker process, and the embedded node if the venue
+    started one."""
+
+    config: ChainConfig
+    url: str
+    worker: subprocess.Popen
+    chain: SandboxChain | None = None
+
+    def stop(self) -> None:
+        """Stops the worker (after its current step), then the embedded node if there is one."""
+        try:
+            code = stop_worker_process(self.worker)
+            if code not in (0, None):
+                log.warning("settlement worker exited with %s (see %s)", code, self.config.data_dir / WORKER_LOG)
+        finally:
+            if self.chain is not None:
+                node_url_file(self.config).unlink(missing_ok=True)
+                self.chain.stop()
+
+
+def start_settlement(cfg: ChainConfig, store: Store) -> RunningSettlement:
+    """What `venue serve` does when the config has a ``[chain]`` section: with ``url = "embedded"``,
+    starts the embedded node, deploys the venue to it from ``store`` (deploy_sandbox_chain, to the
+    configured deployment path) and records its URL for the CLI; then starts the worker process."""
+    chain = None
+    url = cfg.url
+    if cfg.is_embedded:
+        chain = deploy_sandbox_chain(store, cfg.data_dir, None, operator_key=cfg.operator_key,
+                                     deployment_path=cfg.deployment)
+        url = chain.url
+        node_url_file(cfg).write_text(url + "\n")
+    try:
+        worker = start_worker_process(cfg.config_path, url=url if chain else None)
+    except BaseException:
+        if chain is not None:
+            chain.stop()
+        raise
+    log.info("settlement worker started (pid %d) for the chain at %s", worker.pid, url)
+    return RunningSettlement(cfg, url, worker, chain)
 
 
 # ---------------------------------------------------------------- reconciliation
@@ -468,9 +527,7 @@ def _total_supply(client: DvPClient, asset: str) -> Decimal:
 def reconcile_config(cfg: ChainConfig, store: Store, symbol: str | None = None,
                      url: str | None = None) -> Reconciliation:
     """:func:`reconcile` for a config's chain (its node must answer)."""
-    node_url = url or cfg.url
-    if node_url == EMBEDDED:
-        raise ConfigError("[chain] url is \"embedded\": pass the running node's URL (--url)")
+    node_url = resolve_url(cfg, url)
     deployment = load_deployment(cfg.deployment)
     w3 = backend.connect(node_url, timeout=30)
     try:

@@ -188,7 +188,7 @@ class SettlementWorker:
         except ChainError as exc:
             self._resync_nonce = True
             report.error = f"{type(exc).__name__}: {exc}"
-            log.error("settlement step stopped, chain at %s: %s", self._url(), report.error)
+            log.error("settlement step stopped, chain at %s: %s", self.node_url, report.error)
         except SQLAlchemyError as exc:
             report.error = f"store: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
             log.error("settlement step stopped, %s", report.error)
@@ -201,7 +201,9 @@ class SettlementWorker:
                          report.submitted, report.confirmed, report.final, report.failed, report.returned)
         return report
 
-    def _url(self) -> str:
+    @property
+    def node_url(self) -> str:
+        """The URL of the node this worker talks to."""
         return str(getattr(self.w3.provider, "endpoint_uri", "?"))
 
     # ------------------------------------------------------------ step 1: orphans

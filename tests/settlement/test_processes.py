@@ -1,0 +1,213 @@
+"""The worker as a real process: SIGKILLed mid-batch and restarted, a node that goes away and comes
+back with its state, and the sandbox wiring (deploy, config, worker process, CLI, reconcile)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+from conftest import deploy_world, start_node
+from settle_world import Trade, expected_positions, insert_trades, statuses
+from test_worker import chain_positions, drain, make_worker
+
+from venue.chain import backend
+from venue.chain.contracts import calldata, contract
+from venue.chain.service import deploy_sandbox_chain, reconcile, start_worker_process, stop_worker_process
+from venue.chain.settlement import DvPClient
+from venue.chain.transactions import TxSender
+from venue.store.settlement import SettlementStore
+
+pytestmark = pytest.mark.chain
+
+
+def write_config(path: Path, store_url: str, url: str, deployment: Path, **chain) -> Path:
+    settings = {"batch_size": 5, "pipeline": 1, "poll_interval": 0.05, "confirmations": 0, **chain}
+    lines = ["[venue]", 'data_dir = "."', f'database_url = "{store_url}"', "", "[chain]", f'url = "{url}"',
+             f'deployment = "{deployment}"', 'operator_key = "dev"'] + [f"{k} = {v}" for k, v in settings.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def wait_for(predicate, timeout: float = 120.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.005)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def stream(n: int) -> list[Trade]:
+    """n small trades around the sandbox accounts (no balance or eligibility problem)."""
+    legs = [("A-ALICE", "B-BOB"), ("B-BOB", "M-MAKER"), ("M-MAKER", "A-ALICE"), ("A-ALICE", "M-MAKER")]
+    return [Trade(i, "ACME" if i % 3 else "BETA", *legs[i % 4], 1 + i % 7, "10.00") for i in range(1, n + 1)]
+
+
+def test_worker_killed_mid_batch_settles_every_trade_once(store, store_url, chain, tmp_path):
+    client = chain.client()
+    settlement = SettlementStore(store)
+    chain_before, ledger_before = chain_positions(client), settlement.positions()
+    trades = stream(40)
+    insert_trades(store, trades)
+    config = write_config(tmp_path / "venue.toml", store_url, chain.url, chain.deployment_path)
+    if chain.kind == "anvil":  # hold the transaction in the pool: the kill lands between send and receipt
+        backend.rpc(chain.w3, "evm_setAutomine", [False])
+    try:
+        worker = start_worker_process(config)
+        try:
+            wait_for(lambda: "submitted" in statuses(store).values(), what="a submitted trade")
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+        at_kill = statuses(store)
+        submitted_at_kill = [i for i, s in at_kill.items() if s == "submitted"]
+        assert submitted_at_kill and "pending" in at_kill.values()
+    finally:
+        if chain.kind == "anvil":
+            backend.rpc(chain.w3, "evm_setAutomine", [True])
+            backend.rpc(chain.w3, "evm_mine", [])  # the killed worker's transaction lands now
+
+    worker = start_worker_process(config)
+    try:
+        wait_for(lambda: set(statuses(store).values()) == {"final"}, what="every trade final")
+    finally:
+        assert stop_worker_process(worker) == 0
+
+    events = settlement.events()
+    assert sorted(e["trade_id"] for e in events) == [tr.trade_id for tr in trades]  # one event each
+    assert chain_positions(client) == expected_positions(chain_before, trades)  # moved exactly once
+    assert settlement.positions() == expected_positions(ledger_before, trades)
+    if chain.kind == "anvil":  # resolved from the chain, not re-sent
+        assert all(settlement.trade_row(i)["settlement_attempts"] == 1 for i in submitted_at_kill)
+
+
+def test_node_down_trades_queue_then_settle(store, tmp_path):
+    if backend.find_anvil() is None:
+        pytest.skip("anvil not installed: node_modules/@foundry-rs/anvil missing (run `npm ci`)")
+    port, state = backend.free_port(), tmp_path / "anvil-state.json"
+    settlement = SettlementStore(store)
+    with backend.anvil_node(port=port, extra_args=["--state", str(state)]) as node:
+        deployment, _ = deploy_world(node, tmp_path)
+
+        w3 = node.web3()
+        worker = make_worker(store, SimpleNamespace(w3=w3, deployment=deployment), batch_size=3)
+    # anvil stopped (SIGTERM: it dumps its state); the matching process keeps adding trades
+    trades = stream(7)
+    insert_trades(store, trades)
+    ledger_before = settlement.positions()
+    first, second = worker.run_once(), worker.run_once()
+    assert "NodeUnavailable" in first.error and second.error
+    assert worker.backoff() == 2 * worker.settings.backoff_initial  # doubles, capped at backoff_max
+    assert set(statuses(store).values()) == {"pending"}
+    assert all("node trouble" in (settlement.trade_row(tr.trade_id)["settlement_error"] or "") for tr in trades[:3])
+    assert settlement.events() == [] and settlement.positions() == ledger_before
+
+    with backend.anvil_node(port=port, extra_args=["--state", str(state)]):
+        drain(worker)
+        assert set(statuses(store).values()) == {"final"}
+        assert worker.consecutive_errors == 0
+        assert len(settlement.events()) == 7
+        assert settlement.positions() == expected_positions(ledger_before, trades)
+        # the restarted node kept every balance: chain and ledger agree
+        assert reconcile(store, DvPClient(w3, deployment, backend.DEV_OPERATOR_KEY)).breaks == []
+
+
+@pytest.mark.parametrize("node_kind", ["embedded", "anvil"])
+def test_sandbox_chain_worker_process_cli_and_reconcile(store, store_url, tmp_path, node_kind):
+    from venue.cli import main
+    from venue.cli_chain import COMMANDS
+    for command in COMMANDS:
+        main.add_command(command)
+    runner = CliRunner()
+    config = tmp_path / "venue.toml"
+    config.write_text(f'[venue]\ndata_dir = "."\ndatabase_url = "{store_url}"\n')
+
+    def venue(*args):
+        return runner.invoke(main, ["--config", str(config), *args], catch_exceptions=False)
+
+    with (start_node(node_kind) if node_kind == "anvil" else _no_node()) as node:
+        chain = deploy_sandbox_chain(store, tmp_path, url=node.url if node else None)  # None: embedded process
+        try:
+            chain.write_config(config)
+            assert "[chain]" in config.read_text() and (tmp_path / "chain" / "deployment.json").exists()
+            assert venue("ta", "reconcile").exit_code == 0
+            trades = stream(6)
+            insert_trades(store, trades)
+            worker = start_worker_process(config)
+            try:
+                wait_for(lambda: set(statuses(store).values()) == {"final"}, what="every trade final")
+            finally:
+                assert stop_worker_process(worker) == 0
+            assert "settlement worker ready" in (tmp_path / "settlement.log").read_text()
+
+            listed = venue("settlement", "list", "--json")
+            assert [r["status"] for r in json.loads(listed.output)] == ["final"] * 6
+            shown = venue("settlement", "show", "3")
+            assert "final" in shown.output and "events:" in shown.output
+            cap = json.loads(venue("ta", "cap-table", "ACME", "--json").output)
+            assert cap["holders"] == 4 and cap["outstanding"] == 121_000
+            assert venue("ta", "cap-table", "BETA", "--csv", str(tmp_path / "beta.csv")).exit_code == 0
+            assert (tmp_path / "beta.csv").read_text().startswith("account,member,name")
+            ok = venue("ta", "reconcile")
+            assert ok.exit_code == 0 and "0 breaks" in ok.output
+
+            # an out-of-band transfer: Alice's wallet sends 7 ACME to Bob outside the venue
+            w3 = backend.connect(chain.url)
+            d = chain.deployment
+            token = d.security("ACME").token
+            TxSender(w3, d.wallet("A-ALICE").private_key).transact(
+                token, calldata(contract(w3, "Token", token), "transfer", d.wallet("B-BOB").address, 7), 300_000)
+            broken = venue("ta", "reconcile", "ACME")
+            assert broken.exit_code == 1
+            assert "A-ALICE" in broken.output and "B-BOB" in broken.output and "2 breaks" in broken.output
+            assert "-7" in broken.output
+            assert venue("ta", "reconcile", "BETA").exit_code == 0
+        finally:
+            chain.stop()
+
+
+class _no_node:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_worker_process_refuses_a_config_it_cannot_use(tmp_path, store_url):
+    config = tmp_path / "venue.toml"
+    config.write_text(f'[venue]\ndata_dir = "."\ndatabase_url = "{store_url}"\n[chain]\nurl = "http://127.0.0.1:1"\n'
+                      'deployment = "missing.json"\noperator_key = "dev"\n')
+    proc = start_worker_process(config)
+    assert proc.wait(60) == 2
+    assert "no chain deployment at" in (tmp_path / "settlement.log").read_text()
+
+
+def test_serve_with_an_embedded_chain_starts_node_deploys_and_settles(store, store_url, tmp_path):
+    """What `venue serve` does with `[chain] url = "embedded"`: node process + deployment + worker process;
+    the CLI finds the running node through the URL file."""
+    from venue.chain.service import load_chain_config, reconcile_config, start_settlement
+    config = tmp_path / "venue.toml"
+    config.write_text(f'[venue]\ndata_dir = "."\ndatabase_url = "{store_url}"\n\n[chain]\nurl = "embedded"\n'
+                      'deployment = "chain/deployment.json"\noperator_key = "dev"\npoll_interval = 0.05\n')
+    cfg = load_chain_config(config)
+    running = start_settlement(cfg, store)
+    try:
+        assert running.url.startswith("http://127.0.0.1:") and running.chain.node_process.poll() is None
+        trades = stream(5)
+        insert_trades(store, trades)
+        wait_for(lambda: set(statuses(store).values()) == {"final"}, what="every trade final")
+        assert reconcile_config(cfg, store).breaks == []
+    finally:
+        running.stop()
+    assert running.worker.returncode == 0 and running.chain.node_process is not None
+    assert running.chain.node_process.poll() is not None  # the venue's embedded node is gone with it
+    assert not (tmp_path / "chain" / "node-url").exists()
