@@ -26,8 +26,8 @@ from venue.gates import (GateContext, GateReject, OrdRejReason, buyer_has_cash, 
                          price_valid, quantity_valid, seller_may_deliver)
 from venue.ledger import Hold, Ledger, Unsettled
 from venue.messages import (CancelCommand, Command, ExecutionReport, NewOrderCommand, OpsCommand, OrderCancelReject,
-                            ReplaceCommand, Report, SecurityStatusReport, SessionEvent, StatusCommand,
-                            TradingSessionStatusReport)
+                            ReplaceCommand, Report, SecurityStatusReport, SessionEvent, SettlementEvent,
+                            SettlementReport, StatusCommand, TradingSessionStatusReport)
 from venue.model import Security, SessionRole, TradingStatus
 from venue.orders import ExecType, OrderEvent, OrderRecord, OrdStatus
 from venue.store.repository import JournalBatch, World
@@ -176,6 +176,8 @@ class VenueCore:
             self._status(cmd)
         elif isinstance(cmd, OpsCommand):
             self._ops(cmd)
+        elif isinstance(cmd, SettlementEvent):
+            self._settlement(cmd)
         elif isinstance(cmd, SessionEvent):
             pass
         else:  # a programming error, not a member's mistake
@@ -483,6 +485,45 @@ class VenueCore:
                                            "at_us": self._now})
         self.outbound.append(TradingSessionStatusReport(symbol, phase.value, reason, self._now))
 
+    # ------------------------------------------------------------ settlement outcomes
+    def _settlement(self, ev: SettlementEvent) -> None:
+        """A trade settled (final: move balances, TradeCaptureReport to both sides) or cannot settle
+        (failed: release what it held, bust it with 150=H to both sides). The event is marked
+        processed in the same commit as the reports' journal."""
+        self.batch.settlement_done.append({"id": ev.event_id, "processed_us": self._now})
+        trade = ev.trade
+        if ev.outcome == "final":
+            self.ledger.settle(ev.trade_id)
+            for fill in ev.fills:
+                session = self.world.sessions.get(fill["comp_id"])
+                self.outbound.append(SettlementReport(
+                    to=fill["comp_id"], trade_id=str(ev.trade_id), symbol=trade["symbol"], side=fill["side"],
+                    qty=trade["qty"], price=Decimal(trade["price"]), order_id=str(fill["order_id"]),
+                    cl_ord_id=fill["cl_ord_id"], account=fill["account"] or "", tx_hash=ev.tx_hash or "",
+                    block_number=ev.block_number, status="final", executed_us=trade["executed_us"],
+                    transact_time_us=self._now, copy_to=self._copies_for(session.member_id if session else None)))
+        elif ev.outcome == "failed":
+            self.ledger.bust(ev.trade_id)
+            for fill in ev.fills:
+                self._bust(fill, trade, ev.reason or "settlement failed")
+        else:
+            log.error("settlement event %d has unknown outcome %r", ev.event_id, ev.outcome)
+
+    def _bust(self, fill: dict, trade: dict, reason: str) -> None:
+        rec = self.orders.get(fill["order_id"]) or self._load_order(fill["order_id"])
+        if rec is None:
+            log.error("trade %s bust: order %s not found", trade["trade_id"], fill["order_id"])
+            return
+        security = self.securities[rec.symbol]
+        rec.bust(trade["qty"], trade["price_ticks"])
+        rec.updated_us = self._now
+        self._sync_hold(rec)
+        self._report(rec, ExecType.TRADE_CANCEL, last_qty=trade["qty"],
+                     last_px=security.to_price(trade["price_ticks"]), trade_id=str(trade["trade_id"]),
+                     exec_ref_id=str(fill["exec_id"]),
+                     text=f"Trade {trade['trade_id']} canceled: it could not settle on-chain ({reason})")
+        self.batch.order_changed(rec)
+
     # ------------------------------------------------------------ ops
     def _ops(self, cmd: OpsCommand) -> None:
         symbol = cmd.argument
@@ -633,7 +674,8 @@ class VenueCore:
     # ------------------------------------------------------------ reports
     def _report(self, rec: OrderRecord, exec_type: ExecType, *, copy: bool = True, text: str | None = None,
                 last_qty: int | None = None, last_px: Decimal | None = None, trade_id: str | None = None,
-                ord_rej_reason: int | None = None, venue_reason: str | None = None) -> None:
+                ord_rej_reason: int | None = None, venue_reason: str | None = None,
+                exec_ref_id: str | None = None) -> None:
         security = self.securities[rec.symbol]
         report = ExecutionReport(
             to=rec.comp_id, order_id=str(rec.order_id), cl_ord_id=rec.cl_ord_id, exec_id=self._next_exec_id(),
@@ -645,7 +687,8 @@ class VenueCore:
                                                                                    ExecType.REPLACED) else None,
             last_qty=last_qty, last_px=last_px, trade_id=trade_id, ord_rej_reason=ord_rej_reason,
             venue_reason=venue_reason, text=text, expire_time_us=rec.expire_at_us,
-            min_qty=rec.min_qty or None, copy_to=self._copies_for(rec.member_id) if copy else (),
+            min_qty=rec.min_qty or None, exec_ref_id=exec_ref_id,
+            copy_to=self._copies_for(rec.member_id) if copy else (),
         )
         self._send_exec(report, order_id=rec.order_id)
         if exec_type is ExecType.NEW or exec_type is ExecType.REPLACED:

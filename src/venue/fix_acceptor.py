@@ -19,8 +19,8 @@ from pathlib import Path
 import quickfix as fix
 
 from venue.messages import (CancelCommand, Command, ExecutionReport, NewOrderCommand, OrderCancelReject,
-                            ReplaceCommand, Report, SecurityStatusReport, SessionEvent, StatusCommand,
-                            TradingSessionStatusReport)
+                            ReplaceCommand, Report, SecurityStatusReport, SessionEvent, SettlementReport,
+                            StatusCommand, TradingSessionStatusReport)
 
 log = logging.getLogger("venue.fix")
 
@@ -35,6 +35,7 @@ class Tag:
     ClOrdID = 11
     CumQty = 14
     ExecID = 17
+    ExecRefID = 19
     LastPx = 31
     LastQty = 32
     MsgSeqNum = 34
@@ -57,6 +58,8 @@ class Tag:
     ExpireTime = 126
     ExecType = 150
     LeavesQty = 151
+    SettlDate = 64
+    TradeDate = 75
     SecurityTradingStatus = 326
     TradingSessionID = 336
     TradSesStatus = 340
@@ -67,10 +70,16 @@ class Tag:
     CxlRejResponseTo = 434
     Username = 553
     Password = 554
+    NoSides = 552
+    PreviouslyReported = 570
+    TradeReportID = 571
     TradingSessionSubID = 625
     TrdMatchID = 880
     SelfMatchPreventionInstruction = 2964
     VenueRejectCode = 20001
+    SettlementTxHash = 20010
+    SettlementBlockNumber = 20011
+    SettlementStatus = 20012
 
 
 class BusinessRejectReason:
@@ -282,6 +291,9 @@ class VenueApplication(fix.Application):
         elif isinstance(report, SecurityStatusReport):
             for comp_id in list(self._session_ids):
                 self._send_to(self._security_status(report), comp_id)
+        elif isinstance(report, SettlementReport):
+            for comp_id in (report.to, *report.copy_to):
+                self._send_to(self._trade_capture_report(report), comp_id)
         elif isinstance(report, TradingSessionStatusReport):
             for comp_id in list(self._session_ids):
                 self._send_to(self._trading_session_status(report), comp_id)
@@ -338,6 +350,39 @@ class VenueApplication(fix.Application):
             f(Tag.ExpireTime, format_utc_us(r.expire_time_us))
         if r.min_qty:
             f(Tag.MinQty, str(r.min_qty))
+        if r.exec_ref_id:
+            f(Tag.ExecRefID, r.exec_ref_id)
+        return m
+
+    @staticmethod
+    def _trade_capture_report(r: SettlementReport):
+        """A settled trade: TradeCaptureReport (35=AE) with the on-chain transaction."""
+        m = fix.Message()
+        m.getHeader().setField(Tag.MsgType, "AE")
+        f = m.setField
+        f(Tag.TradeReportID, f"S{r.trade_id}-{r.side}")
+        f(Tag.ExecType, "F")
+        f(Tag.TrdMatchID, r.trade_id)
+        f(Tag.PreviouslyReported, "N")
+        f(Tag.Symbol, r.symbol)
+        f(Tag.LastQty, str(r.qty))
+        f(Tag.LastPx, _dec(r.price))
+        day = format_utc_us(r.executed_us)[:8]
+        f(Tag.TradeDate, day)
+        f(Tag.TransactTime, format_utc_us(r.transact_time_us))
+        f(Tag.SettlDate, format_utc_us(r.transact_time_us)[:8])
+        f(Tag.SettlementTxHash, r.tx_hash)
+        if r.block_number is not None:
+            f(Tag.SettlementBlockNumber, str(r.block_number))
+        f(Tag.SettlementStatus, r.status)
+        side = fix.Group(Tag.NoSides, Tag.Side)
+        side.setField(Tag.Side, r.side)
+        side.setField(Tag.OrderID, r.order_id)
+        if r.cl_ord_id:
+            side.setField(Tag.ClOrdID, r.cl_ord_id)
+        if r.account:
+            side.setField(Tag.Account, r.account)
+        m.addGroup(side)
         return m
 
     @staticmethod

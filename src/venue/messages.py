@@ -90,7 +90,22 @@ class OpsCommand:
     payload: object = None  # what the sequencer read for the command (reload: the registry)
 
 
-Command = NewOrderCommand | CancelCommand | ReplaceCommand | StatusCommand | SessionEvent | OpsCommand
+@dataclass(frozen=True, slots=True)
+class SettlementEvent:
+    """The settlement worker's outcome for one trade (final or failed), with the trade and its
+    fills as the store holds them (read by the sequencer)."""
+
+    event_id: int
+    trade_id: int
+    outcome: str  # final | failed
+    tx_hash: str | None
+    block_number: int | None
+    reason: str | None
+    trade: dict
+    fills: tuple[dict, ...]  # the two fill executions (exec_id, comp_id, order_id, side, ...)
+
+
+Command = NewOrderCommand | CancelCommand | ReplaceCommand | StatusCommand | SessionEvent | OpsCommand | SettlementEvent
 
 
 # ---------------------------------------------------------------- reports to sessions
@@ -126,6 +141,7 @@ class ExecutionReport:
     text: str | None = None
     expire_time_us: int | None = None
     min_qty: int | None = None
+    exec_ref_id: str | None = None  # a trade bust (150=H): the ExecID of the fill it cancels
     copy_to: tuple[str, ...] = field(default=())
 
 
@@ -163,4 +179,26 @@ class TradingSessionStatusReport:
     transact_time_us: int
 
 
-Report = ExecutionReport | OrderCancelReject | SecurityStatusReport | TradingSessionStatusReport
+@dataclass(frozen=True, slots=True)
+class SettlementReport:
+    """A trade settled on-chain: TradeCaptureReport (35=AE) to one side's session and drop copies."""
+
+    to: str
+    trade_id: str
+    symbol: str
+    side: str
+    qty: int
+    price: Decimal
+    order_id: str
+    cl_ord_id: str
+    account: str
+    tx_hash: str
+    block_number: int | None
+    status: str
+    executed_us: int
+    transact_time_us: int
+    copy_to: tuple[str, ...] = field(default=())
+
+
+Report = (ExecutionReport | OrderCancelReject | SecurityStatusReport | TradingSessionStatusReport
+          | SettlementReport)

@@ -65,6 +65,17 @@ class OrderRecord:
         self.status = next_status(self.order_id, self.status, event)
         return self.status
 
+    def bust(self, qty: int, price: int) -> None:
+        """A trade of this order was canceled (settlement failed): take it out of CumQty. An open
+        order keeps its leaves (NEW again if nothing else traded); a filled order is done with
+        its remaining quantity canceled; canceled or expired orders keep their status."""
+        self.cum -= qty
+        self.notional -= qty * price
+        if self.status.is_open:
+            self.status = OrdStatus.NEW if self.cum == 0 else OrdStatus.PARTIALLY_FILLED
+        elif self.status is OrdStatus.FILLED:
+            self.status = OrdStatus.CANCELED
+
     def fill(self, qty: int, price: int, leaves: int) -> None:
         """Record an execution of `qty` at `price` ticks leaving `leaves` open."""
         self.cum += qty

@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable
 
 from venue.core import VenueCore
-from venue.messages import Command, OpsCommand, Report
+from venue.messages import Command, OpsCommand, Report, SettlementEvent
 from venue.store import Store
 from venue.store.access import load_entitlements
 
@@ -69,6 +69,27 @@ class Sequencer:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    def _handle(self, cmd: Command) -> None:
+        try:
+            self.core.handle(cmd, self.clock())
+        except Exception as exc:  # noqa: BLE001 - a broken invariant halts the security, not the venue
+            log.error("command failed: %r\n%s", cmd, traceback.format_exc())
+            self.core.internal_error(cmd, exc)
+
+    def _polled(self) -> list[Command]:
+        """Ops instructions and settlement outcomes other processes left in the store."""
+        cmds: list[Command] = []
+        for row in self.store.pending_ops_commands():
+            payload = self._registry() if row["command"] == "reload" else None
+            cmds.append(OpsCommand(row["id"], row["command"], row["argument"], payload))
+        for ev, trade, fills in self.store.pending_settlement_events():
+            if trade is None:
+                log.error("settlement event %d names unknown trade %d", ev["id"], ev["trade_id"])
+                continue
+            cmds.append(SettlementEvent(ev["id"], ev["trade_id"], ev["outcome"], ev["tx_hash"], ev["block_number"],
+                                        ev["reason"], trade, tuple(fills)))
+        return cmds
+
     def _registry(self):
         """The registry as the store holds it now (for an ops `reload`)."""
         return self.store.load_world(), load_entitlements(self.store)
@@ -112,18 +133,12 @@ class Sequencer:
     def _cycle(self, cmds: list[Command]) -> None:
         core = self.core
         for cmd in cmds:
-            now = self.clock()
-            try:
-                core.handle(cmd, now)
-            except Exception as exc:  # noqa: BLE001 - a broken invariant halts the security, not the venue
-                log.error("command failed: %r\n%s", cmd, traceback.format_exc())
-                core.internal_error(cmd, exc)
+            self._handle(cmd)
         core.run_timers(self.clock())
         if time.monotonic() >= self._next_ops_poll:
             self._next_ops_poll = time.monotonic() + OPS_POLL_SECONDS
-            for row in self.store.pending_ops_commands():
-                payload = self._registry() if row["command"] == "reload" else None
-                core.handle(OpsCommand(row["id"], row["command"], row["argument"], payload), self.clock())
+            for cmd in self._polled():
+                self._handle(cmd)
         batch, reports = core.take()
         if batch:
             self.store.commit(batch)  # raises: fail-stop, nothing below is sent

@@ -13,11 +13,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from settle_world import seed  # noqa: E402
+from settle_world import deploy_world, seed, start_node  # noqa: E402
 
 from venue.chain import backend  # noqa: E402
 from venue.chain.deploy import Deployment  # noqa: E402
-from venue.chain.service import deploy_sandbox_chain  # noqa: E402
 from venue.chain.settlement import DvPClient  # noqa: E402
 from venue.store import Store  # noqa: E402
 
@@ -48,26 +47,6 @@ class Chain:
 
     def client(self) -> DvPClient:
         return DvPClient(self.w3, self.deployment, backend.DEV_OPERATOR_KEY)
-
-
-def start_node(kind: str, **kwargs):
-    if kind == "anvil":
-        if backend.find_anvil() is None:
-            pytest.skip("anvil not installed: node_modules/@foundry-rs/anvil missing (run `npm ci`)")
-        return backend.anvil_node(**kwargs)
-    return backend.embedded_node()
-
-
-def deploy_world(node, directory: Path) -> tuple[Deployment, Path]:
-    """The sandbox world deployed on `node` through deploy_sandbox_chain (from a seeded store)."""
-    template = Store(f"sqlite:///{directory / 'template.db'}")
-    template.migrate()
-    seed(template)
-    try:
-        chain = deploy_sandbox_chain(template, directory, url=node.url)
-    finally:
-        template.dispose()
-    return chain.deployment, chain.deployment_path
 
 
 @pytest.fixture(scope="session", params=["embedded", "anvil"])

@@ -7,9 +7,16 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
+from pathlib import Path
+
+import pytest
 from sqlalchemy import insert, select
 
 from venue import sandbox
+from venue.chain import backend
+from venue.chain.deploy import Deployment
+from venue.chain.service import deploy_sandbox_chain
+from venue.chain.worker import SettlementWorker, WorkerSettings
 from venue.store import Store
 from venue.store import schema as t
 from venue.store.settlement import SettlementStore
@@ -85,3 +92,50 @@ def lots(store: Store, account_id: str, symbol: str) -> list[tuple[int, int, int
         rows = conn.execute(select(t.lots).where(t.lots.c.account_id == account_id, t.lots.c.symbol == symbol)
                             .order_by(t.lots.c.acquired_us, t.lots.c.id))
         return [(r.quantity, r.acquired_us, r.trade_id) for r in rows]
+
+
+def start_node(kind: str, **kwargs):
+    if kind == "anvil":
+        if backend.find_anvil() is None:
+            pytest.skip("anvil not installed: node_modules/@foundry-rs/anvil missing (run `npm ci`)")
+        return backend.anvil_node(**kwargs)
+    return backend.embedded_node()
+
+
+def deploy_world(node, directory: Path) -> tuple[Deployment, Path]:
+    """The sandbox world deployed on `node` through deploy_sandbox_chain (from a seeded store)."""
+    template = Store(f"sqlite:///{directory / 'template.db'}")
+    template.migrate()
+    seed(template)
+    try:
+        chain = deploy_sandbox_chain(template, directory, url=node.url)
+    finally:
+        template.dispose()
+    return chain.deployment, chain.deployment_path
+
+
+ACCOUNTS = ("A-ALICE", "B-BOB", "B-CAROL", "M-MAKER")
+SYMBOLS = ("ACME", "BETA")
+
+
+def chain_positions(client) -> dict[tuple[str, str], Decimal]:
+    out = {(a, s): Decimal(client.token_balance(a, s)) for a in ACCOUNTS for s in SYMBOLS}
+    out.update({(a, "USD"): Decimal(client.cash_balance(a)) / 10**6 for a in ACCOUNTS})
+    return out
+
+
+def drain(worker: SettlementWorker, steps: int = 20) -> list:
+    """Steps until a step finds nothing to do; returns the reports."""
+    reports = []
+    for _ in range(steps):
+        report = worker.run_once()
+        reports.append(report)
+        assert report.error is None, report.error
+        if report.idle:
+            return reports
+    raise AssertionError(f"worker still busy after {steps} steps: {reports[-1]}")
+
+
+def make_worker(store, chain, **settings) -> SettlementWorker:
+    return SettlementWorker(SettlementStore(store), chain.w3, chain.deployment, backend.DEV_OPERATOR_KEY,
+                            WorkerSettings(**{"poll_interval": 0.01, **settings}))

@@ -11,9 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from conftest import deploy_world, start_node
-from settle_world import Trade, expected_positions, insert_trades, statuses
-from test_worker import chain_positions, drain, make_worker
+from settle_world import (Trade, chain_positions, deploy_world, drain, expected_positions, insert_trades, make_worker,
+                          start_node, statuses)
 
 from venue.chain import backend
 from venue.chain.contracts import calldata, contract

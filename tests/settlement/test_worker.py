@@ -6,42 +6,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from settle_world import Trade, expected_positions, insert_trades, lots, statuses
+from settle_world import Trade, chain_positions, drain, expected_positions, insert_trades, lots, make_worker, statuses
 
 from venue.chain import backend
 from venue.chain.deploy import remove_investor_identity
 from venue.chain.settlement import SettlementInstruction, SettlementStatus
-from venue.chain.worker import SettlementWorker, WorkerSettings
 from venue.store.settlement import SettlementStore
 
 pytestmark = pytest.mark.chain
-
-ACCOUNTS = ("A-ALICE", "B-BOB", "B-CAROL", "M-MAKER")
-SYMBOLS = ("ACME", "BETA")
-
-
-def chain_positions(client) -> dict[tuple[str, str], Decimal]:
-    out = {(a, s): Decimal(client.token_balance(a, s)) for a in ACCOUNTS for s in SYMBOLS}
-    out.update({(a, "USD"): Decimal(client.cash_balance(a)) / 10**6 for a in ACCOUNTS})
-    return out
-
-
-def drain(worker: SettlementWorker, steps: int = 20) -> list:
-    """Steps until a step finds nothing to do; returns the reports."""
-    reports = []
-    for _ in range(steps):
-        report = worker.run_once()
-        reports.append(report)
-        assert report.error is None, report.error
-        if report.idle:
-            return reports
-    raise AssertionError(f"worker still busy after {steps} steps: {reports[-1]}")
-
-
-def make_worker(store, chain, **settings) -> SettlementWorker:
-    return SettlementWorker(SettlementStore(store), chain.w3, chain.deployment, backend.DEV_OPERATOR_KEY,
-                            WorkerSettings(**{"poll_interval": 0.01, **settings}))
-
 
 TRADES = [
     Trade(1, "ACME", "A-ALICE", "B-BOB", 100, "10.25"),

@@ -35,8 +35,8 @@ def world(security: Security | None = None, brka: Member | None = None) -> World
     )
 
 
-def core(w: World | None = None, cal: TradingCalendar = CAL) -> VenueCore:
-    c = VenueCore(w or world(), lambda _s: cal, lambda cfg: FastBook(cfg), IdCounters())
+def core(w: World | None = None, cal: TradingCalendar = CAL, **kw) -> VenueCore:
+    c = VenueCore(w or world(), lambda _s: cal, lambda cfg: FastBook(cfg), IdCounters(), **kw)
     c.load_positions([{"account_id": a, "asset": asset, "quantity": "1000000"}
                       for a in ("A-1", "B-1") for asset in ("USD", "ACME")],
                      [{"account_id": a, "symbol": "ACME", "quantity": 1000000, "acquired_us": 0}

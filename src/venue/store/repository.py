@@ -56,10 +56,12 @@ class JournalBatch:
     security_status: dict[str, str] = field(default_factory=dict)
     ops_done: list[dict] = field(default_factory=list)
     gate_decisions: list[dict] = field(default_factory=list)
+    settlement_done: list[dict] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.orders or self.cl_ord_ids or self.executions or self.cancel_rejects or self.trades
-                    or self.security_events or self.security_status or self.ops_done or self.gate_decisions)
+                    or self.security_events or self.security_status or self.ops_done or self.gate_decisions
+                    or self.settlement_done)
 
     def order_changed(self, order: OrderRecord, new: bool = False) -> None:
         self.orders[order.order_id] = order
@@ -158,6 +160,9 @@ class Store:
                 conn.execute(insert(t.security_events), batch.security_events)
             if batch.gate_decisions:
                 conn.execute(insert(t.gate_decisions), batch.gate_decisions)
+            for done in batch.settlement_done:
+                conn.execute(update(t.settlement_events).where(t.settlement_events.c.id == done["id"])
+                             .values(processed_us=done["processed_us"]))
             for symbol, status in batch.security_status.items():
                 conn.execute(update(t.securities).where(t.securities.c.symbol == symbol).values(trading_status=status))
             for done in batch.ops_done:
@@ -202,6 +207,23 @@ class Store:
                     select(t.trades).where(t.trades.c.settlement_status.notin_(("final", "failed")))
                     .order_by(t.trades.c.trade_id))]
         return holdings, lots, unsettled
+
+    def pending_settlement_events(self, limit: int = 500) -> list[tuple[dict, dict, list[dict]]]:
+        """Settlement outcomes the sequencer has not reported yet, oldest first: (event, trade, the
+        trade's two fill executions)."""
+        with self.engine.connect() as conn:
+            events = [dict(r._mapping) for r in conn.execute(
+                select(t.settlement_events).where(t.settlement_events.c.processed_us.is_(None))
+                .order_by(t.settlement_events.c.id).limit(limit))]
+            out = []
+            for ev in events:
+                trade = conn.execute(select(t.trades).where(t.trades.c.trade_id == ev["trade_id"])).first()
+                fills = [dict(r._mapping) for r in conn.execute(
+                    select(t.executions).where((t.executions.c.trade_id == ev["trade_id"])
+                                               & (t.executions.c.exec_type == "F"))
+                    .order_by(t.executions.c.exec_id))]
+                out.append((ev, dict(trade._mapping) if trade else None, fills))
+        return out
 
     def gate_decisions(self, *, limit: int = 1000, outcome: str | None = None) -> list[dict]:
         q = select(t.gate_decisions).order_by(t.gate_decisions.c.id.desc()).limit(limit)
