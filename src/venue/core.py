@@ -459,6 +459,8 @@ class VenueCore:
             self._apply(book.set_phase(Phase.OPENING_AUCTION))
             self._announce(symbol, Phase.OPENING_AUCTION, reason)
             self._auction(symbol, "opening auction")
+        elif target is Phase.CONTINUOUS and current is Phase.PERIODIC_AUCTION:
+            self._auction(symbol, "last periodic auction")  # continuous trading starts uncrossed
         if target is Phase.PERIODIC_AUCTION:
             self._auction_due[symbol] = self._next_auction_us(symbol, self._now)
             self._next_due = min(self._next_due, self._auction_due[symbol])
@@ -578,6 +580,9 @@ class VenueCore:
                 self._next_due = 0
             else:
                 self.securities[symbol] = replace(sec, trading_status=current.trading_status)
+                if sec.auction_interval_s != current.auction_interval_s and \
+                        current.trading_status is not TradingStatus.HALTED:
+                    self._enter_phase(symbol, "trading mode changed by venue operations")
         self._index_drop_copies()
 
     def _ops_done(self, cmd: OpsCommand, status: str, result: str) -> None:

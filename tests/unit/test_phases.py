@@ -215,3 +215,24 @@ def test_price_band_around_the_reference_price_refuses_outliers():
     assert [(r.cl_ord_id, r.exec_type, r.venue_reason) for r in execs] == [
         ("IN", "0", None), ("OUT", "8", "B100"), ("LOW", "8", "B100")]
     assert execs[1].text == "Order price outside the price band"
+
+
+def test_switching_between_continuous_and_periodic_auctions_keeps_the_book_uncrossed():
+    c = core()
+    c.run_timers(at(10, 0))
+    take(c)
+    periodic = World(c.world.members, c.world.sessions, c.world.accounts,
+                     {"ACME": Security("ACME", "Acme", Decimal("0.01"), 1, auction_interval_s=5)})
+    c.handle(OpsCommand(1, "reload", "ACME", (periodic, None)), at(10, 1))
+    _, status = take(c)
+    assert [s.phase for s in status] == ["PERIODIC_AUCTION"]
+    c.handle(order("B1", "1", 10, "10.10"), at(10, 2))
+    c.handle(order("S1", "2", 10, "10.00", "BRKB"), at(10, 3))
+    assert fills(take(c)[0]) == []
+    continuous = World(c.world.members, c.world.sessions, c.world.accounts,
+                       {"ACME": Security("ACME", "Acme", Decimal("0.01"), 1)})
+    c.handle(OpsCommand(2, "reload", "ACME", (continuous, None)), at(10, 4))
+    execs, status = take(c)
+    assert [s.phase for s in status] == ["CONTINUOUS"]
+    assert len(fills(execs)) == 2, "the crossed orders trade in a last auction before continuous trading"
+    c.books["ACME"].validate_internal_state()
