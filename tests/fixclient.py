@@ -17,11 +17,25 @@ SOH = b"\x01"
 
 
 class Msg(dict):
-    """A received FIX message as {tag: str value}; repeated tags keep the first value."""
+    """A received FIX message as {tag: str value}; repeated tags keep the first value. `pairs` keeps
+    every field in order, for repeating groups."""
+
+    pairs: list[tuple[int, str]]
 
     @property
     def type(self) -> str:
         return self.get(35, "")
+
+    def group(self, first_tag: int, tags: set[int] | None = None) -> list[dict[int, str]]:
+        """The entries of a repeating group: each starts at `first_tag`; only `tags` are kept (all
+        fields up to the next entry when None)."""
+        entries: list[dict[int, str]] = []
+        for tag, value in self.pairs:
+            if tag == first_tag:
+                entries.append({})
+            if entries and (tags is None or tag in tags or tag == first_tag):
+                entries[-1].setdefault(tag, value)
+        return entries
 
     def __repr__(self) -> str:
         return "|".join(f"{k}={v}" for k, v in self.items())
@@ -177,8 +191,9 @@ class FixClient:
             if raw is None:
                 break
             msg = Msg()
-            for tag, value in raw.pairs:
-                msg.setdefault(int(tag), value.decode(errors="replace"))
+            msg.pairs = [(int(tag), value.decode(errors="replace")) for tag, value in raw.pairs]
+            for tag, value in msg.pairs:
+                msg.setdefault(tag, value)
             if msg.type == "1":  # TestRequest -> Heartbeat
                 self.send("0", [(112, msg.get(112, ""))])
             elif msg.type == "2":  # ResendRequest -> we never resend orders: gap-fill the range

@@ -163,10 +163,11 @@ def members_add(ctx: click.Context, member_id: str, name: str, kind: str, reason
 @click.option("--role", type=click.Choice([r.value for r in SessionRole]), default=SessionRole.ORDER_ENTRY.value,
               show_default=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--cancel-on-disconnect", is_flag=True)
+@click.option("--cancel-on-disconnect", is_flag=True, help="Cancel the session's open orders when it disconnects.")
+@click.option("--keep-gtc", is_flag=True, help="With --cancel-on-disconnect: spare GTC orders.")
 @click.pass_context
 def members_add_session(ctx: click.Context, comp_id: str, member_id: str | None, role: str, password: str,
-                        cancel_on_disconnect: bool) -> None:
+                        cancel_on_disconnect: bool, keep_gtc: bool) -> None:
     """Add a FIX session (takes effect at the venue's next start)."""
     from venue.passwords import hash_password
     store = _store(ctx)
@@ -176,7 +177,9 @@ def members_add_session(ctx: click.Context, comp_id: str, member_id: str | None,
         raise click.ClickException(f"no member {member_id}: add it first with `venue members add`")
     if len(password) < 6:
         raise click.BadParameter("use at least 6 characters", param_hint="--password")
-    store.add_session(comp_id, member_id, SessionRole(role), hash_password(password), cancel_on_disconnect)
+    if keep_gtc and not cancel_on_disconnect:
+        raise click.UsageError("--keep-gtc only applies with --cancel-on-disconnect")
+    store.add_session(comp_id, member_id, SessionRole(role), hash_password(password), cancel_on_disconnect, keep_gtc)
     click.echo(f"session {comp_id} added ({role}); restart the venue to accept it")
 
 

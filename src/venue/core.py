@@ -25,9 +25,12 @@ from venue.calendar import SessionPhase, TradingCalendar
 from venue.gates import (GateContext, GateReject, OrdRejReason, buyer_has_cash, check_new_order, effective_price,
                          price_valid, quantity_valid, seller_may_deliver)
 from venue.ledger import Hold, Ledger, Unsettled
+from venue.market_data import MarketDataDesk, MarketDataReject
 from venue.messages import (CancelCommand, Command, ExecutionReport, NewOrderCommand, OpsCommand, OrderCancelReject,
-                            ReplaceCommand, Report, SecurityStatusReport, SessionEvent, SettlementEvent,
-                            SettlementReport, StatusCommand, TradingSessionStatusReport)
+                            MarketDataRequestCommand, MassCancelCommand, MassCancelReport, ReplaceCommand, Report,
+                            SecurityListEntry, SecurityListReport, SecurityListRequestCommand, SecurityStatusReport,
+                            SessionEvent, SettlementEvent, SettlementReport, StatusCommand,
+                            TradingSessionStatusReport)
 from venue.model import Security, SessionRole, TradingStatus
 from venue.orders import ExecType, OrderEvent, OrderRecord, OrdStatus
 from venue.store.repository import JournalBatch, World
@@ -91,6 +94,10 @@ class VenueCore:
         # Entitlements per member (None: the registry has none yet, every member may trade everything).
         self.entitlements: dict[str, frozenset[str]] | None = None
         self._rate: dict[str, deque[int]] = {}
+        self.market_data = MarketDataDesk()
+        self._md_changed: set[str] = set()
+        self._md_trades: dict[str, list[tuple[int, int, str]]] = {}
+        self._mass_cancels = 0
         self.securities: dict[str, Security] = dict(world.securities)
         self.calendar_for = calendar_for
         self.ids = ids
@@ -152,7 +159,14 @@ class VenueCore:
 
     # ------------------------------------------------------------ the sequencer's interface
     def take(self) -> tuple[JournalBatch, list[Report]]:
-        """Hand over what was produced since the last call and start afresh."""
+        """Hand over what was produced since the last call (market data increments last) and start
+        afresh."""
+        if self._md_changed or self._md_trades:
+            if self.market_data.symbols():
+                self.outbound.extend(self.market_data.updates(
+                    self.books, self._md_changed, self._md_trades,
+                    {sym: sec.to_price for sym, sec in self.securities.items()}))
+            self._md_changed, self._md_trades = set(), {}
         batch, out = self.batch, self.outbound
         self.batch, self.outbound = JournalBatch(), []
         return batch, out
@@ -179,7 +193,13 @@ class VenueCore:
         elif isinstance(cmd, SettlementEvent):
             self._settlement(cmd)
         elif isinstance(cmd, SessionEvent):
-            pass
+            self._session_event(cmd)
+        elif isinstance(cmd, MarketDataRequestCommand):
+            self._market_data_request(cmd)
+        elif isinstance(cmd, SecurityListRequestCommand):
+            self._security_list(cmd)
+        elif isinstance(cmd, MassCancelCommand):
+            self._mass_cancel(cmd)
         else:  # a programming error, not a member's mistake
             raise TypeError(f"unknown command {cmd!r}")
 
@@ -487,6 +507,102 @@ class VenueCore:
                                            "at_us": self._now})
         self.outbound.append(TradingSessionStatusReport(symbol, phase.value, reason, self._now))
 
+    # ------------------------------------------------------------ sessions, market data, reference data
+    def _session_event(self, cmd: SessionEvent) -> None:
+        if cmd.logged_on:
+            return
+        self.market_data.drop_session(cmd.comp_id)
+        session = self.world.sessions.get(cmd.comp_id)
+        if session is None or not session.cancel_on_disconnect:
+            return
+        for rec in self._open_orders_of(cmd.comp_id, None, None):
+            if session.cod_keep_gtc and rec.tif is TimeInForce.GTC:
+                continue
+            self._apply(self.books[rec.symbol].cancel(rec.order_id, CancelReason.DISCONNECT))
+
+    def _open_orders_of(self, comp_id: str, symbol: str | None, side: str | None) -> list[OrderRecord]:
+        return sorted((r for r in self.orders.values()
+                       if r.comp_id == comp_id and r.status.is_open and r.status is not OrdStatus.PENDING_NEW
+                       and (symbol is None or r.symbol == symbol) and (side is None or r.side.value == side)),
+                      key=lambda r: r.order_id)
+
+    def _mass_cancel(self, cmd: MassCancelCommand) -> None:
+        """Cancel this session's open orders: all (530=7) or one security's (530=1), optionally one side."""
+        session = self.world.sessions.get(cmd.comp_id)
+        refusal = None
+        if session is None or session.role is not SessionRole.ORDER_ENTRY:
+            refusal = "This session may not cancel orders (drop copy)"
+        elif cmd.request_type not in ("1", "7"):
+            refusal = f"MassCancelRequestType {cmd.request_type} not supported: use 1 (security) or 7 (all orders)"
+        elif cmd.request_type == "1" and cmd.symbol not in self.securities:
+            refusal = f"Unknown symbol {cmd.symbol}" if cmd.symbol else "Symbol(55) is required with 530=1"
+        elif cmd.side not in (None, "1", "2"):
+            refusal = f"Side {cmd.side} not supported: use 1 or 2"
+        self._mass_cancels += 1
+        report_id = f"MC{self._mass_cancels}"
+        if refusal is not None:
+            self.outbound.append(MassCancelReport(cmd.comp_id, cmd.cl_ord_id, report_id, cmd.request_type, "0", (),
+                                                  cmd.symbol, cmd.side, self._now, "99", refusal))
+            return
+        symbol = cmd.symbol if cmd.request_type == "1" else None
+        targets = self._open_orders_of(cmd.comp_id, symbol, cmd.side)
+        self.outbound.append(MassCancelReport(
+            cmd.comp_id, cmd.cl_ord_id, report_id, cmd.request_type, cmd.request_type,
+            tuple((r.cl_ord_id, str(r.order_id)) for r in targets), symbol, cmd.side, self._now,
+            text=f"{len(targets)} orders canceled"))
+        for rec in targets:
+            self._apply(self.books[rec.symbol].cancel(rec.order_id, CancelReason.MASS_CANCEL))
+
+    def _market_data_request(self, cmd: MarketDataRequestCommand) -> None:
+        session = self.world.sessions.get(cmd.comp_id)
+
+        def reject(reason: str, text: str) -> None:
+            self.outbound.append(MarketDataReject(cmd.comp_id, cmd.req_id, reason, text))
+
+        if cmd.subscription_type == "2":
+            if not self.market_data.unsubscribe(cmd.comp_id, cmd.req_id):
+                reject("0", f"No subscription {cmd.req_id} to end")
+            return
+        if cmd.subscription_type not in ("0", "1"):
+            return reject("4", f"SubscriptionRequestType {cmd.subscription_type} not supported: use 0, 1 or 2")
+        if not cmd.req_id:
+            return reject("1", "MDReqID(262) is required")
+        if self.market_data.is_subscribed(cmd.comp_id, cmd.req_id):
+            return reject("1", f"Duplicate MDReqID {cmd.req_id}: a subscription with that id is live")
+        if cmd.depth is None or cmd.depth < 0:
+            return reject("5", "MarketDepth(264) must be 0 (full book) or a positive number of levels")
+        if cmd.subscription_type == "1" and cmd.update_type not in (None, "1"):
+            return reject("6", "MDUpdateType(265) 1 (incremental) is the only update type offered")
+        if not cmd.entry_types or any(t not in ("0", "1", "2") for t in cmd.entry_types):
+            return reject("8", "MDEntryType(269) must be 0 (bid), 1 (offer) or 2 (trade)")
+        if len(cmd.symbols) != 1:
+            return reject("0", "Give exactly one Symbol(55) per MarketDataRequest")
+        symbol = cmd.symbols[0]
+        if symbol not in self.securities:
+            return reject("0", f"Unknown symbol {symbol}")
+        member_id = session.member_id if session else None
+        if session is None or (member_id is not None and not self._entitled(member_id, symbol)):
+            return reject("3", f"Not entitled to market data for {symbol}")
+        self.outbound.append(self.market_data.subscribe(
+            cmd.comp_id, cmd.req_id, symbol, cmd.depth, self.books[symbol], self.securities[symbol].to_price,
+            updates=cmd.subscription_type == "1", trades="2" in cmd.entry_types))
+
+    def _security_list(self, cmd: SecurityListRequestCommand) -> None:
+        if cmd.list_type == "4":
+            symbols = sorted(self.securities)
+        elif cmd.list_type == "0":
+            symbols = [cmd.symbol] if cmd.symbol in self.securities else []
+        else:
+            self.outbound.append(SecurityListReport(cmd.comp_id, cmd.req_id, cmd.req_id, "1", (),
+                                                    f"SecurityListRequestType {cmd.list_type} not supported: "
+                                                    "use 0 (one symbol) or 4 (all securities)"))
+            return
+        entries = tuple(SecurityListEntry(sym, sec.name, sec.currency, sec.tick_size, sec.lot_size,
+                                          self.books[sym].phase.value, _restrictions(sec))
+                        for sym in symbols for sec in (self.securities[sym],))
+        self.outbound.append(SecurityListReport(cmd.comp_id, cmd.req_id, cmd.req_id, "0" if entries else "2",
+                                                entries, None if entries else f"Unknown symbol {cmd.symbol}"))
+
     # ------------------------------------------------------------ settlement outcomes
     def _settlement(self, ev: SettlementEvent) -> None:
         """A trade settled (final: move balances, TradeCaptureReport to both sides) or cannot settle
@@ -611,6 +727,7 @@ class VenueCore:
                 continue
             rec = self.orders[ev.order_id]
             rec.updated_us = self._now
+            self._md_changed.add(rec.symbol)
             if isinstance(ev, Accepted):
                 rec.priority = ev.priority
                 rec.apply(OrderEvent.ACCEPT)
@@ -660,6 +777,8 @@ class VenueCore:
             "aggressor": ev.aggressor.value if ev.aggressor else None, "executed_us": self._now,
             "settlement_status": "pending",
         })
+        self._md_changed.add(buy.symbol)
+        self._md_trades.setdefault(buy.symbol, []).append((ev.price, ev.qty, str(trade_id)))
         cash = security.to_price(ev.price) * ev.qty
         self.ledger.add_unsettled(Unsettled(trade_id, buy.symbol, buy.account, sell.account, ev.qty, cash, self._now))
         # Report the resting side first: it was in the book before the aggressor arrived.
@@ -799,6 +918,30 @@ class VenueCore:
     def _book_order(rec: OrderRecord) -> NewOrder:
         return NewOrder(order_id=rec.order_id, account=rec.account, side=rec.side, ord_type=rec.ord_type,
                         price=rec.price, qty=rec.qty, tif=rec.tif, min_qty=rec.min_qty, smp=rec.smp)
+
+
+def _restrictions(sec: Security) -> str:
+    """A one-line summary of a security's trading restrictions (SecurityList Text)."""
+    parts = [sec.offering.value.replace("_", " ").upper().replace("REG D 506C", "Reg D 506(c)")]
+    if sec.offering.value == "reg_d_506c":
+        parts.append("accredited buyers only")
+    if sec.holding_period_days:
+        parts.append(f"holding period {sec.holding_period_days} days per lot")
+    if sec.allowed_jurisdictions is not None:
+        parts.append("buyers from " + ",".join(sorted(sec.allowed_jurisdictions)))
+    if sec.denied_jurisdictions:
+        parts.append("no buyers from " + ",".join(sorted(sec.denied_jurisdictions)))
+    if sec.us_buyers_from is not None:
+        parts.append(f"no US buyers before {sec.us_buyers_from.isoformat()}")
+    if sec.max_holders:
+        parts.append(f"max {sec.max_holders} holders")
+    if sec.band_bps:
+        parts.append(f"price band +-{sec.band_bps / 100:g}%")
+    if sec.auction_interval_s:
+        parts.append(f"periodic auctions every {sec.auction_interval_s}s")
+    if sec.trading_status is TradingStatus.HALTED:
+        parts.append("HALTED")
+    return "; ".join(parts)
 
 
 def _avg_px(rec: OrderRecord, security: Security) -> Decimal:

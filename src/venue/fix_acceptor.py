@@ -18,7 +18,10 @@ from pathlib import Path
 
 import quickfix as fix
 
-from venue.messages import (CancelCommand, Command, ExecutionReport, NewOrderCommand, OrderCancelReject,
+from venue.market_data import MarketDataIncrement, MarketDataReject, MarketDataSnapshot
+from venue.messages import (CancelCommand, Command, ExecutionReport, MarketDataRequestCommand, MassCancelCommand,
+                            MassCancelReport, NewOrderCommand, OrderCancelReject, SecurityListReport,
+                            SecurityListRequestCommand,
                             ReplaceCommand, Report, SecurityStatusReport, SessionEvent, SettlementReport,
                             StatusCommand, TradingSessionStatusReport)
 
@@ -59,6 +62,34 @@ class Tag:
     ExecType = 150
     LeavesQty = 151
     SettlDate = 64
+    RptSeq = 83
+    SecurityDesc = 107
+    NoRelatedSym = 146
+    SecurityReqID = 320
+    SecurityResponseID = 322
+    Currency = 15
+    MDReqID = 262
+    SubscriptionRequestType = 263
+    MarketDepth = 264
+    MDUpdateType = 265
+    NoMDEntryTypes = 267
+    NoMDEntries = 268
+    MDEntryType = 269
+    MDEntryPx = 270
+    MDEntrySize = 271
+    MDEntryID = 278
+    MDUpdateAction = 279
+    MDReqRejReason = 281
+    MassCancelRequestType = 530
+    MassCancelResponse = 531
+    MassCancelRejectReason = 532
+    TotalAffectedOrders = 533
+    NoAffectedOrders = 534
+    AffectedOrderID = 535
+    SecurityListRequestType = 559
+    SecurityRequestResult = 560
+    RoundLot = 561
+    MinPriceIncrement = 969
     TradeDate = 75
     SecurityTradingStatus = 326
     TradingSessionID = 336
@@ -96,7 +127,8 @@ PHASE_CODES = {"PRE_OPEN": ("1", "4"), "OPENING_AUCTION": ("2", "4"), "CONTINUOU
                "PERIODIC_AUCTION": ("6", "2"), "CLOSED": ("5", "3"), "HALTED": ("", "1")}
 
 SUPPORTED_APP_MESSAGES = {"D": "NewOrderSingle", "F": "OrderCancelRequest", "G": "OrderCancelReplaceRequest",
-                          "H": "OrderStatusRequest"}
+                          "H": "OrderStatusRequest", "q": "OrderMassCancelRequest", "V": "MarketDataRequest",
+                          "x": "SecurityListRequest"}
 
 
 class MessageError(Exception):
@@ -205,9 +237,18 @@ class VenueApplication(fix.Application):
                 cmd = self._replace(message, comp_id, received)
             elif msg_type == "H":
                 cmd = self._status(message, comp_id, received)
+            elif msg_type == "q":
+                cmd = self._mass_cancel(message, comp_id, received)
+            elif msg_type == "V":
+                cmd = self._market_data_request(message, comp_id)
+            elif msg_type == "x":
+                cmd = SecurityListRequestCommand(comp_id, self._str(message, Tag.SecurityReqID) or "",
+                                                 self._str(message, Tag.SecurityListRequestType) or "",
+                                                 self._str(message, Tag.Symbol))
             else:
                 self._business_reject(message, sessionID, msg_type, BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE,
-                                      f"Unsupported message type {msg_type}: the venue accepts D, F, G, H")
+                                      f"Unsupported message type {msg_type}: the venue accepts "
+                                      f"{', '.join(SUPPORTED_APP_MESSAGES)}")
                 return
             self._submit(cmd)
         except MessageError as exc:
@@ -257,6 +298,30 @@ class VenueApplication(fix.Application):
             smp=s(m, Tag.SelfMatchPreventionInstruction), received_us=received,
         )
 
+    def _mass_cancel(self, m, comp_id: str, received: int) -> MassCancelCommand:
+        s = self._str
+        return MassCancelCommand(comp_id=comp_id, cl_ord_id=s(m, Tag.ClOrdID) or "",
+                                 request_type=s(m, Tag.MassCancelRequestType) or "", symbol=s(m, Tag.Symbol),
+                                 side=s(m, Tag.Side), received_us=received)
+
+    def _market_data_request(self, m, comp_id: str) -> MarketDataRequestCommand:
+        s = self._str
+        types: list[str] = []
+        group = fix.Group(Tag.NoMDEntryTypes, Tag.MDEntryType)
+        for i in range(1, int(s(m, Tag.NoMDEntryTypes) or 0) + 1):
+            m.getGroup(i, group)
+            types.append(group.getField(Tag.MDEntryType))
+        symbols: list[str] = []
+        group = fix.Group(Tag.NoRelatedSym, Tag.Symbol)
+        for i in range(1, int(s(m, Tag.NoRelatedSym) or 0) + 1):
+            m.getGroup(i, group)
+            symbols.append(group.getField(Tag.Symbol) if group.isSetField(Tag.Symbol) else "")
+        depth_text = s(m, Tag.MarketDepth)
+        return MarketDataRequestCommand(
+            comp_id=comp_id, req_id=s(m, Tag.MDReqID) or "", subscription_type=s(m, Tag.SubscriptionRequestType) or "",
+            depth=int(depth_text) if depth_text and depth_text.lstrip("-").isdigit() else None,
+            update_type=s(m, Tag.MDUpdateType), entry_types=tuple(types), symbols=tuple(symbols))
+
     def _cancel(self, m, comp_id: str, received: int) -> CancelCommand:
         s = self._str
         return CancelCommand(comp_id=comp_id, cl_ord_id=s(m, Tag.ClOrdID) or "", orig_cl_ord_id=s(m, Tag.OrigClOrdID),
@@ -294,6 +359,19 @@ class VenueApplication(fix.Application):
         elif isinstance(report, SettlementReport):
             for comp_id in (report.to, *report.copy_to):
                 self._send_to(self._trade_capture_report(report), comp_id)
+        elif isinstance(report, (MarketDataSnapshot, MarketDataIncrement)):
+            self._send_to(self._market_data(report), report.to)
+        elif isinstance(report, MarketDataReject):
+            m = fix.Message()
+            m.getHeader().setField(Tag.MsgType, "Y")
+            m.setField(Tag.MDReqID, report.req_id or "NONE")
+            m.setField(Tag.MDReqRejReason, report.reason)
+            m.setField(Tag.Text, report.text)
+            self._send_to(m, report.to)
+        elif isinstance(report, SecurityListReport):
+            self._send_to(self._security_list(report), report.to)
+        elif isinstance(report, MassCancelReport):
+            self._send_to(self._mass_cancel_report(report), report.to)
         elif isinstance(report, TradingSessionStatusReport):
             for comp_id in list(self._session_ids):
                 self._send_to(self._trading_session_status(report), comp_id)
@@ -407,6 +485,83 @@ class VenueApplication(fix.Application):
         m.setField(Tag.SecurityTradingStatus, "2" if r.halted else "17")
         m.setField(Tag.Text, r.text)
         m.setField(Tag.TransactTime, format_utc_us(r.transact_time_us))
+        return m
+
+    @staticmethod
+    def _market_data(r: MarketDataSnapshot | MarketDataIncrement):
+        """35=W (snapshot) or 35=X (increments); RptSeq(83) numbers the subscription's messages."""
+        snapshot = isinstance(r, MarketDataSnapshot)
+        m = fix.Message()
+        m.getHeader().setField(Tag.MsgType, "W" if snapshot else "X")
+        m.setField(Tag.MDReqID, r.req_id)
+        if snapshot:
+            m.setField(Tag.Symbol, r.symbol)
+            m.setField(Tag.RptSeq, str(r.seq))
+            if not r.entries:
+                m.setField(Tag.NoMDEntries, "0")
+        for e in r.entries:
+            g = fix.Group(Tag.NoMDEntries, Tag.MDEntryType if snapshot else Tag.MDUpdateAction)
+            if not snapshot:
+                g.setField(Tag.MDUpdateAction, e.action)
+            g.setField(Tag.MDEntryType, e.entry_type)
+            if e.trade_id:
+                g.setField(Tag.MDEntryID, e.trade_id)
+            if not snapshot:
+                g.setField(Tag.Symbol, r.symbol)
+                g.setField(Tag.RptSeq, str(r.seq))
+            g.setField(Tag.MDEntryPx, _dec(e.price))
+            if e.action != "2":
+                g.setField(Tag.MDEntrySize, str(e.size))
+            m.addGroup(g)
+        return m
+
+    @staticmethod
+    def _security_list(r: SecurityListReport):
+        m = fix.Message()
+        m.getHeader().setField(Tag.MsgType, "y")
+        m.setField(Tag.SecurityReqID, r.req_id or "NONE")
+        m.setField(Tag.SecurityResponseID, r.response_id or "NONE")
+        m.setField(Tag.SecurityRequestResult, r.result)
+        if r.text:
+            m.setField(Tag.Text, r.text)
+        for e in r.entries:
+            g = fix.Group(Tag.NoRelatedSym, Tag.Symbol)
+            g.setField(Tag.Symbol, e.symbol)
+            g.setField(Tag.SecurityDesc, e.name)
+            g.setField(Tag.Currency, e.currency)
+            g.setField(Tag.RoundLot, str(e.lot_size))
+            g.setField(Tag.MinPriceIncrement, _dec(e.tick_size))
+            g.setField(Tag.TradingSessionID, TRADING_SESSION_ID)
+            sub_id = PHASE_CODES[e.phase][0]
+            if sub_id:
+                g.setField(Tag.TradingSessionSubID, sub_id)
+            g.setField(Tag.Text, e.restrictions)
+            m.addGroup(g)
+        return m
+
+    @staticmethod
+    def _mass_cancel_report(r: MassCancelReport):
+        m = fix.Message()
+        m.getHeader().setField(Tag.MsgType, "r")
+        m.setField(Tag.ClOrdID, r.cl_ord_id or "NONE")
+        m.setField(Tag.OrderID, r.report_id)
+        m.setField(Tag.MassCancelRequestType, r.request_type or "0")
+        m.setField(Tag.MassCancelResponse, r.response)
+        if r.reject_reason:
+            m.setField(Tag.MassCancelRejectReason, r.reject_reason)
+        m.setField(Tag.TotalAffectedOrders, str(len(r.affected)))
+        for orig, order_id in r.affected:
+            g = fix.Group(Tag.NoAffectedOrders, Tag.OrigClOrdID)
+            g.setField(Tag.OrigClOrdID, orig)
+            g.setField(Tag.AffectedOrderID, order_id)
+            m.addGroup(g)
+        if r.symbol:
+            m.setField(Tag.Symbol, r.symbol)
+        if r.side:
+            m.setField(Tag.Side, r.side)
+        m.setField(Tag.TransactTime, format_utc_us(r.transact_time_us))
+        if r.text:
+            m.setField(Tag.Text, r.text)
         return m
 
     @staticmethod

@@ -70,6 +70,42 @@ class StatusCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class MarketDataRequestCommand:
+    """MarketDataRequest (35=V)."""
+
+    comp_id: str
+    req_id: str
+    subscription_type: str  # 0 snapshot, 1 snapshot + updates, 2 unsubscribe
+    depth: int | None
+    update_type: str | None
+    entry_types: tuple[str, ...]
+    symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityListRequestCommand:
+    """SecurityListRequest (35=x)."""
+
+    comp_id: str
+    req_id: str
+    list_type: str  # SecurityListRequestType(559): 0 one symbol, 4 all securities
+    symbol: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MassCancelCommand:
+    """OrderMassCancelRequest (35=q): this session's open orders, by security (1) or all (7), and
+    optionally one side."""
+
+    comp_id: str
+    cl_ord_id: str
+    request_type: str
+    symbol: str | None
+    side: str | None
+    received_us: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEvent:
     """A session logged on or off (the core may act on it: cancel-on-disconnect)."""
 
@@ -105,7 +141,8 @@ class SettlementEvent:
     fills: tuple[dict, ...]  # the two fill executions (exec_id, comp_id, order_id, side, ...)
 
 
-Command = NewOrderCommand | CancelCommand | ReplaceCommand | StatusCommand | SessionEvent | OpsCommand | SettlementEvent
+Command = (NewOrderCommand | CancelCommand | ReplaceCommand | StatusCommand | SessionEvent | OpsCommand
+           | SettlementEvent | MarketDataRequestCommand | SecurityListRequestCommand | MassCancelCommand)
 
 
 # ---------------------------------------------------------------- reports to sessions
@@ -200,5 +237,46 @@ class SettlementReport:
     copy_to: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class SecurityListEntry:
+    symbol: str
+    name: str
+    currency: str
+    tick_size: Decimal
+    lot_size: int
+    phase: str
+    restrictions: str
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityListReport:
+    """SecurityList (35=y). `result` is SecurityRequestResult(560)."""
+
+    to: str
+    req_id: str
+    response_id: str
+    result: str
+    entries: tuple[SecurityListEntry, ...]
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MassCancelReport:
+    """OrderMassCancelReport (35=r). `response` is MassCancelResponse(531): 0 rejected, else the
+    request type; `affected` is (OrigClOrdID, OrderID) per canceled order."""
+
+    to: str
+    cl_ord_id: str
+    report_id: str
+    request_type: str
+    response: str
+    affected: tuple[tuple[str, str], ...]
+    symbol: str | None
+    side: str | None
+    transact_time_us: int
+    reject_reason: str | None = None
+    text: str | None = None
+
+
 Report = (ExecutionReport | OrderCancelReject | SecurityStatusReport | TradingSessionStatusReport
-          | SettlementReport)
+          | SettlementReport | SecurityListReport | MassCancelReport)

@@ -65,6 +65,7 @@ class FixSession:
     role: SessionRole
     password_hash: str
     cancel_on_disconnect: bool = False
+    cod_keep_gtc: bool = False  # cancel-on-disconnect spares GTC orders
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,8 @@ MEMBERS = [("BRKA", "Broker A Securities LLC", "broker_dealer"),
 SESSIONS = [("BRKA", "BRKA", SessionRole.ORDER_ENTRY, False),
             ("BRKB", "BRKB", SessionRole.ORDER_ENTRY, False),
             ("MM1", "MM1", SessionRole.ORDER_ENTRY, True),
-            ("OPSDC", None, SessionRole.DROP_COPY, False)]
+            ("OPSDC", None, SessionRole.DROP_COPY, False),
+            ("BRKADC", "BRKA", SessionRole.DROP_COPY, False)]
 
 # Risk limits per member: max order quantity, max notional (USD), price collar (bps), messages/s.
 RISK = {"BRKA": (100_000, Decimal(1_000_000), 3000, 5000),

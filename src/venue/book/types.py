@@ -79,6 +79,8 @@ class CancelReason(str, Enum):
     PRICE_BAND = "Order price outside the price band"
     EXPIRED = "Order expired"
     OPS = "Canceled by venue operations"
+    MASS_CANCEL = "Canceled by mass cancel request"
+    DISCONNECT = "Canceled on disconnect (cancel-on-disconnect session)"
 
 
 class BookReject(str, Enum):

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tomllib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -50,6 +50,7 @@ EMBEDDED = "embedded"
 DEV_KEY = "dev"
 DEFAULT_DEPLOYMENT = Path("chain") / "deployment.json"
 WORKER_LOG = "settlement.log"
+WORKER_DB_URL_ENV = "VENUE_SETTLEMENT_DB_URL"  # store URL handed to the worker process
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,9 +304,11 @@ def open_worker(cfg: ChainConfig, url: str | None = None) -> tuple[SettlementWor
     return SettlementWorker(SettlementStore(store), w3, deployment, cfg.operator_key, cfg.settings()), store
 
 
-def run_worker(config_path: str | Path, *, url: str | None = None, install_signals: bool = True) -> int:
-    """Runs the worker of a config file until stopped; waits (with capped backoff) for a node that
-    does not answer yet. Returns a process exit code (2: the configuration cannot work)."""
+def run_worker(config_path: str | Path, *, url: str | None = None, database_url: str | None = None,
+               install_signals: bool = True) -> int:
+    """Runs the worker of a config file until stopped (``database_url`` overrides the file's, as
+    ``venue --db-url`` does); waits (with capped backoff) for a node that does not answer yet.
+    Returns a process exit code (2: the configuration cannot work)."""
     try:
         cfg = load_chain_config(config_path)
     except ConfigError as exc:
@@ -314,6 +317,8 @@ def run_worker(config_path: str | Path, *, url: str | None = None, install_signa
     if cfg is None:
         log.error("settlement worker cannot start: %s has no [chain] section", config_path)
         return 2
+    if database_url:
+        cfg = replace(cfg, database_url=database_url)
     stopping: list[bool] = []
     if install_signals:
         import signal
@@ -350,10 +355,12 @@ def run_worker(config_path: str | Path, *, url: str | None = None, install_signa
     return 0
 
 
-def start_worker_process(config_path: str | Path, *, url: str | None = None, log_path: Path | None = None,
-                         verbose: bool = False) -> subprocess.Popen:
+def start_worker_process(config_path: str | Path, *, url: str | None = None, database_url: str | None = None,
+                         log_path: Path | None = None, verbose: bool = False) -> subprocess.Popen:
     """Starts ``python -m venue.chain.worker --config FILE`` (output appended to ``log_path``, default
-    ``settlement.log`` in the venue's data dir). Stop it with :func:`stop_worker_process`."""
+    ``settlement.log`` in the venue's data dir). ``database_url`` overrides the file's store (passed in
+    the environment, not on the command line, where it would show a password). Stop it with
+    :func:`stop_worker_process`."""
     config_path = Path(config_path).resolve()
     if log_path is None:
         cfg = load_chain_config(config_path)
@@ -364,8 +371,12 @@ def start_worker_process(config_path: str | Path, *, url: str | None = None, log
         cmd += ["--url", url]
     if verbose:
         cmd.append("-v")
+    env = dict(os.environ)
+    env.pop(WORKER_DB_URL_ENV, None)
+    if database_url:
+        env[WORKER_DB_URL_ENV] = database_url
     with open(log_path, "ab") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
 
 
 def stop_worker_process(process: subprocess.Popen, timeout: float = 30.0) -> int | None:
@@ -405,7 +416,9 @@ class RunningSettlement:
 def start_settlement(cfg: ChainConfig, store: Store) -> RunningSettlement:
     """What `venue serve` does when the config has a ``[chain]`` section: with ``url = "embedded"``,
     starts the embedded node, deploys the venue to it from ``store`` (deploy_sandbox_chain, to the
-    configured deployment path) and records its URL for the CLI; then starts the worker process."""
+    configured deployment path) and records its URL for the CLI; then starts the worker process on
+    ``store``'s database. Call it before the venue loads its ledger: the deployment may add opening
+    lots."""
     chain = None
     url = cfg.url
     if cfg.is_embedded:
@@ -414,7 +427,8 @@ def start_settlement(cfg: ChainConfig, store: Store) -> RunningSettlement:
         url = chain.url
         node_url_file(cfg).write_text(url + "\n")
     try:
-        worker = start_worker_process(cfg.config_path, url=url if chain else None)
+        worker = start_worker_process(cfg.config_path, url=url if chain else None,
+                                      database_url=store.url)
     except BaseException:
         if chain is not None:
             chain.stop()

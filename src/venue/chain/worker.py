@@ -418,7 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return run_worker(args.config, url=args.url, install_signals=True)
+    import os
+
+    from venue.chain.service import WORKER_DB_URL_ENV
+    return run_worker(args.config, url=args.url, database_url=os.environ.get(WORKER_DB_URL_ENV),
+                      install_signals=True)
 
 
 def _signal_stopper(worker_ref: list[Any]) -> Callable[[int, Any], None]:

@@ -174,7 +174,7 @@ class Store:
         with self.engine.connect() as conn:
             members = {r.member_id: _member_from_row(r) for r in conn.execute(select(t.members))}
             sessions = {r.comp_id: FixSession(r.comp_id, r.member_id, SessionRole(r.role), r.password_hash,
-                                              bool(r.cancel_on_disconnect))
+                                              bool(r.cancel_on_disconnect), bool(r.cod_keep_gtc))
                         for r in conn.execute(select(t.fix_sessions))}
             accounts = {r.account_id: _account_from_row(r) for r in conn.execute(select(t.accounts))}
             securities = {r.symbol: _security_from_row(r) for r in conn.execute(select(t.securities))}
@@ -187,7 +187,7 @@ class Store:
             if s is None:
                 return None, None
             session = FixSession(s.comp_id, s.member_id, SessionRole(s.role), s.password_hash,
-                                 bool(s.cancel_on_disconnect))
+                                 bool(s.cancel_on_disconnect), bool(s.cod_keep_gtc))
             if s.member_id is None:
                 return session, None
             m = conn.execute(select(t.members).where(t.members.c.member_id == s.member_id)).first()
@@ -337,9 +337,10 @@ class Store:
                          status=status.value)
 
     def add_session(self, comp_id: str, member_id: str | None, role: SessionRole, password_hash: str,
-                    cancel_on_disconnect: bool = False) -> None:
+                    cancel_on_disconnect: bool = False, cod_keep_gtc: bool = False) -> None:
         self._insert(t.fix_sessions, f"session {comp_id} already exists", comp_id=comp_id, member_id=member_id,
                      role=role.value, password_hash=password_hash, cancel_on_disconnect=cancel_on_disconnect,
+                     cod_keep_gtc=cod_keep_gtc,
                      created_us=now_us())
 
     def set_session_password(self, comp_id: str, password_hash: str) -> None:

@@ -35,6 +35,7 @@ fix_sessions = Table(
     Column("role", String(16), nullable=False),
     Column("password_hash", String(300), nullable=False),
     Column("cancel_on_disconnect", Boolean, nullable=False, default=False),
+    Column("cod_keep_gtc", Boolean, nullable=False, server_default=false()),
     Column("created_us", BigInteger, nullable=False),
 )
 
