@@ -18,6 +18,8 @@ from venue.messages import NewOrderCommand
 from venue.model import Account, FixSession, Member, MemberStatus, Offering, Security, SessionRole, TradingStatus
 
 DAY_US = 86_400_000_000
+# Reg S Rule 902(l): the United States includes its territories and possessions.
+US_JURISDICTIONS = frozenset({"US", "PR", "GU", "VI", "AS", "MP", "UM"})
 BPS = 10_000
 
 
@@ -154,7 +156,7 @@ def time_in_force_valid(o: NewOrderCommand, c: GateContext) -> GateReject | None
 
 def _whole(value: Decimal | None) -> int | None:
     try:
-        if value is None or value != value.to_integral_value():
+        if value is None or not value.is_finite() or value != value.to_integral_value():
             return None
     except InvalidOperation:
         return None
@@ -263,7 +265,7 @@ def buyer_eligible(o: NewOrderCommand, c: GateContext) -> GateReject | None:
             or country in sec.denied_jurisdictions:
         return _reject("A160", OrdRejReason.OTHER,
                        f"{o.symbol} may not be sold to investors in {country} (security jurisdiction rules)")
-    if sec.us_buyers_from is not None and country == "US" and c.today < sec.us_buyers_from:
+    if sec.us_buyers_from is not None and country in US_JURISDICTIONS and c.today < sec.us_buyers_from:
         return _reject("A170", OrdRejReason.OTHER,
                        f"{o.symbol} (Reg S) may not be sold to US persons before "
                        f"{sec.us_buyers_from.isoformat()} (distribution compliance period)")

@@ -153,7 +153,9 @@ class Ledger:
         return self.tokens[key] + self.incoming[key] + self.open_buys[key]
 
     def holders(self, symbol: str) -> set[str]:
-        """Accounts holding the token, or due to once their purchases settle."""
+        """Accounts holding the token or on their way to: a settled balance, an unsettled purchase or
+        an open buy order (so concurrent first buys by new investors cannot overshoot a holder cap)."""
         held = {acct for (acct, sym), qty in self.tokens.items() if sym == symbol and qty > 0}
         held |= {acct for (acct, sym), qty in self.incoming.items() if sym == symbol and qty > 0}
+        held |= {acct for (acct, sym), qty in self.open_buys.items() if sym == symbol and qty > 0}
         return held

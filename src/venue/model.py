@@ -109,7 +109,10 @@ class Security:
 
     def to_ticks(self, price: Decimal) -> int | None:
         """Price in ticks, or None when the price is not a whole number of ticks."""
-        ticks, rest = divmod(price, self.tick_size)
+        try:
+            ticks, rest = divmod(price, self.tick_size)
+        except ArithmeticError:  # beyond Decimal's precision (a price of 1E+26): no such tick
+            return None
         if rest != 0:
             return None
         return int(ticks)
