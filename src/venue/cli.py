@@ -110,28 +110,45 @@ def serve(ctx: click.Context, port: int | None, data_dir: str | None, verbose: b
     try:
         cfg = load_config(Path(config), database_url=opts.get("db_url"),
                           data_dir=Path(data_dir) if data_dir else None, port=port)
+        chain = _chain_config(Path(config))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     from venue.server import serve as run
-    sys.exit(run(cfg, verbose))
+    sys.exit(run(cfg, verbose, chain=chain))
+
+
+def _chain_config(path: Path):
+    """The config's [chain] section (None: no settlement)."""
+    from venue.chain.service import load_chain_config
+    return load_chain_config(path)
 
 
 @main.command()
 @click.option("--port", type=int, default=9878, show_default=True, help="FIX port on 127.0.0.1.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=str(DEFAULT_SANDBOX_DIR), show_default=True)
 @click.option("--resume", is_flag=True, help="Keep the existing sandbox state instead of starting fresh.")
+@click.option("--chain", default="embedded", show_default=True,
+              help="Where trades settle: 'embedded' (an in-process EVM node started with the venue), a JSON-RPC "
+                   "URL (the sandbox contracts are deployed there), or 'none' (no settlement).")
 @click.option("-v", "--verbose", is_flag=True)
 @click.pass_context
-def sandbox(ctx: click.Context, port: int, data_dir: str, resume: bool, verbose: bool) -> None:
+def sandbox(ctx: click.Context, port: int, data_dir: str, resume: bool, chain: str, verbose: bool) -> None:
     """Start a fresh certification sandbox venue (see spec/sandbox.md)."""
     from venue import sandbox as sb
     from venue.server import serve as run
+    if chain not in ("embedded", "none") and not chain.startswith(("http://", "https://")):
+        raise click.BadParameter("use 'embedded', 'none' or an http(s):// JSON-RPC URL", param_hint="--chain")
     opts = ctx.find_root().obj
-    config = sb.prepare(Path(data_dir), port, database_url=opts.get("db_url"), fresh=not resume)
-    cfg = load_config(config, port=port)
-    click.echo(f"sandbox: sessions BRKA, BRKB, MM1 (order entry), OPSDC (drop copy); password "
-               f"'{sb.SANDBOX_PASSWORD}'; venue CompID ATS; FIX 4.4 on 127.0.0.1:{port}")
-    sys.exit(run(cfg, verbose))
+    config = sb.prepare(Path(data_dir), port, database_url=opts.get("db_url"), fresh=not resume, chain=chain)
+    try:
+        cfg = load_config(config, port=port)
+        chain_cfg = _chain_config(config)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"sandbox: sessions BRKA, BRKB, MM1 (order entry), OPSDC, BRKADC (drop copy); password "
+               f"'{sb.SANDBOX_PASSWORD}'; venue CompID ATS; FIX 4.4 on 127.0.0.1:{port}; settlement: "
+               f"{chain_cfg.url if chain_cfg else 'none'}")
+    sys.exit(run(cfg, verbose, chain=chain_cfg))
 
 
 # ---------------------------------------------------------------- registry
@@ -408,7 +425,11 @@ def logons(ctx: click.Context, comp_id: str | None, as_json: bool) -> None:
 from venue import cli_rules  # noqa: E402 - the rule commands attach to the groups above
 from venue.cli_access import access, members_entitle, members_revoke, report  # noqa: E402
 
+from venue.cli_chain import COMMANDS as _CHAIN_COMMANDS  # noqa: E402
+
 cli_rules.register(members, accounts, securities, main)
+for _command in _CHAIN_COMMANDS:
+    main.add_command(_command)
 members.add_command(members_entitle)
 members.add_command(members_revoke)
 main.add_command(access)

@@ -104,8 +104,22 @@ def seed(store: Store) -> None:
                 store.add_lot(account_id, asset, qty, now - age_days * day)
 
 
-def prepare(data_dir: Path, port: int, database_url: str | None = None, fresh: bool = True) -> Path:
-    """Create (or, with fresh=False, reuse) a sandbox in `data_dir`; return its config file."""
+CHAIN = """
+# Settlement: every trade settles on-chain as atomic DvP (spec/settlement.md).
+[chain]
+url = "{url}"
+deployment = "chain/deployment.json"
+operator_key = "dev"
+confirmations = 0
+"""
+
+
+def prepare(data_dir: Path, port: int, database_url: str | None = None, fresh: bool = True,
+            chain: str = "embedded") -> Path:
+    """Create (or, with fresh=False, reuse) a sandbox in `data_dir`; return its config file.
+
+    `chain`: "embedded" (the venue starts an embedded node and deploys to it at each start), a
+    JSON-RPC URL (deployed there now, once), or "none"."""
     data_dir = data_dir.resolve()
     config = data_dir / "venue.toml"
     if fresh and data_dir.exists():
@@ -119,7 +133,13 @@ def prepare(data_dir: Path, port: int, database_url: str | None = None, fresh: b
         store.migrate()
         if not store.load_world().members:
             seed(store)
+        if chain not in ("embedded", "none"):
+            from venue.chain.service import deploy_sandbox_chain
+            deploy_sandbox_chain(store, data_dir, chain)
     finally:
         store.dispose()
-    config.write_text(CONFIG.format(database_url=url, port=port))
+    text = CONFIG.format(database_url=url, port=port)
+    if chain != "none":
+        text += CHAIN.format(url=chain)
+    config.write_text(text)
     return config

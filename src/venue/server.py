@@ -103,10 +103,25 @@ def start_venue(cfg: VenueConfig) -> RunningVenue:
     return RunningVenue(store, core, sequencer, engine, stopped)
 
 
-def serve(cfg: VenueConfig, verbose: bool = False) -> int:
-    """Run until SIGINT/SIGTERM (graceful) or a fatal journal error (exit 70)."""
+def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
+    """Run until SIGINT/SIGTERM (graceful) or a fatal journal error (exit 70). With a chain config,
+    settlement runs beside the venue: the embedded node if configured, and the worker process."""
     configure_logging(cfg.data_dir, verbose)
-    venue = start_venue(cfg)
+    settlement = None
+    if chain is not None:
+        from venue.chain.service import start_settlement
+        chain_store = Store(cfg.database_url)
+        chain_store.migrate()
+        try:  # before the venue loads its ledger: a sandbox deployment may add opening lots
+            settlement = start_settlement(chain, chain_store)
+        finally:
+            chain_store.dispose()
+    try:
+        venue = start_venue(cfg)
+    except BaseException:
+        if settlement is not None:
+            settlement.stop()
+        raise
     print(f"venue ready: FIX {cfg.comp_id} listening on port {cfg.port}; data in {cfg.data_dir}", flush=True)
 
     def on_signal(signum, _frame) -> None:
@@ -118,5 +133,7 @@ def serve(cfg: VenueConfig, verbose: bool = False) -> int:
     while not venue.stopped.wait(0.5):
         pass
     fatal = venue.sequencer.fatal
+    if settlement is not None:
+        settlement.stop()
     venue.stop()
     return EXIT_FATAL if fatal is not None else 0
