@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -79,8 +80,9 @@ class VenueProcess:
             base += ["--db-url", self.db_url]
         return base + list(args)
 
-    def start_sandbox(self, fresh: bool = True) -> VenueProcess:
-        args = ["sandbox", "--port", str(self.port), "--data-dir", str(self.data_dir)]
+    def start_sandbox(self, fresh: bool = True, chain: str = "none") -> VenueProcess:
+        """`venue sandbox`; `chain`: "none" (most tests: trades stay unsettled), "embedded" or a URL."""
+        args = ["sandbox", "--port", str(self.port), "--data-dir", str(self.data_dir), "--chain", chain]
         if not fresh:
             args.append("--resume")
         return self._spawn(self._cmd(*args))
@@ -134,14 +136,22 @@ class VenueProcess:
 
 
 @pytest.fixture
-def venue(store_url, tmp_path) -> Iterator[VenueProcess]:
-    """A fresh sandbox venue on its own port, on SQLite and on PostgreSQL."""
+def venue(request, store_url, tmp_path) -> Iterator[VenueProcess]:
+    """A fresh sandbox venue on its own port, on SQLite and on PostgreSQL. Without settlement, unless
+    parametrized indirectly with "embedded" or "anvil" (an anvil node from node_modules is started)."""
+    from venue.chain import backend
     url = None if store_url.startswith("sqlite") else store_url
-    proc = VenueProcess(tmp_path / "sandbox", free_port(), url).start_sandbox()
-    try:
-        yield proc
-    finally:
-        proc.stop()
+    chain = getattr(request, "param", "none")
+    with contextlib.ExitStack() as stack:
+        if chain == "anvil":
+            if backend.find_anvil() is None:
+                pytest.skip("anvil not installed: node_modules/@foundry-rs/anvil missing (run `npm ci`)")
+            chain = stack.enter_context(backend.anvil_node()).url
+        proc = VenueProcess(tmp_path / "sandbox", free_port(), url).start_sandbox(chain=chain)
+        try:
+            yield proc
+        finally:
+            proc.stop()
 
 
 @pytest.fixture

@@ -95,6 +95,7 @@ class VenueCore:
         self.entitlements: dict[str, frozenset[str]] | None = None
         self._rate: dict[str, deque[int]] = {}
         self.market_data = MarketDataDesk()
+        self.chain_verified: Callable[[str], bool | None] | None = None  # cached identity registry
         self._md_changed: set[str] = set()
         self._md_trades: dict[str, list[tuple[int, int, str]]] = {}
         self._mass_cancels = 0
@@ -260,7 +261,7 @@ class VenueCore:
             now_us=self._now, ledger=self.ledger, reference_ticks=book.reference_price if book else None,
             entitled=self._entitled(member.member_id if member else None, cmd.symbol),
             recent_messages=self._count_message(cmd.comp_id), market_collar_bps=self.market_collar_bps,
-            accredited_count=self._holder_counts,
+            accredited_count=self._holder_counts, chain_verified=self.chain_verified,
         )
         refused = check_new_order(cmd, ctx)
         self._audit(cmd, ctx, refused)

@@ -64,6 +64,7 @@ class GateContext:
     recent_messages: int = 0  # order messages from this session in the last second, this one included
     market_collar_bps: int = 1000
     accredited_count: Callable[[str], tuple[int, int]] | None = None  # symbol -> (holders, non-accredited)
+    chain_verified: Callable[[str], bool | None] | None = None  # account -> identity registry standing
     inputs: dict = field(default_factory=dict)  # what the gates looked at, for the audit record
 
     @property
@@ -269,6 +270,13 @@ def buyer_eligible(o: NewOrderCommand, c: GateContext) -> GateReject | None:
         return _reject("A170", OrdRejReason.OTHER,
                        f"{o.symbol} (Reg S) may not be sold to US persons before "
                        f"{sec.us_buyers_from.isoformat()} (distribution compliance period)")
+    standing = c.chain_verified(a.account_id) if c.chain_verified is not None else None
+    if standing is not None:
+        c.inputs["identity_registry_verified"] = standing
+    if standing is False:
+        return _reject("A180", OrdRejReason.OTHER,
+                       f"Investor {a.account_id}'s wallet is not verified in the token's identity registry "
+                       "(ERC-3643): it cannot receive tokens")
     return None
 
 
@@ -415,7 +423,8 @@ NEW_ORDER_GATES: tuple[Gate, ...] = (
     Gate("Q100", "Quantity is a positive whole number of lots; MinQty within it", quantity_valid),
     Gate("P100", "Limit price is present, positive and on the tick; none on market orders", price_valid),
     Gate("R100", "Within the member's max order quantity, max notional and price collar", member_risk_limits),
-    Gate("A140", "A buyer is eligible: accreditation (506(c)), jurisdiction lists, Reg S", buyer_eligible),
+    Gate("A140", "A buyer is eligible: accreditation (506(c)), jurisdiction lists, Reg S, on-chain identity",
+         buyer_eligible),
     Gate("C100", "A seller has the tokens: available, past the holding period, minimum holding kept",
          seller_may_deliver),
     Gate("C110", "A buyer stays within holder caps (12(g)) and the maximum holding", buyer_may_hold),

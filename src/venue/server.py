@@ -64,7 +64,7 @@ def configure_logging(data_dir: Path, verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
-def start_venue(cfg: VenueConfig) -> RunningVenue:
+def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
     """Migrate the store, rebuild every book from it, and start the FIX acceptor."""
     from venue.auth import Authenticator
     from venue.fix_acceptor import FixEngine, VenueApplication, write_settings
@@ -80,6 +80,8 @@ def start_venue(cfg: VenueConfig) -> RunningVenue:
                      last_prices=store.last_trade_prices(), market_collar_bps=cfg.market_collar_bps)
     core.load_positions(*store.load_positions())
     core.entitlements = load_entitlements(store)
+    if chain_view is not None:
+        core.chain_verified = chain_view.verified
     open_orders = store.load_open_orders()
     core.restore(open_orders)
     stopped = threading.Event()
@@ -107,17 +109,19 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
     """Run until SIGINT/SIGTERM (graceful) or a fatal journal error (exit 70). With a chain config,
     settlement runs beside the venue: the embedded node if configured, and the worker process."""
     configure_logging(cfg.data_dir, verbose)
-    settlement = None
+    settlement = view = None
     if chain is not None:
-        from venue.chain.service import start_settlement
+        from venue.chain.service import load_deployment, start_settlement
+        from venue.chain.view import ChainView
         chain_store = Store(cfg.database_url)
         chain_store.migrate()
         try:  # before the venue loads its ledger: a sandbox deployment may add opening lots
             settlement = start_settlement(chain, chain_store)
         finally:
             chain_store.dispose()
+        view = ChainView(settlement.url, load_deployment(chain.deployment), chain.operator_key).start()
     try:
-        venue = start_venue(cfg)
+        venue = start_venue(cfg, view)
     except BaseException:
         if settlement is not None:
             settlement.stop()
@@ -133,6 +137,8 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
     while not venue.stopped.wait(0.5):
         pass
     fatal = venue.sequencer.fatal
+    if view is not None:
+        view.stop()
     if settlement is not None:
         settlement.stop()
     venue.stop()

@@ -418,6 +418,11 @@ ELIGIBLE_CASES = [
     case("Reg S: a buyer in Puerto Rico is a US person (Rule 902(l))",
          ctx=dict(account=account(jurisdiction="PR"), security=security(us_buyers_from=TOMORROW)),
          code="A170", reason=R.OTHER, text="US persons"),
+    case("on-chain: buyer wallet not verified in the identity registry", ctx=dict(chain_verified=lambda a: False),
+         code="A180", reason=R.OTHER, text="not verified in the token's identity registry"),
+    case("on-chain: verified buyer passes", ctx=dict(chain_verified=lambda a: True)),
+    case("on-chain: unknown standing passes (settlement checks again)", ctx=dict(chain_verified=lambda a: None)),
+    case("on-chain: an unverified seller is not refused here", order=SELL, ctx=dict(chain_verified=lambda a: False)),
 ]
 
 # Sells. Default ledger: A-1 holds 1000 ACME in one lot acquired at time 0.
