@@ -112,8 +112,8 @@ class VenueProcess:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run a `venue` CLI command against this venue's store."""
-        res = subprocess.run(self._cmd("--config", str(self.data_dir / "venue.toml"), *args) if not self.db_url
-                             else self._cmd(*args), capture_output=True, text=True, cwd=ROOT, timeout=60)
+        res = subprocess.run(self._cmd("--config", str(self.data_dir / "venue.toml"), *args),
+                             capture_output=True, text=True, cwd=ROOT, timeout=60)
         if check and res.returncode != 0:
             raise AssertionError(f"venue {' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
         return res
