@@ -74,6 +74,7 @@ class Tag:
     Text = 58
     TimeInForce = 59
     TransactTime = 60
+    MsgType = 35
     RptSeq = 83
     CxlRejReason = 102
     NoRelatedSym = 146
@@ -98,7 +99,6 @@ class Tag:
     SecurityListRequestType = 559
     RoundLot = 561
     MinPriceIncrement = 969
-    MsgType = 35
 
 
 # MDEntryType(269) and MDUpdateAction(279)
@@ -136,6 +136,11 @@ class Quote:
     cum: int = 0
     pending: str = ""       # "new", "replace" or "cancel" while a request awaits its answer
     pending_cl_ord_id: str = ""
+    pending_price: int | None = None  # the new price of a replace in flight
+
+    def prices(self) -> list[int]:
+        """The prices this quote may rest at until the pending request is answered."""
+        return [self.price] if self.pending_price is None else [self.price, self.pending_price]
 
 
 @dataclass
@@ -332,8 +337,11 @@ class MarketMaker:
             self.mass_cancel_id = self.next_id("MC")
             self.send("q", [(Tag.ClOrdID, self.mass_cancel_id), (Tag.MassCancelRequestType, "7"),
                             (Tag.TransactTime, utc_now())])
-            if not self.pump_until(lambda: self.mass_cancel_answered, 10):
+            if not self.pump_until(lambda: self.mass_cancel_answered or not self.logged_on, 10):
                 log.error("no OrderMassCancelReport within 10 s")
+            if not self.logged_on:
+                log.warning("disconnected before the mass cancel was answered: the venue cancels the quotes "
+                            "of a cancel-on-disconnect session itself")
             # The 150=4 execution reports follow the 35=r; wait for them so the last status is true.
             self.pump_until(lambda: not any(q for m in self.markets.values() for q in m.quotes.values()), 5)
             session = fix.Session.lookupSession(self.session_id)
@@ -361,13 +369,20 @@ class MarketMaker:
             market.md_req_id = ""
 
     def subscribe(self, market: Market) -> None:
-        """MarketDataRequest (35=V): snapshot plus incremental updates of bids, offers and trades."""
+        """MarketDataRequest (35=V): snapshot plus incremental updates of bids, offers and trades
+        (ending the symbol's previous subscription, if any)."""
+        if market.md_req_id:
+            self.send_md_request(market, market.md_req_id, "2")
         market.md_req_id = self.next_id("MD")
         market.rpt_seq = 0
         self.by_req_id[market.md_req_id] = market
+        self.send_md_request(market, market.md_req_id, "1")
+
+    def send_md_request(self, market: Market, req_id: str, request_type: str) -> None:
+        """SubscriptionRequestType(263): 1 subscribe, 2 unsubscribe."""
         msg = self.new_message("V")
-        msg.setField(Tag.MDReqID, market.md_req_id)
-        msg.setField(Tag.SubscriptionRequestType, "1")
+        msg.setField(Tag.MDReqID, req_id)
+        msg.setField(Tag.SubscriptionRequestType, request_type)
         msg.setField(Tag.MarketDepth, "0")
         msg.setField(Tag.MDUpdateType, "1")
         for entry_type in (MD_BID, MD_OFFER, MD_TRADE):
@@ -496,6 +511,7 @@ class MarketMaker:
             quote.price = market.ticks(msg.getField(Tag.Price))
             quote.qty = int(msg.getField(Tag.OrderQty))
             quote.pending = quote.pending_cl_ord_id = ""
+            quote.pending_price = None
         elif exec_type == "8":
             log.warning("%s %s rejected: %s", symbol, SIDE_NAMES[side], field_or(msg, Tag.Text, ""))
             market.retry_after[side] = time.monotonic() + 2.0
@@ -513,6 +529,7 @@ class MarketMaker:
                     log.info("%s %s: request refused: %s", market.symbol, SIDE_NAMES[side],
                              field_or(msg, Tag.Text, ""))
                     quote.pending = quote.pending_cl_ord_id = ""
+                    quote.pending_price = None
                     market.retry_after[side] = time.monotonic() + 1.0
                     if field_or(msg, Tag.CxlRejReason, "") == "1" or msg.getField(Tag.OrdStatus) in ("2", "4", "C"):
                         market.quotes[side] = None
@@ -550,13 +567,15 @@ class MarketMaker:
             return
         now = time.monotonic()
         for market in self.markets.values():
-            if market.tick is None or not market.md_req_id or now < market.book_catching_up_until:
-                continue
+            if market.tick is None or market.rpt_seq == 0 or now < market.book_catching_up_until:
+                continue  # no tick size or no book snapshot yet, or the book has not caught up with us
             size = max(market.lot, self.s.size // market.lot * market.lot)
             for side, price in self.wanted_prices(market).items():
                 quote = market.quotes[side]
                 if (quote is not None and quote.pending) or now < market.retry_after[side]:
                     continue
+                if price is not None and self.crosses_own_quote(market, side, price):
+                    continue  # the other side moves first (the venue would stop a self-match)
                 if quote is None:
                     if price is not None:
                         self.new_order(market, side, price, size)
@@ -564,6 +583,15 @@ class MarketMaker:
                     self.cancel(market, quote)
                 elif quote.order_id and (price != quote.price or quote.leaves != size):
                     self.replace(market, quote, price, quote.cum + size)
+
+    @staticmethod
+    def crosses_own_quote(market: Market, side: str, price: int) -> bool:
+        """Would a bid (offer) at `price` meet our own offer (bid)? When the fair price jumps, the
+        quote on the far side must move out of the way before the near side moves."""
+        other = market.quotes[SELL if side == BUY else BUY]
+        if other is None:
+            return False
+        return price >= min(other.prices()) if side == BUY else price <= max(other.prices())
 
     def new_order(self, market: Market, side: str, price: int, qty: int) -> None:
         cl_ord_id = self.next_id("Q")
@@ -573,7 +601,7 @@ class MarketMaker:
                         (Tag.OrdType, "2"), (Tag.Price, market.price(price)), (Tag.TimeInForce, "0")])
 
     def replace(self, market: Market, quote: Quote, price: int, qty: int) -> None:
-        quote.pending, quote.pending_cl_ord_id = "replace", self.next_id("Q")
+        quote.pending, quote.pending_cl_ord_id, quote.pending_price = "replace", self.next_id("Q"), price
         self.send("G", [(Tag.ClOrdID, quote.pending_cl_ord_id), (Tag.OrigClOrdID, quote.cl_ord_id),
                         (Tag.OrderID, quote.order_id), (Tag.Account, self.s.account), (Tag.Symbol, market.symbol),
                         (Tag.Side, quote.side), (Tag.TransactTime, utc_now()), (Tag.OrderQty, str(qty)),

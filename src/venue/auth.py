@@ -1,11 +1,29 @@
 """FIX logon checks: Username(553) must be the session's CompID and Password(554) must match.
 
-Every attempt, accepted or refused, is recorded in the store's auth_events table.
+Every attempt is recorded in the store's auth_events table with its outcome: `accepted`,
+`refused` (the check failed) or `locked` (refused without checking, see below).
+
+Brute force throttling: after `max_failures` refused logons of one CompID within `window_s`
+seconds, that CompID is locked out for `lockout_s` seconds. While locked, every logon is refused
+with "Too many failed logons: try again in S seconds" and the password is not checked (a correct
+password does not unlock it). Each further lockout before a successful logon doubles the lockout,
+up to `max_lockout_s`. A successful logon clears the CompID's failures and lockout level.
+
+The counters live in memory, in the Authenticator: a venue restart clears every lockout (the
+attempts themselves stay in auth_events). Defaults come from the environment, so an operator can
+change them without code: VENUE_LOGON_MAX_FAILURES (5), VENUE_LOGON_WINDOW_S (60),
+VENUE_LOGON_LOCKOUT_S (60), VENUE_LOGON_MAX_LOCKOUT_S (3600); constructor arguments win.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
 
 from venue.model import MemberStatus
 from venue.passwords import verify_password
@@ -13,24 +31,108 @@ from venue.store import Store
 
 log = logging.getLogger("venue.auth")
 
+DEFAULT_MAX_FAILURES = 5
+DEFAULT_WINDOW_S = 60.0
+DEFAULT_LOCKOUT_S = 60.0
+DEFAULT_MAX_LOCKOUT_S = 3600.0
+
+
+def _env_number(name: str, default: float) -> float:
+    """A positive number from the environment, or `default` when unset or unusable."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        log.warning("ignoring %s=%r: not a number; using %s", name, raw, default)
+        return default
+    if not math.isfinite(value) or value <= 0:
+        log.warning("ignoring %s=%r: not a positive number; using %s", name, raw, default)
+        return default
+    return value
+
 
 class Authenticator:
     """Checks logons against the member registry in the store (read fresh on every logon, so a
-    suspension or a password change applies to the next logon without a restart)."""
+    suspension or a password change applies to the next logon without a restart), and locks out a
+    CompID after repeated failures."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, max_failures: int | None = None, window_s: float | None = None,
+                 lockout_s: float | None = None, max_lockout_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
+        self.max_failures = max_failures if max_failures is not None else int(
+            _env_number("VENUE_LOGON_MAX_FAILURES", DEFAULT_MAX_FAILURES))
+        self.window_s = window_s if window_s is not None else _env_number("VENUE_LOGON_WINDOW_S", DEFAULT_WINDOW_S)
+        self.lockout_s = lockout_s if lockout_s is not None else _env_number("VENUE_LOGON_LOCKOUT_S",
+                                                                            DEFAULT_LOCKOUT_S)
+        self.max_lockout_s = max_lockout_s if max_lockout_s is not None else _env_number(
+            "VENUE_LOGON_MAX_LOCKOUT_S", DEFAULT_MAX_LOCKOUT_S)
+        if self.max_failures < 1 or self.window_s <= 0 or self.lockout_s <= 0 or self.max_lockout_s < self.lockout_s:
+            raise ValueError("logon throttling needs max_failures >= 1, window_s > 0 and "
+                             "0 < lockout_s <= max_lockout_s")
+        self._clock = clock
+        self._lock = threading.Lock()  # the engine checks logons of different sessions on different threads
+        self._failures: dict[str, deque[float]] = {}
+        self._locked_until: dict[str, float] = {}
+        self._lockouts: dict[str, int] = {}
 
     def check(self, comp_id: str, username: str | None, password: str | None) -> str | None:
         """None if the logon is accepted, else the reason sent in the Logout's Text(58)."""
+        locked = self._lockout_left(comp_id)
+        if locked is not None:
+            reason = f"Too many failed logons: try again in {math.ceil(locked)} seconds"
+            return self._record(comp_id, "locked", reason) or reason
         reason = self._reason(comp_id, username, password)
+        self._count(comp_id, failed=reason is not None)
+        return self._record(comp_id, "accepted" if reason is None else "refused", reason or "logon accepted",
+                            refused=reason is not None) or reason
+
+    def lockout_left(self, comp_id: str) -> float | None:
+        """Seconds until `comp_id` may log on again, or None if it is not locked out."""
+        return self._lockout_left(comp_id)
+
+    def _lockout_left(self, comp_id: str) -> float | None:
+        with self._lock:
+            until = self._locked_until.get(comp_id)
+            if until is None:
+                return None
+            left = until - self._clock()
+            if left > 0:
+                return left
+            del self._locked_until[comp_id]
+            return None
+
+    def _count(self, comp_id: str, failed: bool) -> None:
+        with self._lock:
+            if not failed:
+                self._failures.pop(comp_id, None)
+                self._lockouts.pop(comp_id, None)
+                return
+            now = self._clock()
+            recent = self._failures.setdefault(comp_id, deque())
+            recent.append(now)
+            while recent and recent[0] <= now - self.window_s:
+                recent.popleft()
+            if len(recent) < self.max_failures:
+                return
+            recent.clear()
+            level = self._lockouts.get(comp_id, 0)
+            self._lockouts[comp_id] = level + 1
+            duration = min(self.lockout_s * 2 ** min(level, 62), self.max_lockout_s)
+            self._locked_until[comp_id] = now + duration
+        log.warning("logons of %s locked for %.0f s after %d failed attempts within %.0f s",
+                    comp_id, duration, self.max_failures, self.window_s)
+
+    def _record(self, comp_id: str, outcome: str, reason: str, refused: bool = True) -> str | None:
+        """Write the attempt to auth_events; a reason to refuse if that is not possible."""
         try:
-            self.store.record_auth_event(comp_id, "accepted" if reason is None else "refused",
-                                         reason or "logon accepted")
+            self.store.record_auth_event(comp_id, outcome, reason)
         except Exception:  # noqa: BLE001 - an audit write failure must not let a bad logon through
             log.exception("could not record logon attempt of %s", comp_id)
-            return reason or "Logon not possible now: venue store unavailable"
-        return reason
+            return None if refused else "Logon not possible now: venue store unavailable"
+        return None
 
     def _reason(self, comp_id: str, username: str | None, password: str | None) -> str | None:
         if not username or password is None:

@@ -131,8 +131,11 @@ def _chain_config(path: Path):
               help="Where trades settle: 'embedded' (an in-process EVM node started with the venue), a JSON-RPC "
                    "URL (the sandbox contracts are deployed there), or 'none' (no settlement).")
 @click.option("-v", "--verbose", is_flag=True)
+@click.option("--with-market-maker", is_flag=True,
+              help="Also run examples/market_maker.py as MM1, quoting every sandbox security.")
 @click.pass_context
-def sandbox(ctx: click.Context, port: int, data_dir: str, resume: bool, chain: str, verbose: bool) -> None:
+def sandbox(ctx: click.Context, port: int, data_dir: str, resume: bool, chain: str, verbose: bool,
+            with_market_maker: bool) -> None:
     """Start a fresh certification sandbox venue (see spec/sandbox.md)."""
     from venue import sandbox as sb
     from venue.server import serve as run
@@ -148,7 +151,45 @@ def sandbox(ctx: click.Context, port: int, data_dir: str, resume: bool, chain: s
     click.echo(f"sandbox: sessions BRKA, BRKB, MM1 (order entry), OPSDC, BRKADC (drop copy); password "
                f"'{sb.SANDBOX_PASSWORD}'; venue CompID ATS; FIX 4.4 on 127.0.0.1:{port}; settlement: "
                f"{chain_cfg.url if chain_cfg else 'none'}")
-    sys.exit(run(cfg, verbose, chain=chain_cfg))
+    if not with_market_maker:
+        sys.exit(run(cfg, verbose, chain=chain_cfg))
+    import signal
+    import socket
+    import subprocess
+    import threading
+    script = Path(__file__).resolve().parents[2] / "examples" / "market_maker.py"
+    if not script.exists():
+        raise click.ClickException(f"--with-market-maker needs {script} (a source checkout)")
+    maker_cmd = [sys.executable, str(script), "--port", str(port), "--state-dir", str(Path(data_dir) / "market_maker")]
+    for security in sb.SECURITIES:
+        maker_cmd += ["--symbol", security.symbol, "--ref", f"{security.symbol}={security.reference_price}"]
+    makers: list[subprocess.Popen] = []
+    venue_exited = threading.Event()
+
+    def start_market_maker() -> None:
+        """Start the market maker once the FIX port accepts connections (run() below blocks)."""
+        while not venue_exited.is_set():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except OSError:
+                time.sleep(0.2)
+                continue
+            makers.append(subprocess.Popen(maker_cmd))
+            return
+
+    threading.Thread(target=start_market_maker, name="market-maker-start", daemon=True).start()
+    try:
+        code = run(cfg, verbose, chain=chain_cfg)
+    finally:
+        venue_exited.set()
+        for maker in makers:
+            maker.send_signal(signal.SIGTERM)
+            try:
+                maker.wait(15)
+            except subprocess.TimeoutExpired:
+                maker.kill()
+                maker.wait(5)
+    sys.exit(code)
 
 
 # ---------------------------------------------------------------- registry

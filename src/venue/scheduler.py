@@ -1,0 +1,371 @@
+"""The venue's persistent clock: APScheduler 3 jobs kept in the venue's own database.
+
+Split of duties. Everything that changes matching state stays in the deterministic venue core:
+it changes phases, runs auctions and expires Day and GTD orders from its own timers, at the
+calendar's instants, and it catches up by itself after a restart (it is rebuilt from the journal).
+The scheduler decides nothing about trading. It is the clock that survives restarts: at each phase
+boundary of each trading calendar it calls `wake()`, which makes the sequencer run the core's timers
+at that instant instead of whenever its next message arrives; and it runs the venue's periodic
+back-office work (trade reports, settlement reconciliation, regulatory reports, the retention
+sweep, the fair-access computation).
+
+Persistence. Jobs live in table `apscheduler_jobs` (SQLAlchemyJobStore on the venue's engine), each
+with its next run time. Building the scheduler again on the same database keeps the stored jobs and
+their next run times (a job whose schedule changed in the config is replaced and starts afresh from
+now), so a restart neither loses nor repeats a run. A job's next run time is stored after the job
+ran: a crash in the middle of a job runs it again on restart (at least once); every job is
+idempotent (a wake-up, reporting unreported trades, rewriting the same report files).
+
+Misfires (a run due while the venue was down or busy). Every job coalesces: however many runs were
+missed, it runs once, for the latest missed time. Then `misfire_grace_time` decides whether that run
+still happens; per job:
+
+| job                   | when                                   | misfire_grace_time | why |
+|-----------------------|----------------------------------------|--------------------|-----|
+| wake:<calendar>       | each phase boundary and midnight        | none (always)      | a late wake-up is still right: the core catches up to the calendar |
+| trade-reports         | every second                            | none (always)      | an unreported trade must be reported, late (and flagged) if need be |
+| settlement-reconcile  | every N minutes                         | 60 s               | a stale run is skipped; the next one is at most N minutes away |
+| daily-reports         | each trading day's close + 5 minutes    | none (always)      | the day's audit trail, summary and CAT export must exist |
+| finra-4552            | Mondays 06:00 (venue time)              | none (always)      | due within 7 business days: late beats missing |
+| ats-r                 | 1 Jan/Apr/Jul/Oct 06:00                 | none (always)      | due within 30 days of quarter end |
+| fair-access           | the 1st of each month 06:00             | none (always)      | the month's computation must exist |
+| retention-sweep       | daily 02:30                             | 12 h               | a sweep more than 12 h late waits for the next day's |
+
+Time. `clock` (µs since the epoch) is injectable: tests build the scheduler with a fake clock and
+call `run_pending(now_us)`, which runs exactly what the scheduler's own thread would run at that
+instant (the same code: the thread calls it with the clock's time). With an injected clock `start()`
+does not start the background loop. Jobs run one at a time, in due order, on the scheduler's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_PAUSED
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from venue.calendar import TradingCalendar
+from venue.config import VenueConfig
+from venue.fair_access import Month
+from venue.reports import build
+from venue.reports.periods import local_day, quarter_of, week_of
+from venue.reports.retention import retention_sweep
+from venue.reports.trade_reporting import report_trades
+from venue.reports.writers import write
+from venue.store.repository import Store
+
+log = logging.getLogger("venue.scheduler")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+JOB_TABLE = "apscheduler_jobs"
+JOBSTORE = "default"
+REPORTS_AFTER_CLOSE_S = 300
+RECONCILE_GRACE_S = 60
+RETENTION_GRACE_S = 12 * 3600
+_SEARCH_DAYS = 400
+
+
+def to_datetime(at_us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=at_us)
+
+
+def to_us(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def wall_clock_us() -> int:
+    return _time.time_ns() // 1000
+
+
+class CalendarTrigger(BaseTrigger):
+    """Fires at a trading calendar's instants: `boundaries` (every instant the scheduled phase may
+    change: pre-open, open, close, and midnight, when GTD orders with an ExpireDate expire and the
+    next day begins), or `closes` (each trading day's close, plus `offset_s`)."""
+
+    def __init__(self, calendar: TradingCalendar, what: str = "boundaries", offset_s: int = 0) -> None:
+        if what not in ("boundaries", "closes"):
+            raise ValueError(f"unknown calendar instants {what!r}")
+        self.calendar, self.what, self.offset_s = calendar, what, offset_s
+
+    def next_after(self, after_us: int) -> int:
+        """The first instant strictly after `after_us`."""
+        cal = self.calendar
+        if self.what == "boundaries":
+            return cal.phase_at(after_us)[1]
+        offset = self.offset_s * 1_000_000
+        day = cal.trading_day(after_us) - timedelta(days=1)
+        for _ in range(_SEARCH_DAYS):
+            if cal.is_trading_day(day) and cal.close_us(day) + offset > after_us:
+                return cal.close_us(day) + offset
+            day += timedelta(days=1)
+        raise ValueError(f"calendar has no trading day within {_SEARCH_DAYS} days")
+
+    def get_next_fire_time(self, previous_fire_time, now):  # noqa: D102 - APScheduler's interface
+        return to_datetime(self.next_after(to_us(previous_fire_time or now)))
+
+    def __str__(self) -> str:
+        return f"calendar {self.what} {describe(self.calendar)}" + (f" +{self.offset_s}s" if self.offset_s else "")
+
+
+def describe(cal: TradingCalendar) -> str:
+    """A calendar as stable text: a job whose text changed is rescheduled on the next build."""
+    pre = cal.pre_open.isoformat("minutes") if cal.pre_open else "-"
+    return (f"{cal.timezone} {pre}/{cal.open.isoformat('minutes')}-{cal.close.isoformat('minutes')} "
+            f"days={''.join(str(d) for d in sorted(cal.weekdays))} "
+            f"holidays={','.join(d.isoformat() for d in sorted(cal.holidays))}")
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerCallbacks:
+    """What the venue lends the scheduler. `wake` makes the sequencer run the core's timers now;
+    `reconcile` runs a settlement reconciliation (chain vs ledger); `fair_access` computes the
+    fair-access figures of a month (the one just ended). None: no such job."""
+
+    wake: Callable[[], object]
+    reconcile: Callable[[], object] | None = None
+    fair_access: Callable[[Month], object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerOptions:
+    reconcile_minutes: int = 5
+    trade_reports_every_s: int = 1
+    reports_at: str = "06:00"  # venue time, for the weekly, quarterly and monthly jobs
+    retention_at: str = "02:30"
+    retention_purge: bool = False  # the sweep reports what is past retention; purging is a decision
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """One run (or skipped misfire) of a job: `due_us` the fire time, `ran_us` when it was handled."""
+
+    job: str
+    due_us: int
+    ran_us: int
+    outcome: str  # ok | missed | error: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    id: str
+    kind: str
+    trigger: BaseTrigger
+    grace_s: int | None
+    spec: str
+    params: dict = field(default_factory=dict)
+
+
+def scheduled_job(**_kwargs) -> None:
+    """The function reference stored with every job. VenueScheduler runs jobs itself with the
+    callbacks it was built with (in-memory callables cannot be stored in a database)."""
+    raise RuntimeError("venue jobs are run by venue.scheduler.VenueScheduler")
+
+
+class _Engine(BackgroundScheduler):
+    """APScheduler's background loop, processing jobs through the venue scheduler (its clock)."""
+
+    def __init__(self, owner: VenueScheduler, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._owner = owner
+
+    def _process_jobs(self):
+        if self.state == STATE_PAUSED:
+            return None
+        owner = self._owner
+        owner.run_pending(owner.clock())
+        nxt = owner.next_run_us()
+        if nxt is None:
+            return None
+        return min(max((nxt - owner.clock()) / 1_000_000, 0), threading.TIMEOUT_MAX)
+
+
+class VenueScheduler:
+    """The venue's scheduled jobs (module docstring). Build with `build_scheduler`."""
+
+    def __init__(self, store: Store, config: VenueConfig, callbacks: SchedulerCallbacks,
+                 clock: Callable[[], int] | None, options: SchedulerOptions) -> None:
+        self.store, self.config, self.callbacks, self.options = store, config, callbacks, options
+        self.injected_clock = clock is not None
+        self.clock: Callable[[], int] = clock or wall_clock_us
+        self.runs: list[JobRun] = []
+        self._lock = threading.RLock()
+        self.calendar = config.calendar_for("default")
+        self._engine = _Engine(self, timezone=timezone.utc,
+                               jobstores={JOBSTORE: SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)},
+                               job_defaults={"coalesce": True, "max_instances": 1})
+        self.specs = self._specs()
+
+    # ------------------------------------------------------------ the jobs
+    def _specs(self) -> list[_Spec]:
+        tz, opts = self.calendar.timezone, self.options
+        hh, mm = (int(x) for x in opts.reports_at.split(":"))
+        rh, rm = (int(x) for x in opts.retention_at.split(":"))
+        calendars = self.config.calendars or {"default": TradingCalendar()}
+        specs = [_Spec(f"wake:{name}", "wake", CalendarTrigger(cal), None, f"boundaries {describe(cal)}")
+                 for name, cal in sorted(calendars.items())]
+        every = opts.trade_reports_every_s
+        specs.append(_Spec("trade-reports", "trade-reports", _interval(seconds=every), None, f"every {every}s"))
+        if self.callbacks.reconcile is not None:
+            minutes = opts.reconcile_minutes
+            specs.append(_Spec("settlement-reconcile", "reconcile", _interval(minutes=minutes), RECONCILE_GRACE_S,
+                               f"every {minutes}min"))
+        specs.append(_Spec("daily-reports", "daily-reports",
+                           CalendarTrigger(self.calendar, "closes", REPORTS_AFTER_CLOSE_S), None,
+                           f"closes+{REPORTS_AFTER_CLOSE_S}s {describe(self.calendar)}"))
+        specs.append(_Spec("finra-4552", "finra-4552", CronTrigger(day_of_week="mon", hour=hh, minute=mm, timezone=tz),
+                           None, f"mon {opts.reports_at} {tz}"))
+        specs.append(_Spec("ats-r", "ats-r", CronTrigger(month="1,4,7,10", day=1, hour=hh, minute=mm, timezone=tz),
+                           None, f"quarterly {opts.reports_at} {tz}"))
+        if self.callbacks.fair_access is not None:
+            specs.append(_Spec("fair-access", "fair-access", CronTrigger(day=1, hour=hh, minute=mm, timezone=tz),
+                               None, f"monthly {opts.reports_at} {tz}"))
+        specs.append(_Spec("retention-sweep", "retention", CronTrigger(hour=rh, minute=rm, timezone=tz),
+                           RETENTION_GRACE_S, f"daily {opts.retention_at} {tz} purge={opts.retention_purge}"))
+        return specs
+
+    def _sync_jobs(self) -> None:
+        """Add missing jobs, keep unchanged ones (and their stored next run time), replace changed
+        ones, remove jobs no longer configured."""
+        now = to_datetime(self.clock())
+        stored = {job.id: job for job in self._engine.get_jobs(jobstore=JOBSTORE)}
+        wanted = {s.id for s in self.specs}
+        for job_id in stored.keys() - wanted:
+            log.info("job %s is no longer configured: removed", job_id)
+            self._engine.remove_job(job_id, JOBSTORE)
+        for s in self.specs:
+            job = stored.get(s.id)
+            if job is not None and job.kwargs.get("spec") == s.spec:
+                continue
+            if job is not None:
+                log.info("job %s changed (%s -> %s): rescheduled from now", s.id, job.kwargs.get("spec"), s.spec)
+            self._engine.add_job(scheduled_job, s.trigger, id=s.id, name=s.id, jobstore=JOBSTORE,
+                                 kwargs={"kind": s.kind, "spec": s.spec}, coalesce=True,
+                                 misfire_grace_time=s.grace_s, max_instances=1, replace_existing=True,
+                                 next_run_time=s.trigger.get_next_fire_time(None, now))
+
+    # ------------------------------------------------------------ running
+    def start(self) -> VenueScheduler:
+        """Open the job store, bring the jobs in line with the config, and (with the wall clock)
+        start the background loop."""
+        self._engine.start(paused=True)
+        self._sync_jobs()
+        if not self.injected_clock:
+            self._engine.resume()
+        return self
+
+    def stop(self) -> None:
+        """Stop the loop (waiting for a running job) and close the store."""
+        self._engine.shutdown(wait=True)
+        self.store.dispose()
+
+    def next_run_us(self) -> int | None:
+        nxt = self._engine._lookup_jobstore(JOBSTORE).get_next_run_time()
+        return None if nxt is None else to_us(nxt)
+
+    def next_runs(self) -> dict[str, int]:
+        """Job id -> its next run time (µs)."""
+        return {job.id: to_us(job.next_run_time) for job in self._engine.get_jobs(jobstore=JOBSTORE)
+                if job.next_run_time is not None}
+
+    def run_pending(self, now_us: int) -> list[JobRun]:
+        """Run every job due at `now_us` (coalesced, misfire policy applied), in due order, and store
+        each job's next run time after it ran."""
+        done: list[JobRun] = []
+        with self._lock:
+            now = to_datetime(now_us)
+            jobstore = self._engine._lookup_jobstore(JOBSTORE)
+            for job in jobstore.get_due_jobs(now):
+                run_times = job._get_run_times(now)
+                if job.coalesce:
+                    run_times = run_times[-1:]
+                for run_time in run_times:
+                    if job.misfire_grace_time is not None and now - run_time > timedelta(
+                            seconds=job.misfire_grace_time):
+                        log.warning("job %s due at %s missed by %s: skipped (misfire grace %ss)", job.id, run_time,
+                                    now - run_time, job.misfire_grace_time)
+                        outcome = "missed"
+                    else:
+                        outcome = self._run(job.id, job.kwargs["kind"], to_us(run_time), now_us)
+                    done.append(JobRun(job.id, to_us(run_time), now_us, outcome))
+                nxt = job.trigger.get_next_fire_time(run_times[-1], now) if run_times else None
+                if nxt is None:
+                    jobstore.remove_job(job.id)
+                else:
+                    job._modify(next_run_time=nxt)
+                    jobstore.update_job(job)
+            self.runs.extend(done)
+        return done
+
+    def _run(self, job_id: str, kind: str, due_us: int, now_us: int) -> str:
+        try:
+            self._do(kind, due_us, now_us)
+        except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
+            log.exception("job %s (due %d) failed", job_id, due_us)
+            return f"error: {type(exc).__name__}: {exc}"
+        return "ok"
+
+    def _do(self, kind: str, due_us: int, now_us: int) -> None:
+        cb, store, tz = self.callbacks, self.store, self.calendar.timezone
+        reports = self.config.data_dir / "reports"
+        if kind == "wake":
+            cb.wake()
+        elif kind == "trade-reports":
+            made = report_trades(store, now_us)
+            late = sum(1 for r in made if r["late"])
+            if late:
+                log.warning("%d of %d trade report(s) made late (more than 10 s after execution)", late, len(made))
+        elif kind == "reconcile":
+            assert cb.reconcile is not None
+            breaks = getattr(cb.reconcile(), "breaks", None)
+            if breaks:
+                log.warning("settlement reconciliation: %d break(s) between chain and ledger", len(breaks))
+        elif kind == "fair-access":
+            assert cb.fair_access is not None
+            cb.fair_access(Month.of(local_day(due_us, tz)).shift(-1))
+        elif kind == "daily-reports":
+            day = self.calendar.trading_day(due_us)
+            folder = reports / "daily" / day.isoformat()
+            _both(build.audit_trail(store, day, tz, now_us), folder / "audit-trail")
+            _both(build.cat_export(store, day, tz, now_us), folder / "cat-events")
+        elif kind == "finra-4552":
+            week = week_of(local_day(due_us, tz) - timedelta(days=7), tz)
+            _both(build.finra_4552(store, week.label, self.calendar, now_us), reports / "finra-4552" / week.label)
+        elif kind == "ats-r":
+            quarter = quarter_of(_previous_quarter_day(local_day(due_us, tz)), tz)
+            _both(build.ats_r(store, quarter.label, tz, now_us), reports / "ats-r" / quarter.label)
+        elif kind == "retention":
+            report = retention_sweep(store, now_us, purge=self.options.retention_purge)
+            write(report, reports / "retention" / f"{local_day(due_us, tz).isoformat()}.json", "json")
+        else:
+            raise ValueError(f"unknown job kind {kind!r}")
+
+
+def _interval(**every) -> IntervalTrigger:
+    """An interval aligned on whole units since 2000-01-01 UTC, so rebuilding it changes nothing."""
+    return IntervalTrigger(**every, start_date=datetime(2000, 1, 1, tzinfo=timezone.utc), timezone=timezone.utc)
+
+
+def _previous_quarter_day(day: date) -> date:
+    return date(day.year, (day.month - 1) // 3 * 3 + 1, 1) - timedelta(days=1)
+
+
+def _both(report, stem) -> None:
+    write(report, stem.with_suffix(".csv"), "csv")
+    write(report, stem.with_suffix(".json"), "json")
+
+
+def build_scheduler(store_url: str, config: VenueConfig, callbacks: SchedulerCallbacks,
+                    clock: Callable[[], int] | None = None, options: SchedulerOptions | None = None) -> VenueScheduler:
+    """A scheduler on the venue's database at `store_url` (migrated: the job store's table is
+    created by migration 0005_records). Call `start()`; with `clock` (µs) given, drive it with
+    `run_pending(now_us)`."""
+    return VenueScheduler(Store(store_url), config, callbacks, clock, options or SchedulerOptions())
