@@ -475,6 +475,9 @@ members.add_command(members_entitle)
 members.add_command(members_revoke)
 main.add_command(access)
 main.add_command(report)
+from venue.cli_reports import register as register_reports  # noqa: E402
+
+register_reports(report)
 
 if __name__ == "__main__":
     main()

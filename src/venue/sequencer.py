@@ -61,6 +61,10 @@ class Sequencer:
         self._queue.put(None)
         self._thread.join(timeout)
 
+    def wake(self) -> None:
+        """Run the core's timers now (the scheduler's calendar wake-ups); safe from any thread."""
+        self._queue.put(None)
+
     def submit(self, cmd: Command) -> None:
         """Queue a command; safe from any thread, never blocks."""
         self._queue.put(cmd)

@@ -42,9 +42,12 @@ class RunningVenue:
     sequencer: Sequencer
     engine: object
     stopped: threading.Event
+    scheduler: object = None
 
     def stop(self) -> None:
         try:
+            if self.scheduler is not None:
+                self.scheduler.stop()
             self.engine.stop()
         finally:
             self.sequencer.stop()
@@ -62,6 +65,7 @@ def configure_logging(data_dir: Path, verbose: bool = False) -> None:
         handler._venue = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # not a line per job run
 
 
 def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
@@ -105,6 +109,19 @@ def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
     return RunningVenue(store, core, sequencer, engine, stopped)
 
 
+def _scheduler(cfg: VenueConfig, venue: RunningVenue, chain):
+    """The persistent clock (APScheduler, job store in the venue's database): calendar wake-ups of
+    the sequencer, settlement reconciliation, regulatory reports, retention (spec/records.md)."""
+    from venue.scheduler import SchedulerCallbacks, build_scheduler
+    reconcile = None
+    if chain is not None:
+        from venue.chain.service import reconcile_config
+
+        def reconcile():
+            return reconcile_config(chain, venue.store)
+    return build_scheduler(cfg.database_url, cfg, SchedulerCallbacks(wake=venue.sequencer.wake, reconcile=reconcile))
+
+
 def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
     """Run until SIGINT/SIGTERM (graceful) or a fatal journal error (exit 70). With a chain config,
     settlement runs beside the venue: the embedded node if configured, and the worker process."""
@@ -122,6 +139,7 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
         view = ChainView(settlement.url, load_deployment(chain.deployment), chain.operator_key).start()
     try:
         venue = start_venue(cfg, view)
+        venue.scheduler = _scheduler(cfg, venue, chain).start()
     except BaseException:
         if settlement is not None:
             settlement.stop()
