@@ -547,12 +547,13 @@ class VenueCore:
             return
         symbol = cmd.symbol if cmd.request_type == "1" else None
         targets = self._open_orders_of(cmd.comp_id, symbol, cmd.side)
-        self.outbound.append(MassCancelReport(
-            cmd.comp_id, cmd.cl_ord_id, report_id, cmd.request_type, cmd.request_type,
-            tuple((r.cl_ord_id, str(r.order_id)) for r in targets), symbol, cmd.side, self._now,
-            text=f"{len(targets)} orders canceled"))
+        affected = tuple((r.cl_ord_id, str(r.order_id)) for r in targets)
         for rec in targets:
             self._apply(self.books[rec.symbol].cancel(rec.order_id, CancelReason.MASS_CANCEL))
+        # After the cancels: when the report arrives, every cancel it counts has arrived before it.
+        self.outbound.append(MassCancelReport(cmd.comp_id, cmd.cl_ord_id, report_id, cmd.request_type,
+                                              cmd.request_type, affected, symbol, cmd.side, self._now,
+                                              text=f"{len(targets)} orders canceled"))
 
     def _market_data_request(self, cmd: MarketDataRequestCommand) -> None:
         session = self.world.sessions.get(cmd.comp_id)
@@ -586,7 +587,7 @@ class VenueCore:
             return reject("3", f"Not entitled to market data for {symbol}")
         self.outbound.append(self.market_data.subscribe(
             cmd.comp_id, cmd.req_id, symbol, cmd.depth, self.books[symbol], self.securities[symbol].to_price,
-            updates=cmd.subscription_type == "1", trades="2" in cmd.entry_types))
+            updates=cmd.subscription_type == "1", entry_types=frozenset(cmd.entry_types)))
 
     def _security_list(self, cmd: SecurityListRequestCommand) -> None:
         if cmd.list_type == "4":
@@ -599,8 +600,10 @@ class VenueCore:
                                                     "use 0 (one symbol) or 4 (all securities)"))
             return
         entries = tuple(SecurityListEntry(sym, sec.name, sec.currency, sec.tick_size, sec.lot_size,
-                                          self.books[sym].phase.value, _restrictions(sec))
-                        for sym in symbols for sec in (self.securities[sym],))
+                                          book.phase.value, _restrictions(sec),
+                                          None if book.reference_price is None else sec.to_price(book.reference_price),
+                                          sec.band_bps)
+                        for sym in symbols for sec, book in ((self.securities[sym], self.books[sym]),))
         self.outbound.append(SecurityListReport(cmd.comp_id, cmd.req_id, cmd.req_id, "0" if entries else "2",
                                                 entries, None if entries else f"Unknown symbol {cmd.symbol}"))
 

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import quickfix as fix
+import quickfix44 as fix44  # only for repeating-group classes: they carry the dictionary's field order
 
 from venue.market_data import MarketDataIncrement, MarketDataReject, MarketDataSnapshot
 from venue.messages import (CancelCommand, Command, ExecutionReport, MarketDataRequestCommand, MassCancelCommand,
@@ -111,6 +112,8 @@ class Tag:
     SettlementTxHash = 20010
     SettlementBlockNumber = 20011
     SettlementStatus = 20012
+    VenueReferencePrice = 20020
+    PriceBandBps = 20021
 
 
 class BusinessRejectReason:
@@ -453,7 +456,7 @@ class VenueApplication(fix.Application):
         if r.block_number is not None:
             f(Tag.SettlementBlockNumber, str(r.block_number))
         f(Tag.SettlementStatus, r.status)
-        side = fix.Group(Tag.NoSides, Tag.Side)
+        side = fix44.TradeCaptureReport.NoSides()
         side.setField(Tag.Side, r.side)
         side.setField(Tag.OrderID, r.order_id)
         if r.cl_ord_id:
@@ -500,7 +503,8 @@ class VenueApplication(fix.Application):
             if not r.entries:
                 m.setField(Tag.NoMDEntries, "0")
         for e in r.entries:
-            g = fix.Group(Tag.NoMDEntries, Tag.MDEntryType if snapshot else Tag.MDUpdateAction)
+            g = (fix44.MarketDataSnapshotFullRefresh.NoMDEntries() if snapshot
+                 else fix44.MarketDataIncrementalRefresh.NoMDEntries())
             if not snapshot:
                 g.setField(Tag.MDUpdateAction, e.action)
             g.setField(Tag.MDEntryType, e.entry_type)
@@ -525,7 +529,7 @@ class VenueApplication(fix.Application):
         if r.text:
             m.setField(Tag.Text, r.text)
         for e in r.entries:
-            g = fix.Group(Tag.NoRelatedSym, Tag.Symbol)
+            g = fix44.SecurityList.NoRelatedSym()
             g.setField(Tag.Symbol, e.symbol)
             g.setField(Tag.SecurityDesc, e.name)
             g.setField(Tag.Currency, e.currency)
@@ -536,6 +540,10 @@ class VenueApplication(fix.Application):
             if sub_id:
                 g.setField(Tag.TradingSessionSubID, sub_id)
             g.setField(Tag.Text, e.restrictions)
+            if e.reference_price is not None:
+                g.setField(Tag.VenueReferencePrice, _dec(e.reference_price))
+            if e.band_bps is not None:
+                g.setField(Tag.PriceBandBps, str(e.band_bps))
             m.addGroup(g)
         return m
 
@@ -551,7 +559,7 @@ class VenueApplication(fix.Application):
             m.setField(Tag.MassCancelRejectReason, r.reject_reason)
         m.setField(Tag.TotalAffectedOrders, str(len(r.affected)))
         for orig, order_id in r.affected:
-            g = fix.Group(Tag.NoAffectedOrders, Tag.OrigClOrdID)
+            g = fix44.OrderMassCancelReport.NoAffectedOrders()
             g.setField(Tag.OrigClOrdID, orig)
             g.setField(Tag.AffectedOrderID, order_id)
             m.addGroup(g)

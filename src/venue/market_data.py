@@ -75,6 +75,7 @@ class _Subscription:
     bids: Levels = ()
     offers: Levels = ()
     trades: bool = True
+    book_sides: bool = True  # bids and offers requested (MDEntryType 0/1)
 
 
 @dataclass(slots=True)
@@ -85,11 +86,14 @@ class MarketDataDesk:
     _subs: dict[tuple[str, str], _Subscription] = field(default_factory=dict)
 
     def subscribe(self, comp_id: str, req_id: str, symbol: str, depth: int, book: OrderBook, to_price,
-                  updates: bool, trades: bool) -> MarketDataSnapshot:
-        """Answer with a snapshot; keep the subscription when `updates` (SubscriptionRequestType 1)."""
+                  updates: bool, entry_types: frozenset[str]) -> MarketDataSnapshot:
+        """Answer with a snapshot; keep the subscription when `updates` (SubscriptionRequestType 1).
+        `entry_types`: MDEntryType values asked for; bids and offers come together (0 or 1 asks for
+        the book), trades (2) only in increments."""
         depth = self.max_depth if depth == 0 else min(depth, self.max_depth)
-        sub = _Subscription(comp_id, req_id, symbol, depth, trades=trades)
-        sub.bids, sub.offers = _levels(book, depth)
+        sub = _Subscription(comp_id, req_id, symbol, depth, trades=TRADE in entry_types,
+                            book_sides=bool(entry_types & {BID, OFFER}))
+        sub.bids, sub.offers = _levels(book, depth) if sub.book_sides else ((), ())
         sub.seq = 1
         if updates:
             self._subs[(comp_id, req_id)] = sub
@@ -123,9 +127,10 @@ class MarketDataDesk:
             if sub.trades:
                 entries += [MDEntry(TRADE, price(px), qty, NEW, trade_id) for px, qty, trade_id in
                             trades.get(sub.symbol, ())]
-            bids, offers = _levels(books[sub.symbol], sub.depth)
-            entries += _diff(BID, sub.bids, bids, price) + _diff(OFFER, sub.offers, offers, price)
-            sub.bids, sub.offers = bids, offers
+            if sub.book_sides:
+                bids, offers = _levels(books[sub.symbol], sub.depth)
+                entries += _diff(BID, sub.bids, bids, price) + _diff(OFFER, sub.offers, offers, price)
+                sub.bids, sub.offers = bids, offers
             if entries:
                 sub.seq += 1
                 out.append(MarketDataIncrement(sub.comp_id, sub.req_id, sub.symbol, sub.seq, tuple(entries)))

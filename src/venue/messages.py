@@ -246,6 +246,8 @@ class SecurityListEntry:
     lot_size: int
     phase: str
     restrictions: str
+    reference_price: Decimal | None = None  # last trade, or the configured reference before one
+    band_bps: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

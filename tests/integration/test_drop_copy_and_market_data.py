@@ -115,9 +115,10 @@ def test_security_list(venue, connect):
     brka.send("x", [(320, "sl1"), (559, "4")])
     answer = brka.wait_for(lambda m: m.type == "y")
     assert (answer[320], answer[560]) == ("sl1", "0")
-    rows = {e[55]: e for e in answer.group(55, {55, 561, 969, 625, 58})}
+    rows = {e[55]: e for e in answer.group(55, {55, 561, 969, 625, 58, 20020, 20021})}
     assert set(rows) == {"ACME", "BETA"}
     assert (rows["ACME"][969], rows["ACME"][561], rows["ACME"][625]) == ("0.01", "1", "3")
+    assert (rows["ACME"][20020], rows["ACME"][20021], rows["BETA"][20020]) == ("10.00", "5000", "25.00")
     assert "accredited buyers only" in rows["ACME"][58] and "holding period 365 days" in rows["ACME"][58]
     assert rows["BETA"][561] == "10"
 
