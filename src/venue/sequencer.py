@@ -6,9 +6,13 @@ whole batch in one transaction (group commit) and only then hands the reports to
 An ack is therefore never sent before its commit, and the session threads never wait on the
 database.
 
-If a commit fails the venue stops (fail-stop): the in-memory books are ahead of the store, and
-the only safe state is the one the store holds. A supervisor restarts the process, which rebuilds
-from the store; members never received reports for the lost batch.
+If a commit fails, the in-memory books are ahead of the store and the only safe state is the one
+the store holds: the sequencer drops its core (members never received reports for the lost batch)
+and runs degraded. Every order message is answered at once with a reject that says the venue
+cannot journal (X910; nothing is accepted that could be lost), and the store is tried again with
+backoff; once it answers, the core is rebuilt from it exactly as at start-up, cancel-on-disconnect
+is applied to sessions that dropped meanwhile, and trading resumes. The FIX sessions stay up
+throughout. Without a `rebuild` function the sequencer stops instead (fail-stop).
 """
 
 from __future__ import annotations
@@ -19,9 +23,13 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from decimal import Decimal
 
 from venue.core import VenueCore
-from venue.messages import Command, OpsCommand, Report, SettlementEvent
+from venue.market_data import MarketDataReject
+from venue.messages import (CancelCommand, Command, ExecutionReport, MarketDataRequestCommand, MassCancelCommand,
+                            MassCancelReport, NewOrderCommand, OpsCommand, OrderCancelReject, ReplaceCommand, Report,
+                            SessionEvent, SettlementEvent)
 from venue.store import Store
 from venue.store.access import load_entitlements
 
@@ -29,6 +37,8 @@ log = logging.getLogger("venue.sequencer")
 
 MAX_BATCH = 1000
 OPS_POLL_SECONDS = 0.25
+RETRY_MAX_SECONDS = 5.0
+JOURNAL_DOWN = "Venue cannot journal orders right now (store unavailable): not accepted, send again later"
 
 
 def wall_clock_us() -> int:
@@ -40,8 +50,15 @@ class Sequencer:
 
     def __init__(self, core: VenueCore, store: Store, send: Callable[[Report], None],
                  clock: Callable[[], int] = wall_clock_us, on_fatal: Callable[[BaseException], None] | None = None,
-                 ) -> None:
-        self.core = core
+                 rebuild: Callable[[], VenueCore] | None = None) -> None:
+        self.core: VenueCore | None = core
+        self.rebuild = rebuild
+        self._logged_on: set[str] = set()
+        self._degraded_since: float | None = None
+        self._retry_at = 0.0
+        self._retry_wait = 0.5
+        self._refusals = 0
+        self._desk = core.market_data
         self.store = store
         self.send = send
         self.clock = clock
@@ -110,7 +127,14 @@ class Sequencer:
             if self.on_fatal is not None:
                 self.on_fatal(exc)
 
+    @property
+    def degraded(self) -> bool:
+        """True while the journal is unavailable and orders are refused."""
+        return self.core is None
+
     def _wait_seconds(self) -> float:
+        if self.core is None:
+            return max(0.0, min(0.5, self._retry_at - time.monotonic()))
         wait = max(0.0, self._next_ops_poll - time.monotonic())
         timer = self.core.next_timer_us()
         if timer is not None:
@@ -135,20 +159,97 @@ class Sequencer:
         return cmds
 
     def _cycle(self, cmds: list[Command]) -> None:
+        for cmd in cmds:
+            if isinstance(cmd, SessionEvent):
+                (self._logged_on.add if cmd.logged_on else self._logged_on.discard)(cmd.comp_id)
+        if self.core is None:
+            self._degraded_cycle(cmds)
+            return
         core = self.core
         for cmd in cmds:
             self._handle(cmd)
         core.run_timers(self.clock())
         if time.monotonic() >= self._next_ops_poll:
             self._next_ops_poll = time.monotonic() + OPS_POLL_SECONDS
-            for cmd in self._polled():
+            try:
+                polled = self._polled()
+            except Exception as exc:  # noqa: BLE001 - the store is down: the next commit decides
+                log.warning("could not read ops and settlement queues: %s", exc)
+                polled = []
+            for cmd in polled:
                 self._handle(cmd)
         batch, reports = core.take()
         if batch:
-            self.store.commit(batch)  # raises: fail-stop, nothing below is sent
+            try:
+                self.store.commit(batch)
+            except Exception as exc:
+                if self.rebuild is None:
+                    raise  # fail-stop: nothing below is sent
+                self._enter_degraded(exc)
+                for cmd in cmds:  # their results were not journaled: answer them as refused
+                    self._refuse(cmd)
+                return
             self.commits += 1
         for report in reports:
             try:
                 self.send(report)
             except Exception:  # noqa: BLE001 - a transport fault must not stop the venue
                 log.error("could not send %r\n%s", report, traceback.format_exc())
+
+    # ------------------------------------------------------------ journal outage
+    def _enter_degraded(self, exc: BaseException) -> None:
+        log.critical("journal unavailable (%s): the batch is dropped, unacknowledged; orders are refused until "
+                     "the store answers again", exc)
+        self.core = None
+        self._degraded_since = time.monotonic()
+        self._retry_wait = 0.5
+        self._retry_at = time.monotonic() + self._retry_wait
+
+    def _degraded_cycle(self, cmds: list[Command]) -> None:
+        for cmd in cmds:
+            try:
+                self._refuse(cmd)
+            except Exception:  # noqa: BLE001 - a transport fault must not stop the venue
+                log.error("could not refuse %r\n%s", cmd, traceback.format_exc())
+        if time.monotonic() < self._retry_at:
+            return
+        try:
+            core = self.rebuild()
+        except Exception as exc:  # noqa: BLE001 - still down: try again later
+            self._retry_wait = min(self._retry_wait * 2, RETRY_MAX_SECONDS)
+            self._retry_at = time.monotonic() + self._retry_wait
+            log.warning("journal still unavailable (%s); next try in %.1fs", exc, self._retry_wait)
+            return
+        core.market_data = self._desk  # subscriptions go on: increments describe the rebuilt book
+        self.core = core
+        down = time.monotonic() - (self._degraded_since or time.monotonic())
+        log.warning("journal available again after %.1fs: core rebuilt from the store (%d open orders); %d order "
+                    "messages were refused meanwhile", down, len(core.orders), self._refusals)
+        for session in core.world.sessions.values():
+            if session.cancel_on_disconnect and session.comp_id not in self._logged_on:
+                self._handle(SessionEvent(session.comp_id, False))
+        self._degraded_since = None
+
+    def _refuse(self, cmd: Command) -> None:
+        """Answer a message while nothing can be journaled (not journaled itself)."""
+        now = self.clock()
+        self._refusals += 1
+        exec_id = f"X{now}-{self._refusals}"
+        if isinstance(cmd, NewOrderCommand):
+            qty = cmd.qty
+            self.send(ExecutionReport(
+                to=cmd.comp_id, order_id="NONE", cl_ord_id=cmd.cl_ord_id, exec_id=exec_id, exec_type="8",
+                ord_status="8", symbol=cmd.symbol, side=cmd.side,
+                order_qty=int(qty) if qty is not None and qty.is_finite() and qty == qty.to_integral_value() else 0,
+                leaves_qty=0, cum_qty=0, avg_px=Decimal(0), transact_time_us=now, account=cmd.account,
+                ord_rej_reason=99, venue_reason="X910", text=JOURNAL_DOWN))
+        elif isinstance(cmd, (CancelCommand, ReplaceCommand)):
+            self.send(OrderCancelReject(to=cmd.comp_id, order_id=cmd.order_id or "NONE", cl_ord_id=cmd.cl_ord_id,
+                                        orig_cl_ord_id=cmd.orig_cl_ord_id, ord_status="8",
+                                        response_to="2" if isinstance(cmd, ReplaceCommand) else "1", reason=99,
+                                        text=JOURNAL_DOWN, transact_time_us=now))
+        elif isinstance(cmd, MassCancelCommand):
+            self.send(MassCancelReport(cmd.comp_id, cmd.cl_ord_id, exec_id, cmd.request_type, "0", (), cmd.symbol,
+                                       cmd.side, now, "99", JOURNAL_DOWN))
+        elif isinstance(cmd, MarketDataRequestCommand):
+            self.send(MarketDataReject(cmd.comp_id, cmd.req_id, "0", JOURNAL_DOWN))

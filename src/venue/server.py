@@ -68,13 +68,9 @@ def configure_logging(data_dir: Path, verbose: bool = False) -> None:
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # not a line per job run
 
 
-def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
-    """Migrate the store, rebuild every book from it, and start the FIX acceptor."""
-    from venue.auth import Authenticator
-    from venue.fix_acceptor import FixEngine, VenueApplication, write_settings
-
-    store = Store(cfg.database_url)
-    store.migrate()
+def build_core(store: Store, cfg: VenueConfig, chain_view=None) -> VenueCore:
+    """The venue core as the store holds it: registry, ids, positions and holds, every open order
+    back in its book in time priority. Used at start-up and to recover from a journal outage."""
     world = store.load_world()
     maxima = store.max_ids()
     core = VenueCore(world, cfg.calendar_for, make_book,
@@ -86,8 +82,20 @@ def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
     core.entitlements = load_entitlements(store)
     if chain_view is not None:
         core.chain_verified = chain_view.verified
-    open_orders = store.load_open_orders()
-    core.restore(open_orders)
+    core.restore(store.load_open_orders())
+    return core
+
+
+def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
+    """Migrate the store, rebuild every book from it, and start the FIX acceptor."""
+    from venue.auth import Authenticator
+    from venue.fix_acceptor import FixEngine, VenueApplication, write_settings
+
+    store = Store(cfg.database_url)
+    store.migrate()
+    core = build_core(store, cfg, chain_view)
+    world = core.world
+    open_orders = core.orders
     stopped = threading.Event()
 
     def on_fatal(exc: BaseException) -> None:
@@ -95,7 +103,8 @@ def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
         stopped.set()
 
     app = VenueApplication(submit=lambda cmd: None, authenticate=Authenticator(store).check)
-    sequencer = Sequencer(core, store, send=app.send, on_fatal=on_fatal)
+    sequencer = Sequencer(core, store, send=app.send, on_fatal=on_fatal,
+                          rebuild=lambda: build_core(store, cfg, chain_view))
     app._submit = sequencer.submit
     settings = write_settings(cfg.data_dir / "fix" / "acceptor.cfg", port=cfg.port,
                               comp_ids=sorted(world.sessions), data_dir=cfg.data_dir, dictionary=fix_dictionary(),
