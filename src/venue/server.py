@@ -128,7 +128,12 @@ def _scheduler(cfg: VenueConfig, venue: RunningVenue, chain):
 
         def reconcile():
             return reconcile_config(chain, venue.store)
-    return build_scheduler(cfg.database_url, cfg, SchedulerCallbacks(wake=venue.sequencer.wake, reconcile=reconcile))
+    from venue.access import monthly_assessment
+
+    def fair_access(month):
+        return monthly_assessment(venue.store, month, cfg.data_dir / "reports")
+    return build_scheduler(cfg.database_url, cfg, SchedulerCallbacks(wake=venue.sequencer.wake, reconcile=reconcile,
+                                                                     fair_access=fair_access))
 
 
 def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -137,3 +138,20 @@ def test_migration_keeps_the_access_of_existing_members(store_url):
     assert log_lines(store) == [("OLD1", "grant", "*", ADMISSION, "admitted before entitlements were recorded",
                                  "migration 0003_access")]
     store.dispose()
+
+
+def test_the_monthly_assessment_writes_each_securitys_share_and_next_months_regime(store, tmp_path):
+    from venue import fair_access as fa
+    from venue.access import monthly_assessment
+    # ACME: 5% of market volume (50 of 1,000 a day) on one day a month, May to August 2026: four of
+    # the six months before September qualify, so September is under the regime. BETA: 4.9%.
+    months = ["2026-05-04", "2026-06-01", "2026-07-01", "2026-08-03"]
+    write_trades(store, [("ACME", f"{d}T15:00:00", 50) for d in months]
+                 + [("BETA", f"{d}T15:00:00", 49) for d in months])
+    sa.import_market_volume(store, [DailyVolume(sym, date.fromisoformat(d), 1000)
+                                    for d in months for sym in ("ACME", "BETA")])
+    path = monthly_assessment(store, fa.Month.parse("2026-08"), tmp_path / "reports")
+    rows = {r["symbol"]: r for r in json.loads(path.read_text())}
+    assert (rows["ACME"]["share"], rows["ACME"]["qualifies"], rows["ACME"]["regime_next_month"]) == ("0.05", True, True)
+    assert rows["ACME"]["qualifying_months"] == ["2026-05", "2026-06", "2026-07", "2026-08"]
+    assert (rows["BETA"]["qualifies"], rows["BETA"]["regime_next_month"]) == (False, False)

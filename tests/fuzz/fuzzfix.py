@@ -163,9 +163,12 @@ def impossible_orders(venue, members=("BRKA", "BRKB", "MM1")) -> list[dict]:
     return bad
 
 
-def assert_book_sound_and_trading(venue) -> None:
+def assert_book_sound_and_trading(venue, fuzzer: Session | None = None) -> None:
     """After a fuzz run: no impossible order; BRKA's leftovers can be mass-canceled; a fresh crossing
     pair between BRKB and MM1 trades exactly as it should."""
+    if fuzzer is not None:
+        fuzzer.client.logout(timeout=2)  # one logged-on session per CompID
+    assert venue.proc.poll() is None, "the venue process is alive"
     assert impossible_orders(venue) == []
     brka = FixClient(venue.port, "BRKA", seq=1)
     assert brka.logon(reset=True).type == "A"
