@@ -428,7 +428,7 @@ class VenueCore:
         rec = self._find(cmd.comp_id, cmd.cl_ord_id, cmd.order_id)
         if rec is None or (session is not None and session.role is not SessionRole.ORDER_ENTRY):
             self._send_exec(ExecutionReport(
-                to=cmd.comp_id, order_id=cmd.order_id or NONE_ORDER_ID, cl_ord_id=cmd.cl_ord_id or "",
+                to=cmd.comp_id, order_id=NONE_ORDER_ID, cl_ord_id=cmd.cl_ord_id or "",
                 exec_id=self._next_exec_id(), exec_type=ExecType.ORDER_STATUS.value,
                 ord_status=OrdStatus.REJECTED.value, symbol=cmd.symbol, side=cmd.side, order_qty=0, leaves_qty=0,
                 cum_qty=0, avg_px=Decimal(0), transact_time_us=self._now, ord_rej_reason=OrdRejReason.UNKNOWN_ORDER,
@@ -956,7 +956,9 @@ def _avg_px(rec: OrderRecord, security: Security) -> Decimal:
 
 
 def _int_or_zero(value: Decimal | None) -> int:
+    """A quantity to journal and echo: the whole number given, or 0 if it is none (or out of range)."""
     try:
-        return int(value) if value is not None and value.is_finite() else 0
+        number = int(value) if value is not None and value.is_finite() else 0
     except (ValueError, ArithmeticError):
         return 0
+    return number if abs(number) < 2**63 else 0

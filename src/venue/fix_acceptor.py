@@ -129,6 +129,12 @@ TRADING_SESSION_ID = "DAY"
 PHASE_CODES = {"PRE_OPEN": ("1", "4"), "OPENING_AUCTION": ("2", "4"), "CONTINUOUS": ("3", "2"),
                "PERIODIC_AUCTION": ("6", "2"), "CLOSED": ("5", "3"), "HALTED": ("", "1")}
 
+# The longest value the venue accepts per field (its journal's column widths; numbers: digits).
+FIELD_LIMITS = {Tag.ClOrdID: ("ClOrdID", 64), Tag.OrigClOrdID: ("OrigClOrdID", 64), Tag.Account: ("Account", 64),
+                Tag.Symbol: ("Symbol", 32), Tag.OrderID: ("OrderID", 32), Tag.MDReqID: ("MDReqID", 64),
+                Tag.SecurityReqID: ("SecurityReqID", 64), Tag.OrderQty: ("OrderQty", 24),
+                Tag.MinQty: ("MinQty", 24), Tag.Price: ("Price", 24)}
+
 SUPPORTED_APP_MESSAGES = {"D": "NewOrderSingle", "F": "OrderCancelRequest", "G": "OrderCancelReplaceRequest",
                           "H": "OrderStatusRequest", "q": "OrderMassCancelRequest", "V": "MarketDataRequest",
                           "x": "SecurityListRequest"}
@@ -232,6 +238,7 @@ class VenueApplication(fix.Application):
         msg_type = ""
         try:
             msg_type = message.getHeader().getField(Tag.MsgType)
+            self._check_sizes(message)
             if msg_type == "D":
                 cmd: Command = self._new_order(message, comp_id, received)
             elif msg_type == "F":
@@ -262,6 +269,13 @@ class VenueApplication(fix.Application):
                                        f"Message could not be processed ({type(exc).__name__}); nothing was done")
 
     # ------------------------------------------------------------ FIX -> commands
+    @staticmethod
+    def _check_sizes(message) -> None:
+        """Values longer than the venue keeps are answered (35=j), never journaled half-way."""
+        for tag, (name, limit) in FIELD_LIMITS.items():
+            if message.isSetField(tag) and len(message.getField(tag)) > limit:
+                raise MessageError(tag, f"{name}({tag}) is longer than {limit} characters")
+
     @staticmethod
     def _str(message, tag: int) -> str | None:
         return message.getField(tag) if message.isSetField(tag) else None

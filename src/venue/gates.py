@@ -18,6 +18,8 @@ from venue.messages import NewOrderCommand
 from venue.model import Account, FixSession, Member, MemberStatus, Offering, Security, SessionRole, TradingStatus
 
 DAY_US = 86_400_000_000
+MAX_ORDER_QTY = 10**12  # token units; with MAX_NOTIONAL_TICKS keeps every journaled number in 64 bits
+MAX_NOTIONAL_TICKS = 9 * 10**18
 # Reg S Rule 902(l): the United States includes its territories and possessions.
 US_JURISDICTIONS = frozenset({"US", "PR", "GU", "VI", "AS", "MP", "UM"})
 BPS = 10_000
@@ -167,8 +169,9 @@ def _whole(value: Decimal | None) -> int | None:
 def quantity_valid(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     assert c.security is not None
     qty = _whole(o.qty)
-    if qty is None or qty <= 0:
-        return _reject("Q100", OrdRejReason.INCORRECT_QUANTITY, "OrderQty(38) must be a positive whole number")
+    if qty is None or qty <= 0 or qty > MAX_ORDER_QTY:
+        return _reject("Q100", OrdRejReason.INCORRECT_QUANTITY,
+                       f"OrderQty(38) must be a positive whole number, at most {MAX_ORDER_QTY:,}")
     if qty % c.security.lot_size:
         return _reject("Q110", OrdRejReason.INCORRECT_QUANTITY,
                        f"OrderQty {qty} is not a whole number of lots (lot size {c.security.lot_size})")
@@ -189,9 +192,13 @@ def price_valid(o: NewOrderCommand, c: GateContext) -> GateReject | None:
         return _reject("P110", OrdRejReason.OTHER, "Price(44) is required on a limit order")
     if not o.price.is_finite() or o.price <= 0:
         return _reject("P120", OrdRejReason.OTHER, "Price(44) must be greater than zero")
-    if c.security.to_ticks(o.price) is None:
+    ticks = c.security.to_ticks(o.price)
+    if ticks is None:
         return _reject("P130", OrdRejReason.OTHER,
                        f"Price {o.price} is not a multiple of the tick size {c.security.tick_size}")
+    qty = _whole(o.qty) or 1
+    if ticks * qty > MAX_NOTIONAL_TICKS:
+        return _reject("P140", OrdRejReason.OTHER, f"Price {o.price} x OrderQty {qty} is beyond what the venue trades")
     return None
 
 
@@ -421,7 +428,7 @@ NEW_ORDER_GATES: tuple[Gate, ...] = (
     Gate("Y200", "The security is not halted and its trading session is open", security_trading),
     Gate("O300", "TimeInForce is supported; GTD carries a future expiry", time_in_force_valid),
     Gate("Q100", "Quantity is a positive whole number of lots; MinQty within it", quantity_valid),
-    Gate("P100", "Limit price is present, positive and on the tick; none on market orders", price_valid),
+    Gate("P100", "Limit price is present, positive, on the tick, within range; none on market orders", price_valid),
     Gate("R100", "Within the member's max order quantity, max notional and price collar", member_risk_limits),
     Gate("A140", "A buyer is eligible: accreditation (506(c)), jurisdiction lists, Reg S, on-chain identity",
          buyer_eligible),

@@ -14,7 +14,6 @@ from venuetest import ROOT
 
 # Short in CI; VENUE_FUZZ_EXAMPLES=2000 for a long run.
 EXAMPLES = int(os.environ.get("VENUE_FUZZ_EXAMPLES", "60"))
-ADMIN = ("0", "1", "2", "4", "5", "A")
 
 
 @dataclass(frozen=True)

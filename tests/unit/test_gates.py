@@ -288,6 +288,9 @@ QTY_CASES = [
     case("fractional", order=dict(qty=Decimal("10.5")), code="Q100", reason=R.INCORRECT_QUANTITY,
          text="positive whole"),
     case("NaN", order=dict(qty=Decimal("NaN")), code="Q100", reason=R.INCORRECT_QUANTITY, text="positive whole"),
+    case("the largest quantity, 10^12", order=dict(qty=Decimal(10**12), price=Decimal("0.01"))),
+    case("above 10^12 (it could not be journaled)", order=dict(qty=Decimal(10**12 + 1)), code="Q100",
+         reason=R.INCORRECT_QUANTITY, text="at most 1,000,000,000,000"),
     case("whole lots (30 of lot 10)", order=dict(qty=Decimal(30)), ctx=dict(security=security(lot_size=10))),
     case("odd lot (25 of lot 10)", order=dict(qty=Decimal(25)), ctx=dict(security=security(lot_size=10)),
          code="Q110", reason=R.INCORRECT_QUANTITY, text="OrderQty 25 is not a whole number of lots (lot size 10)"),
@@ -315,6 +318,11 @@ PRICE_CASES = [
     case("Infinity", order=dict(price=Decimal("Infinity")), code="P120", reason=R.OTHER, text="greater than zero"),
     case("half a tick", order=dict(price=Decimal("10.005")), code="P130", reason=R.OTHER,
          text="Price 10.005 is not a multiple of the tick size 0.01"),
+    # 9 x 10^18 ticks is the ceiling of price x quantity: 10^12 units at 9,000,000 ticks (90,000.00) is on
+    # it; at 90,000.01 it is 10^12 ticks above.
+    case("price x quantity at the ceiling", order=dict(qty=Decimal(10**12), price=Decimal("90000.00"))),
+    case("price x quantity above the ceiling", order=dict(qty=Decimal(10**12), price=Decimal("90000.01")),
+         code="P140", reason=R.OTHER, text="beyond what the venue trades"),
 ]
 
 # Reference 1000 ticks = 10.00. Venue market collar 1000 bps: a market buy is priced at
