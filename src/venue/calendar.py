@@ -101,11 +101,11 @@ class TradingCalendar:
 
 
 def parse_calendar(spec: dict) -> TradingCalendar:
-    """Build a calendar from config: {timezone, pre_open "HH:MM" (optional), open "HH:MM", close "HH:MM",
+    """Build a calendar from config: {timezone, pre_open "HH:MM" (optional), open "HH:MM", close "HH:MM" (or
+    "HH:MM:SS"),
     weekdays [0..6], holidays [dates]}."""
     def hhmm(text: str) -> time:
-        hours, minutes = text.split(":")
-        return time(int(hours), int(minutes))
+        return time(*(int(part) for part in text.split(":")))  # HH:MM or HH:MM:SS
 
     cal = TradingCalendar(
         timezone=spec.get("timezone", "UTC"),
