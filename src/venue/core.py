@@ -344,14 +344,18 @@ class VenueCore:
                 oid = int(order_id)
             except ValueError:
                 return None
-            rec = self.orders.get(oid) or self._load_order(oid)
+            rec = self._lookup(oid)
         elif orig_cl_ord_id:
             oid2 = self.cl_ord_index.get((comp_id, orig_cl_ord_id))
             if oid2 is not None:
-                rec = self.orders.get(oid2) or self._load_order(oid2)
+                rec = self._lookup(oid2)
         if rec is None or rec.member_id != session.member_id:
             return None  # another member's order is answered exactly like an unknown one
         return rec
+
+    def _lookup(self, order_id: int) -> OrderRecord | None:
+        """An order by id: live, or closed in the batch not yet committed, or as the store holds it."""
+        return self.orders.get(order_id) or self.batch.orders.get(order_id) or self._load_order(order_id)
 
     def _request_refusal(self, cmd: CancelCommand | ReplaceCommand, rec: OrderRecord | None) -> tuple[int, str] | None:
         session = self.world.sessions.get(cmd.comp_id)
@@ -632,7 +636,7 @@ class VenueCore:
             log.error("settlement event %d has unknown outcome %r", ev.event_id, ev.outcome)
 
     def _bust(self, fill: dict, trade: dict, reason: str) -> None:
-        rec = self.orders.get(fill["order_id"]) or self._load_order(fill["order_id"])
+        rec = self._lookup(fill["order_id"])
         if rec is None:
             log.error("trade %s bust: order %s not found", trade["trade_id"], fill["order_id"])
             return
@@ -729,7 +733,12 @@ class VenueCore:
             if isinstance(ev, Trade):
                 self._trade(ev)
                 continue
-            rec = self.orders[ev.order_id]
+            rec = self.orders.get(ev.order_id)
+            if rec is None:
+                if isinstance(ev, Rejected) and request is not None:  # the order closed meanwhile
+                    self._cancel_reject(request, self._lookup(ev.order_id), CxlRejReason.TOO_LATE, ev.reason.value)
+                    continue
+                raise KeyError(f"book event for order {ev.order_id}, which the core does not hold: {ev!r}")
             rec.updated_us = self._now
             self._md_changed.add(rec.symbol)
             if isinstance(ev, Accepted):
