@@ -859,6 +859,24 @@ class VenueCore:
             to=cmd.comp_id, order_id=order_id, cl_ord_id=cmd.cl_ord_id, orig_cl_ord_id=cmd.orig_cl_ord_id,
             ord_status=status, response_to=response_to, reason=reason, text=text, transact_time_us=self._now))
 
+    # ------------------------------------------------------------ replay after a crash
+    def replay_report(self, row: dict) -> ExecutionReport:
+        """A journaled execution as it was sent (to its session and drop copies), flagged PossResend."""
+        session = self.world.sessions.get(row["comp_id"])
+        member_id = session.member_id if session else None
+        return ExecutionReport(
+            to=row["comp_id"], order_id=str(row["order_id"]) if row["order_id"] is not None else NONE_ORDER_ID,
+            cl_ord_id=row["cl_ord_id"], exec_id=str(row["exec_id"]), exec_type=row["exec_type"],
+            ord_status=row["ord_status"], symbol=row["symbol"], side=row["side"], order_qty=row["order_qty"],
+            leaves_qty=row["leaves"], cum_qty=row["cum"], avg_px=Decimal(row["avg_px"]),
+            transact_time_us=row["transact_us"], account=row["account"],
+            price=None if row["price"] is None else Decimal(row["price"]), orig_cl_ord_id=row["orig_cl_ord_id"],
+            last_qty=row["last_qty"], last_px=None if row["last_px"] is None else Decimal(row["last_px"]),
+            trade_id=None if row["trade_id"] is None else str(row["trade_id"]), ord_rej_reason=row["ord_rej_reason"],
+            venue_reason=row["venue_reason"], text=row["text"],
+            copy_to=self._copies_for(member_id) if row["exec_type"] != ExecType.ORDER_STATUS.value else (),
+            poss_resend=True)
+
     # ------------------------------------------------------------ pre-funding holds
     def _hold_for(self, rec: OrderRecord, qty: int | None = None, price: int | None = None) -> Hold | None:
         """What an open order holds; `qty`/`price` give the hold it would have after a replace."""

@@ -40,6 +40,7 @@ class Tag:
     CumQty = 14
     ExecID = 17
     ExecRefID = 19
+    PossResend = 97
     LastPx = 31
     LastQty = 32
     MsgSeqNum = 34
@@ -406,6 +407,8 @@ class VenueApplication(fix.Application):
     def _execution_report(r: ExecutionReport):
         m = fix.Message()
         m.getHeader().setField(Tag.MsgType, "8")
+        if r.poss_resend:
+            m.getHeader().setField(Tag.PossResend, "Y")
         f = m.setField
         f(Tag.OrderID, r.order_id)
         f(Tag.ClOrdID, r.cl_ord_id or "NONE")

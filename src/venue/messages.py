@@ -180,6 +180,7 @@ class ExecutionReport:
     min_qty: int | None = None
     exec_ref_id: str | None = None  # a trade bust (150=H): the ExecID of the fill it cancels
     copy_to: tuple[str, ...] = field(default=())
+    poss_resend: bool = False  # sent again after a restart: it may have been received already
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from venue.messages import (CancelCommand, Command, ExecutionReport, MarketDataR
                             MassCancelReport, NewOrderCommand, OpsCommand, OrderCancelReject, ReplaceCommand, Report,
                             SessionEvent, SettlementEvent)
 from venue.store import Store
+from venue.store.repository import JournalBatch
 from venue.store.access import load_entitlements
 
 log = logging.getLogger("venue.sequencer")
@@ -59,6 +60,8 @@ class Sequencer:
         self._retry_wait = 0.5
         self._refusals = 0
         self._desk = core.market_data
+        self.sent_exec_id = 0  # highest numeric ExecID sent; journaled with the next batch
+        self._recorded_exec_id = 0
         self.store = store
         self.send = send
         self.clock = clock
@@ -77,6 +80,12 @@ class Sequencer:
         self._stopping.set()
         self._queue.put(None)
         self._thread.join(timeout)
+        if self.sent_exec_id != self._recorded_exec_id and not self._thread.is_alive():
+            try:  # a clean stop records that everything was sent: nothing is sent twice at start-up
+                self.store.commit(JournalBatch(sent_exec_id=self.sent_exec_id))
+                self._recorded_exec_id = self.sent_exec_id
+            except Exception as exc:  # noqa: BLE001 - the next start sends them again, flagged PossResend
+                log.warning("could not record the report watermark: %s", exc)
 
     def wake(self) -> None:
         """Run the core's timers now (the scheduler's calendar wake-ups); safe from any thread."""
@@ -180,6 +189,8 @@ class Sequencer:
                 self._handle(cmd)
         batch, reports = core.take()
         if batch:
+            if self.sent_exec_id != self._recorded_exec_id:
+                batch.sent_exec_id = self._recorded_exec_id = self.sent_exec_id
             try:
                 self.store.commit(batch)
             except Exception as exc:
@@ -195,6 +206,8 @@ class Sequencer:
                 self.send(report)
             except Exception:  # noqa: BLE001 - a transport fault must not stop the venue
                 log.error("could not send %r\n%s", report, traceback.format_exc())
+            if isinstance(report, ExecutionReport) and report.exec_id.isdigit():
+                self.sent_exec_id = max(self.sent_exec_id, int(report.exec_id))
 
     # ------------------------------------------------------------ journal outage
     def _enter_degraded(self, exc: BaseException) -> None:

@@ -111,6 +111,13 @@ def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
                               venue_comp_id=cfg.comp_id, allowed_remote=cfg.allowed_remote)
     engine = FixEngine(app, settings, file_log=cfg.file_log)
     engine.start()
+    replayed = [core.replay_report(row) for row in store.unsent_executions()]
+    for report in replayed:  # journaled before a crash, perhaps never sent: stored for each session's resend
+        app.send(report)
+    if replayed:
+        sequencer.sent_exec_id = int(replayed[-1].exec_id)
+        log.warning("sent again %d execution reports journaled after the last report known sent (PossResend=Y)",
+                    len(replayed))
     sequencer.start()
     log.info("venue ready: FIX %s on port %d, %d sessions, %d securities, %d open orders restored, store %s",
              cfg.comp_id, cfg.port, len(world.sessions), len(world.securities), len(open_orders),

@@ -57,6 +57,7 @@ class JournalBatch:
     ops_done: list[dict] = field(default_factory=list)
     gate_decisions: list[dict] = field(default_factory=list)
     settlement_done: list[dict] = field(default_factory=list)
+    sent_exec_id: int | None = None  # the report watermark, written with the batch
 
     def __bool__(self) -> bool:
         return bool(self.orders or self.cl_ord_ids or self.executions or self.cancel_rejects or self.trades
@@ -160,6 +161,10 @@ class Store:
                 conn.execute(insert(t.security_events), batch.security_events)
             if batch.gate_decisions:
                 conn.execute(insert(t.gate_decisions), batch.gate_decisions)
+            if batch.sent_exec_id is not None:
+                if conn.execute(update(t.report_watermark).where(t.report_watermark.c.id == 1)
+                                .values(exec_id=batch.sent_exec_id)).rowcount == 0:
+                    conn.execute(insert(t.report_watermark).values(id=1, exec_id=batch.sent_exec_id))
             for done in batch.settlement_done:
                 conn.execute(update(t.settlement_events).where(t.settlement_events.c.id == done["id"])
                              .values(processed_us=done["processed_us"]))
@@ -208,22 +213,34 @@ class Store:
                     .order_by(t.trades.c.trade_id))]
         return holdings, lots, unsettled
 
-    def pending_settlement_events(self, limit: int = 500) -> list[tuple[dict, dict, list[dict]]]:
+    def pending_settlement_events(self, limit: int = 500) -> list[tuple[dict, dict | None, list[dict]]]:
         """Settlement outcomes the sequencer has not reported yet, oldest first: (event, trade, the
-        trade's two fill executions)."""
+        trade's two fill executions). Three queries, whatever the number of events."""
         with self.engine.connect() as conn:
             events = [dict(r._mapping) for r in conn.execute(
                 select(t.settlement_events).where(t.settlement_events.c.processed_us.is_(None))
                 .order_by(t.settlement_events.c.id).limit(limit))]
-            out = []
-            for ev in events:
-                trade = conn.execute(select(t.trades).where(t.trades.c.trade_id == ev["trade_id"])).first()
-                fills = [dict(r._mapping) for r in conn.execute(
-                    select(t.executions).where((t.executions.c.trade_id == ev["trade_id"])
-                                               & (t.executions.c.exec_type == "F"))
-                    .order_by(t.executions.c.exec_id))]
-                out.append((ev, dict(trade._mapping) if trade else None, fills))
-        return out
+            if not events:
+                return []
+            ids = sorted({ev["trade_id"] for ev in events})
+            trades = {r.trade_id: dict(r._mapping) for r in conn.execute(
+                select(t.trades).where(t.trades.c.trade_id.in_(ids)))}
+            fills: dict[int, list[dict]] = {}
+            for r in conn.execute(select(t.executions).where(t.executions.c.trade_id.in_(ids)
+                                                             & (t.executions.c.exec_type == "F"))
+                                  .order_by(t.executions.c.exec_id)):
+                fills.setdefault(r.trade_id, []).append(dict(r._mapping))
+        return [(ev, trades.get(ev["trade_id"]), fills.get(ev["trade_id"], [])) for ev in events]
+
+    def unsent_executions(self) -> list[dict]:
+        """Executions journaled after the report watermark: perhaps never sent (a crash between
+        commit and send), oldest first."""
+        with self.engine.connect() as conn:
+            mark = conn.execute(select(t.report_watermark.c.exec_id).where(t.report_watermark.c.id == 1)).scalar()
+            q = select(t.executions).order_by(t.executions.c.exec_id)
+            if mark is not None:
+                q = q.where(t.executions.c.exec_id > mark)
+            return [dict(r._mapping) for r in conn.execute(q)]
 
     def gate_decisions(self, *, limit: int = 1000, outcome: str | None = None) -> list[dict]:
         q = select(t.gate_decisions).order_by(t.gate_decisions.c.id.desc()).limit(limit)

@@ -319,3 +319,15 @@ data_access_log = Table(
     Column("scope", String(200), nullable=False),
 )
 # ---------------------------------------------------------------- end of access
+
+# The highest ExecID the venue had sent when it journaled its last batch (one row). Executions
+# journaled after it may not have reached their sessions before a crash: the venue sends them again
+# at start-up, flagged PossResend.
+report_watermark = Table(
+    "report_watermark", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("exec_id", BigInteger, nullable=False),
+)
+
+# Looking up a trade's fills (settlement outcomes) must not scan the executions journal.
+Index("ix_executions_trade", executions.c.trade_id)
