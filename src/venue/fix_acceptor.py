@@ -363,12 +363,13 @@ class VenueApplication(fix.Application):
 
     # ------------------------------------------------------------ reports -> FIX
     def send(self, report: Report) -> None:
-        """Send a venue report to its session(s). Called from the sequencer thread."""
+        """Send a venue report to its session(s). Called from the sequencer's sender thread."""
         if isinstance(report, ExecutionReport):
             msg = self._execution_report(report)
+            copies = [fix.Message(msg) for _ in report.copy_to]  # before sending fills in msg's header
             self._send_to(msg, report.to)
-            for comp_id in report.copy_to:
-                self._send_to(self._execution_report(report), comp_id)
+            for comp_id, copy in zip(report.copy_to, copies):
+                self._send_to(copy, comp_id)
         elif isinstance(report, OrderCancelReject):
             self._send_to(self._cancel_reject(report), report.to)
         elif isinstance(report, SecurityStatusReport):

@@ -68,18 +68,24 @@ class Sequencer:
         self.on_fatal = on_fatal
         self._queue: queue.SimpleQueue[Command | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="sequencer", daemon=True)
+        # Reports leave through a sender thread, so the next batch's commit overlaps these sends.
+        self._outbox: queue.SimpleQueue[list[Report] | None] = queue.SimpleQueue()
+        self._sender = threading.Thread(target=self._send_loop, name="sender", daemon=True)
         self._stopping = threading.Event()
         self._next_ops_poll = 0.0
         self.fatal: BaseException | None = None
         self.commits = 0
 
     def start(self) -> None:
+        self._sender.start()
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
         self._queue.put(None)
         self._thread.join(timeout)
+        self._outbox.put(None)
+        self._sender.join(timeout)
         if self.sent_exec_id != self._recorded_exec_id and not self._thread.is_alive():
             try:  # a clean stop records that everything was sent: nothing is sent twice at start-up
                 self.store.commit(JournalBatch(sent_exec_id=self.sent_exec_id))
@@ -201,13 +207,23 @@ class Sequencer:
                     self._refuse(cmd)
                 return
             self.commits += 1
-        for report in reports:
-            try:
-                self.send(report)
-            except Exception:  # noqa: BLE001 - a transport fault must not stop the venue
-                log.error("could not send %r\n%s", report, traceback.format_exc())
-            if isinstance(report, ExecutionReport) and report.exec_id.isdigit():
-                self.sent_exec_id = max(self.sent_exec_id, int(report.exec_id))
+        if reports:
+            self._outbox.put(reports)
+
+    def _send_loop(self) -> None:
+        """Send committed reports in commit order (one thread: order is kept per session)."""
+        while True:
+            reports = self._outbox.get()
+            if reports is None:
+                return
+            for report in reports:
+                try:
+                    self.send(report)
+                except Exception:  # noqa: BLE001 - a transport fault must not stop the venue
+                    log.error("could not send %r\n%s", report, traceback.format_exc())
+                    continue  # not counted as sent: the next start sends it again
+                if isinstance(report, ExecutionReport) and report.exec_id.isdigit():
+                    self.sent_exec_id = max(self.sent_exec_id, int(report.exec_id))
 
     # ------------------------------------------------------------ journal outage
     def _enter_degraded(self, exc: BaseException) -> None:
@@ -245,24 +261,30 @@ class Sequencer:
 
     def _refuse(self, cmd: Command) -> None:
         """Answer a message while nothing can be journaled (not journaled itself)."""
+        refusal = self._refusal(cmd)
+        if refusal is not None:
+            self._outbox.put([refusal])
+
+    def _refusal(self, cmd: Command) -> Report | None:
         now = self.clock()
         self._refusals += 1
         exec_id = f"X{now}-{self._refusals}"
         if isinstance(cmd, NewOrderCommand):
             qty = cmd.qty
-            self.send(ExecutionReport(
+            return ExecutionReport(
                 to=cmd.comp_id, order_id="NONE", cl_ord_id=cmd.cl_ord_id, exec_id=exec_id, exec_type="8",
                 ord_status="8", symbol=cmd.symbol, side=cmd.side,
                 order_qty=int(qty) if qty is not None and qty.is_finite() and qty == qty.to_integral_value() else 0,
                 leaves_qty=0, cum_qty=0, avg_px=Decimal(0), transact_time_us=now, account=cmd.account,
-                ord_rej_reason=99, venue_reason="X910", text=JOURNAL_DOWN))
-        elif isinstance(cmd, (CancelCommand, ReplaceCommand)):
-            self.send(OrderCancelReject(to=cmd.comp_id, order_id=cmd.order_id or "NONE", cl_ord_id=cmd.cl_ord_id,
-                                        orig_cl_ord_id=cmd.orig_cl_ord_id, ord_status="8",
-                                        response_to="2" if isinstance(cmd, ReplaceCommand) else "1", reason=99,
-                                        text=JOURNAL_DOWN, transact_time_us=now))
-        elif isinstance(cmd, MassCancelCommand):
-            self.send(MassCancelReport(cmd.comp_id, cmd.cl_ord_id, exec_id, cmd.request_type, "0", (), cmd.symbol,
-                                       cmd.side, now, "99", JOURNAL_DOWN))
-        elif isinstance(cmd, MarketDataRequestCommand):
-            self.send(MarketDataReject(cmd.comp_id, cmd.req_id, "0", JOURNAL_DOWN))
+                ord_rej_reason=99, venue_reason="X910", text=JOURNAL_DOWN)
+        if isinstance(cmd, (CancelCommand, ReplaceCommand)):
+            return OrderCancelReject(to=cmd.comp_id, order_id=cmd.order_id or "NONE", cl_ord_id=cmd.cl_ord_id,
+                                     orig_cl_ord_id=cmd.orig_cl_ord_id, ord_status="8",
+                                     response_to="2" if isinstance(cmd, ReplaceCommand) else "1", reason=99,
+                                     text=JOURNAL_DOWN, transact_time_us=now)
+        if isinstance(cmd, MassCancelCommand):
+            return MassCancelReport(cmd.comp_id, cmd.cl_ord_id, exec_id, cmd.request_type, "0", (), cmd.symbol,
+                                    cmd.side, now, "99", JOURNAL_DOWN)
+        if isinstance(cmd, MarketDataRequestCommand):
+            return MarketDataReject(cmd.comp_id, cmd.req_id, "0", JOURNAL_DOWN)
+        return None

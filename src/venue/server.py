@@ -48,9 +48,9 @@ class RunningVenue:
         try:
             if self.scheduler is not None:
                 self.scheduler.stop()
-            self.engine.stop()
+            self.sequencer.stop()  # first: what was committed is sent (and stored) before the sessions go
         finally:
-            self.sequencer.stop()
+            self.engine.stop()
             self.store.dispose()
 
 
