@@ -6,7 +6,6 @@ The long version is bench/chaos.py (20 kills); these run a few, for CI.
 from __future__ import annotations
 
 import time
-import warnings
 
 import pytest
 
@@ -37,12 +36,9 @@ def test_sigkill_under_load_with_chain_outage_loses_nothing_and_settles_once(sto
     chain = "anvil" if backend.find_anvil() else "embedded"
     problems = chaos.run(3, store_kind, chain, tmp_path, seed=11, rate=300.0, node_kills=1, settle_timeout=240,
                          orders_per_round=900, log=lambda *_: None)
-    # A batch committed but not yet sent when the kill lands: its trades are booked, and the members
-    # were never told (the FIX store never held those reports, so a ResendRequest cannot bring them).
-    unreported = [p for p in problems if "no member heard of" in p]
-    if unreported:
-        warnings.warn(f"trades booked but never reported to members: {unreported}")
-    assert [p for p in problems if p not in unreported] == []
+    # A batch committed but not yet sent when the kill lands is sent again at start-up (PossResend),
+    # so the members' ResendRequest brings every booked trade: nothing may be missing.
+    assert problems == []
 
 
 @pytest.mark.timeout(300)
@@ -92,7 +88,6 @@ def test_cancel_racing_a_fill_in_one_batch_is_answered_and_does_not_halt(tmp_pat
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=False, reason="degraded mode landing")
 def test_database_outage_rejects_new_orders_clearly_then_recovers(tmp_path):
     """PostgreSQL refuses the venue's connections for a while: a NewOrderSingle is rejected
     (35=8 150=8 20001=X910, Text: cannot journal); within ~10 s of the database's return orders are

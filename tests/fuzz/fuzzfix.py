@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from functools import cache
@@ -78,6 +79,10 @@ def templates(cl: str) -> dict[str, list[tuple[int, str]]]:
     }
 
 
+# What the fuzz run sent and what came back, for the run's summary (tests/fuzz/conftest.py).
+TALLY: Counter = Counter()
+
+
 class Session:
     """A fuzzing member session: it tracks its sequence numbers and logs on again (resetting them
     with ResetSeqNumFlag) whenever the venue drops it or stops answering."""
@@ -91,15 +96,24 @@ class Session:
 
     def reconnect(self) -> None:
         if self.client is not None:
+            self._tally()
             self.client.close()
             self.reconnects += 1
+            TALLY["reconnects after a logout or disconnect"] += 1
         self.client = FixClient(self.port, self.comp_id, seq=1)
         answer = self.client.logon(reset=True)
         assert answer.type == "A", f"{self.comp_id} cannot log on again: {answer}"
         self.client.drain(0.2)
         self.forget()
 
+    def _tally(self) -> None:
+        for m in self.client.received:
+            if m.type not in ("0", "1", "2", "4", "A") and not m.get("_tallied"):
+                m["_tallied"] = "1"
+                TALLY[f"answers 35={m.type}"] += 1
+
     def forget(self) -> None:
+        self._tally()
         self.client.received.clear()
         self.client._cursor = 0
 
@@ -107,7 +121,12 @@ class Session:
     def seq(self) -> int:
         return self.client.out_seq
 
+    def send(self, msg_type: str, fields: list[tuple[int, str]]) -> None:
+        TALLY["messages sent"] += 1
+        self.client.send(msg_type, fields)
+
     def send_raw(self, raw: bytes, consumes_seq: bool) -> None:
+        TALLY["messages sent"] += 1
         self.client.send_raw(raw)
         if consumes_seq:
             self.client.out_seq += 1

@@ -284,7 +284,7 @@ def test_well_formed_nonsense_gets_business_answers(venue, brka):
         brka.forget()
         seq = brka.seq
         msg_type, fields, cl, must_reject = data.draw(nonsense(seq))
-        brka.client.send(msg_type, fields)
+        brka.send(msg_type, fields)
 
         def answered(got):
             return any(m.get(11) == cl or m.get(45) == str(seq) for m in got)
@@ -341,7 +341,7 @@ def test_values_the_journal_cannot_hold(venue, brka, case):
     journal outage: no core rebuild, no trading phases announced again, trading goes on."""
     msg_type, fields, _once_broke_on = UNJOURNALABLE[case]
     brka.forget()
-    brka.client.send(msg_type, fields + ([(60, _ts())] if msg_type != "H" else []))
+    brka.send(msg_type, fields + ([(60, _ts())] if msg_type != "H" else []))
     got, dropped = brka.answers(3.0, until=lambda g: any(m.type in ("3", "8", "9", "j") for m in g))
     got += brka.answers(0.5)[0]
     answers = [m for m in got if m.type in ("3", "8", "9", "j")]

@@ -164,6 +164,17 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def die_with_parent() -> None:
+    """Popen preexec_fn (Linux): the child gets SIGTERM when the process that started it dies, even by
+    SIGKILL, so a crashed venue leaves no node or worker behind. Elsewhere it does nothing."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import signal
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+
 @contextlib.contextmanager
 def embedded_node(
     port: int = 0, gas_limit: int = SANDBOX_GAS_LIMIT, startup_timeout: float = 60.0
@@ -181,6 +192,7 @@ def embedded_node(
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
     )
     try:
         assert process.stdout is not None
