@@ -34,25 +34,24 @@ class MDEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class MarketDataSnapshot:
+class _MarketDataMessage:
+    to: str
+    req_id: str
+    symbol: str
+    seq: int  # the message's number in its subscription (RptSeq)
+    entries: tuple[MDEntry, ...]
+
+
+class MarketDataSnapshot(_MarketDataMessage):
     """MarketDataSnapshotFullRefresh (35=W)."""
 
-    to: str
-    req_id: str
-    symbol: str
-    seq: int
-    entries: tuple[MDEntry, ...]
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class MarketDataIncrement:
+class MarketDataIncrement(_MarketDataMessage):
     """MarketDataIncrementalRefresh (35=X)."""
 
-    to: str
-    req_id: str
-    symbol: str
-    seq: int
-    entries: tuple[MDEntry, ...]
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
