@@ -195,8 +195,9 @@ class Sequencer:
                 self._handle(cmd)
         batch, reports = core.take()
         if batch:
-            if self.sent_exec_id != self._recorded_exec_id:
-                batch.sent_exec_id = self._recorded_exec_id = self.sent_exec_id
+            sent = self.sent_exec_id
+            if sent != self._recorded_exec_id:
+                batch.sent_exec_id = sent
             try:
                 self.store.commit(batch)
             except Exception as exc:
@@ -207,6 +208,8 @@ class Sequencer:
                     self._refuse(cmd)
                 return
             self.commits += 1
+            if batch.sent_exec_id is not None:
+                self._recorded_exec_id = batch.sent_exec_id
         if reports:
             self._outbox.put(reports)
 
