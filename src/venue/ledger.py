@@ -45,13 +45,73 @@ class Unsettled:
     executed_us: int
 
 
+class Lots:
+    """One account's acquisition lots in one symbol, oldest first, with the unlocked prefix counted
+    incrementally: lots unlock in acquisition order, so the unlocked ones are a prefix that only
+    grows as time passes (a holding-period check costs O(1) amortised, not O(lots))."""
+
+    __slots__ = ("_lots", "_head", "_period", "_now", "_unlocked_n", "_unlocked_qty")
+
+    def __init__(self) -> None:
+        self._lots: list[list[int]] = []  # [acquired_us, qty]; live from _head on
+        self._head = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self._period: int | None = None
+        self._now = 0
+        self._unlocked_n = 0  # live lots (from _head) known to be past the holding period
+        self._unlocked_qty = 0
+
+    def __iter__(self):
+        return (tuple(lot) for lot in self._lots[self._head:])
+
+    def add(self, acquired_us: int, qty: int) -> None:
+        if self._head < len(self._lots) and acquired_us < self._lots[-1][0]:  # out of order (loading)
+            self._lots = sorted([*self._lots[self._head:], [acquired_us, qty]], key=lambda lot: lot[0])
+            self._head = 0
+            self._reset()
+        else:
+            self._lots.append([acquired_us, qty])
+
+    def consume(self, qty: int) -> None:
+        """A sale delivers `qty`, from the oldest lots first."""
+        lots = self._lots
+        while qty and self._head < len(lots):
+            lot = lots[self._head]
+            take = min(qty, lot[1])
+            lot[1] -= take
+            qty -= take
+            if self._unlocked_n:
+                self._unlocked_qty -= take
+            if not lot[1]:
+                self._head += 1
+                if self._unlocked_n:
+                    self._unlocked_n -= 1
+        if self._head > 1024 and self._head * 2 > len(lots):
+            del lots[:self._head]
+            self._head = 0
+
+    def unlocked(self, now_us: int, holding_period_us: int) -> int:
+        """Quantity in lots acquired at least `holding_period_us` before `now_us`."""
+        if holding_period_us != self._period or now_us < self._now:
+            self._reset()
+            self._period = holding_period_us
+        self._now = now_us
+        lots, head = self._lots, self._head
+        while head + self._unlocked_n < len(lots) and lots[head + self._unlocked_n][0] + holding_period_us <= now_us:
+            self._unlocked_qty += lots[head + self._unlocked_n][1]
+            self._unlocked_n += 1
+        return self._unlocked_qty
+
+
 class Ledger:
     """Balances, lots and holds of every investor account."""
 
     def __init__(self) -> None:
         self.tokens: dict[Key, int] = defaultdict(int)
         self.cash: dict[str, Decimal] = defaultdict(Decimal)
-        self.lots: dict[Key, list[list[int]]] = defaultdict(list)  # [acquired_us, qty], oldest first
+        self.lots: dict[Key, Lots] = defaultdict(Lots)
         self.held_tokens: dict[Key, int] = defaultdict(int)
         self.held_cash: dict[str, Decimal] = defaultdict(Decimal)
         self.open_buys: dict[Key, int] = defaultdict(int)
@@ -67,9 +127,7 @@ class Ledger:
             self.tokens[(account, asset)] = int(quantity)
 
     def add_lot(self, account: str, symbol: str, acquired_us: int, qty: int) -> None:
-        lots = self.lots[(account, symbol)]
-        lots.append([acquired_us, qty])
-        lots.sort(key=lambda lot: lot[0])
+        self.lots[(account, symbol)].add(acquired_us, qty)
 
     # ------------------------------------------------------------ holds
     def hold(self, order_id: int, hold: Hold | None) -> None:
@@ -115,14 +173,7 @@ class Ledger:
         self.tokens[(t.buy_account, t.symbol)] += t.qty
         self.cash[t.buy_account] -= t.cash
         self.cash[t.sell_account] += t.cash
-        left = t.qty
-        lots = self.lots[(t.sell_account, t.symbol)]
-        while left and lots:
-            take = min(left, lots[0][1])
-            lots[0][1] -= take
-            left -= take
-            if not lots[0][1]:
-                lots.pop(0)
+        self.lots[(t.sell_account, t.symbol)].consume(t.qty)
         self.add_lot(t.buy_account, t.symbol, t.executed_us, t.qty)
         return t
 
@@ -141,7 +192,7 @@ class Ledger:
     def unlocked_tokens(self, account: str, symbol: str, now_us: int, holding_period_us: int) -> int:
         """Tokens from lots past their holding period, less what sells already hold (sales use the
         oldest lots first, so held quantity comes out of unlocked lots first)."""
-        free = sum(qty for acquired, qty in self.lots[(account, symbol)] if acquired + holding_period_us <= now_us)
+        free = self.lots[(account, symbol)].unlocked(now_us, holding_period_us)
         return free - self.held_tokens[(account, symbol)]
 
     def available_cash(self, account: str) -> Decimal:
