@@ -57,14 +57,6 @@ class TradingCalendar:
     def is_trading_day(self, day: date) -> bool:
         return day.weekday() in self.weekdays and day not in self.holidays
 
-    def is_open(self, now_us: int) -> bool:
-        local = self._local(now_us)
-        if not self.is_trading_day(local.date()):
-            return False
-        if self.all_day:
-            return True
-        return self.open <= local.time() < self.close
-
     def _instant(self, day: date, t: time) -> int:
         return int(datetime.combine(day, t, tzinfo=self._tz).timestamp()) * 1_000_000
 

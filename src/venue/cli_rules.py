@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import click
 
@@ -36,15 +36,7 @@ def _day(value: str | None, name: str) -> date | None:
 
 
 def _money(value: str | None, name: str) -> Decimal | None:
-    if value is None or value == "none":
-        return None
-    try:
-        result = Decimal(value)
-    except InvalidOperation:
-        raise click.BadParameter(f"{value!r} is not a number", param_hint=name) from None
-    if not result.is_finite() or result <= 0:
-        raise click.BadParameter(f"{value!r} must be greater than zero", param_hint=name)
-    return result
+    return None if value is None or value == "none" else _cli()._decimal(value, name)
 
 
 def _codes(value: str | None, name: str) -> frozenset[str] | None:

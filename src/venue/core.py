@@ -15,15 +15,15 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from venue.book.base import BookConfig, OrderBook
 from venue.book.types import (Accepted, BookReject, CancelReason, Canceled, Event, NewOrder, OrdType, Phase, Rejected,
                               Replaced, RestingOrder, SelfMatchPrevention, Side, TimeInForce, Trade)
 from venue.calendar import SessionPhase, TradingCalendar
-from venue.gates import (GateContext, GateReject, OrdRejReason, buyer_has_cash, check_new_order, effective_price,
-                         price_valid, quantity_valid, seller_may_deliver)
+from venue.gates import (GateContext, GateReject, OrdRejReason, accreditation_current, buyer_has_cash,
+                         check_new_order, collar_ticks, price_valid, quantity_valid, seller_may_deliver, utc_day)
 from venue.ledger import Hold, Ledger, Unsettled
 from venue.market_data import MarketDataDesk, MarketDataReject
 from venue.messages import (CancelCommand, Command, ExecutionReport, NewOrderCommand, OpsCommand, OrderCancelReject,
@@ -302,9 +302,9 @@ class VenueCore:
 
     def _holder_counts(self, symbol: str) -> tuple[int, int]:
         holders = self.ledger.holders(symbol)
-        today = datetime.fromtimestamp(self._now // 1_000_000, tz=timezone.utc).date()
-        non_accredited = sum(1 for acct in holders if (a := self.world.accounts.get(acct)) is None or not a.accredited
-                             or (a.accreditation_expires is not None and a.accreditation_expires < today))
+        today = utc_day(self._now)
+        non_accredited = sum(1 for acct in holders
+                             if (a := self.world.accounts.get(acct)) is None or not accreditation_current(a, today))
         return len(holders), non_accredited
 
     def _audit(self, cmd: NewOrderCommand, ctx: GateContext, refused: GateReject | None) -> None:
@@ -888,11 +888,8 @@ class VenueCore:
         security = self.securities[rec.symbol]
         ticks = price if price is not None else rec.price
         if ticks is None:  # a market buy resting in a call phase: the collar price
-            probe = NewOrderCommand(rec.comp_id, rec.cl_ord_id, rec.symbol, "1", "1", None, None, "0", rec.account)
-            px = effective_price(probe, GateContext(None, None, security, None, False, True, self._now,
-                                                    reference_ticks=self.books[rec.symbol].reference_price,
-                                                    market_collar_bps=self.market_collar_bps))
-            ticks = security.to_ticks(px) if px is not None else 0
+            reference = self.books[rec.symbol].reference_price
+            ticks = 0 if reference is None else collar_ticks("1", reference, self.market_collar_bps)
         return Hold(rec.account, rec.symbol, cash=security.tick_size * ticks * leaves, buy_qty=leaves)
 
     def _sync_hold(self, rec: OrderRecord) -> None:
@@ -903,25 +900,18 @@ class VenueCore:
         old, new = self.ledger.order_hold(rec.order_id), self._hold_for(rec, qty, price)
         if new is None:
             return None
-        security = self.securities[rec.symbol]
-        ctx = GateContext(None, None, security, self.world.accounts.get(rec.account), False, True, self._now,
-                          ledger=self.ledger)
+        ctx = GateContext(None, None, self.securities[rec.symbol], self.world.accounts.get(rec.account), False, True,
+                          self._now, ledger=self.ledger)
+        # The gates see the extra need as an order of its own: `extra` tokens to sell, or one unit
+        # bought at the extra cash.
         if rec.side is Side.SELL:
             extra = new.tokens - (old.tokens if old else 0)
-            probe_side, probe_qty = "2", extra
+            probe = NewOrderCommand(rec.comp_id, "", rec.symbol, "2", "2", Decimal(extra), Decimal(1), "0", rec.account)
+            refused = seller_may_deliver(probe, ctx) if extra > 0 else None
         else:
             extra_cash = new.cash - (old.cash if old else Decimal(0))
-            if extra_cash <= 0:
-                return None
-            probe_side, probe_qty = "1", 1
-        if probe_side == "2":
-            if extra <= 0:
-                return None
-            refused = seller_may_deliver(NewOrderCommand(rec.comp_id, "", rec.symbol, "2", "2", Decimal(probe_qty),
-                                                         Decimal(1), "0", rec.account), ctx)
-        else:
-            refused = buyer_has_cash(NewOrderCommand(rec.comp_id, "", rec.symbol, "1", "2", Decimal(1), extra_cash,
-                                                     "0", rec.account), ctx)
+            probe = NewOrderCommand(rec.comp_id, "", rec.symbol, "1", "2", Decimal(1), extra_cash, "0", rec.account)
+            refused = buyer_has_cash(probe, ctx) if extra_cash > 0 else None
         return None if refused is None else refused.text
 
     # ------------------------------------------------------------ helpers

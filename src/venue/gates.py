@@ -71,7 +71,12 @@ class GateContext:
 
     @property
     def today(self) -> date:
-        return datetime.fromtimestamp(self.now_us // 1_000_000, tz=timezone.utc).date()
+        return utc_day(self.now_us)
+
+
+def utc_day(now_us: int) -> date:
+    """The UTC date of an instant (expiry dates of KYC and accreditation are UTC dates)."""
+    return datetime.fromtimestamp(now_us // 1_000_000, tz=timezone.utc).date()
 
 
 GateFn = Callable[[NewOrderCommand, GateContext], GateReject | None]
@@ -247,7 +252,8 @@ def investor_kyc_current(o: NewOrderCommand, c: GateContext) -> GateReject | Non
     return None
 
 
-def _accredited(a: Account, today: date) -> bool:
+def accreditation_current(a: Account, today: date) -> bool:
+    """Accredited, and the accreditation has not expired."""
     return a.accredited and (a.accreditation_expires is None or a.accreditation_expires >= today)
 
 
@@ -264,7 +270,7 @@ def buyer_eligible(o: NewOrderCommand, c: GateContext) -> GateReject | None:
             return _reject("A140", OrdRejReason.OTHER,
                            f"{o.symbol} was offered under Reg D 506(c): only verified accredited investors may "
                            f"buy; investor {a.account_id} is not accredited")
-        if not _accredited(a, c.today):
+        if not accreditation_current(a, c.today):
             return _reject("A150", OrdRejReason.OTHER,
                            f"Investor {a.account_id}: accreditation expired on "
                            f"{a.accreditation_expires.isoformat()}; {o.symbol} (Reg D 506(c)) needs it current")
@@ -298,11 +304,17 @@ def effective_price(o: NewOrderCommand, c: GateContext) -> Decimal | None:
     sec = c.security
     if sec is None or c.reference_ticks is None:
         return None
-    if o.side == "1":
-        ticks = -((-c.reference_ticks * (BPS + c.market_collar_bps)) // BPS)
+    return sec.to_price(collar_ticks(o.side, c.reference_ticks, c.market_collar_bps))
+
+
+def collar_ticks(side: str, reference_ticks: int, collar_bps: int) -> int:
+    """The market-order collar price in ticks: the reference moved up (buy, rounded up) or down
+    (sell, rounded down) by `collar_bps`; at least one tick."""
+    if side == "1":
+        ticks = -((-reference_ticks * (BPS + collar_bps)) // BPS)
     else:
-        ticks = c.reference_ticks * (BPS - c.market_collar_bps) // BPS
-    return sec.to_price(max(ticks, 1))
+        ticks = reference_ticks * (BPS - collar_bps) // BPS
+    return max(ticks, 1)
 
 
 def member_risk_limits(o: NewOrderCommand, c: GateContext) -> GateReject | None:
@@ -387,7 +399,7 @@ def buyer_may_hold(o: NewOrderCommand, c: GateContext) -> GateReject | None:
             return _reject("C110", OrdRejReason.OTHER,
                            f"{o.symbol} has {holders} holders of record, the cap is {sec.max_holders}: "
                            "a buy by a new holder is refused (Section 12(g))")
-        if (sec.max_non_accredited_holders is not None and not _accredited(a, c.today)
+        if (sec.max_non_accredited_holders is not None and not accreditation_current(a, c.today)
                 and non_accredited + 1 > sec.max_non_accredited_holders):
             return _reject("C120", OrdRejReason.OTHER,
                            f"{o.symbol} has {non_accredited} non-accredited holders, the cap is "
