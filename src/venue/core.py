@@ -344,6 +344,8 @@ class VenueCore:
                 oid = int(order_id)
             except ValueError:
                 return None
+            if not 0 < oid < 2**63:  # no such OrderID, and beyond what the journal can look up
+                return None
             rec = self._lookup(oid)
         elif orig_cl_ord_id:
             oid2 = self.cl_ord_index.get((comp_id, orig_cl_ord_id))

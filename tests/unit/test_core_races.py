@@ -25,3 +25,12 @@ def test_a_cancel_of_an_order_a_fill_closed_earlier_in_the_same_batch_is_too_lat
     assert all("filled" in r.text for r in rejects)
     assert not [r for r in out if isinstance(r, ExecutionReport) and r.exec_type == "8"], "no internal error"
     assert c.securities["ACME"].trading_status.value == "open"
+
+
+def test_an_order_id_beyond_64_bits_is_an_unknown_order_not_an_internal_error():
+    c = core(load_order=lambda oid: (_ for _ in ()).throw(OverflowError("the store cannot look it up")))
+    c.run_timers(at(10, 0))
+    c.handle(CancelCommand("BRKB", "C1", None, str(2**63), "ACME", "1"), at(10, 1))
+    _, out = c.take()
+    (reject,) = [r for r in out if isinstance(r, OrderCancelReject)]
+    assert (reject.reason, reject.text) == (1, "Unknown order")

@@ -416,6 +416,15 @@ class Store:
         values = {k: _iso(v) if isinstance(v, date) else v for k, v in values.items()}
         self._update_one(t.securities, t.securities.c.symbol == symbol, f"no security {symbol}", **values)
 
+    def lots(self, account_id: str | None = None, symbol: str | None = None) -> list[dict]:
+        q = select(t.lots).order_by(t.lots.c.account_id, t.lots.c.symbol, t.lots.c.acquired_us, t.lots.c.id)
+        if account_id:
+            q = q.where(t.lots.c.account_id == account_id)
+        if symbol:
+            q = q.where(t.lots.c.symbol == symbol)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
     def add_lot(self, account_id: str, symbol: str, quantity: int, acquired_us: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(insert(t.lots).values(account_id=account_id, symbol=symbol, quantity=quantity,
