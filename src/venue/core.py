@@ -22,7 +22,7 @@ from venue.book.base import BookConfig, OrderBook
 from venue.book.types import (Accepted, BookReject, CancelReason, Canceled, Event, NewOrder, OrdType, Phase, Rejected,
                               Replaced, RestingOrder, SelfMatchPrevention, Side, TimeInForce, Trade)
 from venue.calendar import SessionPhase, TradingCalendar
-from venue.gates import (GateContext, GateReject, OrdRejReason, accreditation_current, buyer_has_cash,
+from venue.gates import (ChainReader, GateContext, GateReject, OrdRejReason, accreditation_current, buyer_has_cash,
                          check_new_order, collar_ticks, price_valid, quantity_valid, seller_may_deliver, utc_day)
 from venue.ledger import Hold, Ledger, Unsettled
 from venue.market_data import MarketDataDesk, MarketDataReject
@@ -95,7 +95,7 @@ class VenueCore:
         self.entitlements: dict[str, frozenset[str]] | None = None
         self._rate: dict[str, deque[int]] = {}
         self.market_data = MarketDataDesk()
-        self.chain_verified: Callable[[str], bool | None] | None = None  # cached identity registry
+        self.chain: ChainReader | None = None  # the settlement chain as the gates see it (venue.chain.view)
         self._md_changed: set[str] = set()
         self._md_trades: dict[str, list[tuple[int, int, str]]] = {}
         self._mass_cancels = 0
@@ -261,7 +261,8 @@ class VenueCore:
             now_us=self._now, ledger=self.ledger, reference_ticks=book.reference_price if book else None,
             entitled=self._entitled(member.member_id if member else None, cmd.symbol),
             recent_messages=self._count_message(cmd.comp_id), market_collar_bps=self.market_collar_bps,
-            accredited_count=self._holder_counts, chain_verified=self.chain_verified,
+            accredited_count=self._holder_counts, chain=self.chain,
+            crossing=self._crossing(cmd, security, book) if self.chain is not None else None,
         )
         refused = check_new_order(cmd, ctx)
         self._audit(cmd, ctx, refused)
@@ -285,6 +286,15 @@ class VenueCore:
         self.batch.order_changed(rec, new=True)
         self.batch.cl_ord_ids.append({"comp_id": rec.comp_id, "cl_ord_id": rec.cl_ord_id, "order_id": rec.order_id})
         self._apply(self.books[rec.symbol].submit(self._book_order(rec)))
+
+    @staticmethod
+    def _crossing(cmd: NewOrderCommand, security, book):
+        """Who a new order would trade with if it came now (for the gates' canTransfer check)."""
+        if book is None or security is None or cmd.qty is None or cmd.side not in ("1", "2") or not cmd.account:
+            return None
+        price = None if cmd.price is None else security.to_ticks(cmd.price)
+        side = Side(cmd.side)
+        return lambda: book.crossing(side, price, cmd.account, int(cmd.qty))
 
     def _entitled(self, member_id: str | None, symbol: str) -> bool:
         if self.entitlements is None or member_id is None:
@@ -621,7 +631,7 @@ class VenueCore:
         self.batch.settlement_done.append({"id": ev.event_id, "processed_us": self._now})
         trade = ev.trade
         if ev.outcome == "final":
-            self.ledger.settle(ev.trade_id)
+            self.ledger.settle(ev.trade_id, ev.block_number)
             for fill in ev.fills:
                 session = self.world.sessions.get(fill["comp_id"])
                 self.outbound.append(SettlementReport(

@@ -1,6 +1,7 @@
 """The gates every order passes between the FIX session and the book.
 
-Each gate is a pure function (order, context) -> None (pass) or `GateReject`. `NEW_ORDER_GATES`
+Each gate is a function (order, context) -> None (pass) or `GateReject`, pure but for the last one,
+which may ask the chain node one `eth_call` when its cache cannot answer. `NEW_ORDER_GATES`
 is the rulebook in one table: read top to bottom, the first gate that refuses decides the answer.
 `spec/compliance.md` documents the same table; `venue_code` travels to the member in tag 20001.
 """
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from typing import Protocol
 
 from venue.book.types import OrdType, TimeInForce
 from venue.ledger import Ledger
@@ -66,7 +68,8 @@ class GateContext:
     recent_messages: int = 0  # order messages from this session in the last second, this one included
     market_collar_bps: int = 1000
     accredited_count: Callable[[str], tuple[int, int]] | None = None  # symbol -> (holders, non-accredited)
-    chain_verified: Callable[[str], bool | None] | None = None  # account -> identity registry standing
+    chain: ChainReader | None = None  # the token's own state (venue.chain.view); None: no settlement chain
+    crossing: Callable[[], list[tuple[str, int]]] | None = None  # (account, qty) this order would trade with now
     inputs: dict = field(default_factory=dict)  # what the gates looked at, for the audit record
 
     @property
@@ -283,7 +286,8 @@ def buyer_eligible(o: NewOrderCommand, c: GateContext) -> GateReject | None:
         return _reject("A170", OrdRejReason.OTHER,
                        f"{o.symbol} (Reg S) may not be sold to US persons before "
                        f"{sec.us_buyers_from.isoformat()} (distribution compliance period)")
-    standing = c.chain_verified(a.account_id) if c.chain_verified is not None else None
+    snap = c.chain.snapshot() if c.chain is not None else None
+    standing = snap.verified.get(a.account_id) if snap is not None else None
     if standing is not None:
         c.inputs["identity_registry_verified"] = standing
     if standing is False:
@@ -426,6 +430,70 @@ def buyer_has_cash(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     return None
 
 
+# ---------------------------------------------------------------- the token itself (ERC-3643)
+
+
+class ChainReader(Protocol):
+    """What the gates read of the settlement chain (venue.chain.view.ChainView)."""
+
+    def snapshot(self): ...  # venue.chain.view.Snapshot | None
+
+    def can_transfer(self, symbol: str, seller: str, buyer: str, qty: int) -> bool | None: ...
+
+
+def token_would_settle(o: NewOrderCommand, c: GateContext) -> GateReject | None:
+    """Ask the token before accepting: not paused, the investor's wallet not frozen, the tokens or
+    cash on-chain (what the DvP contract could take, less what open orders hold), and the token's
+    compliance (`canTransfer`) for every resting order this one would trade with now. Facts the
+    chain view does not have (no snapshot yet, no wallet, a snapshot older than the account's last
+    settlement) pass: the settlement worker checks again and busts what the token refuses."""
+    if c.chain is None:
+        return None
+    snap = c.chain.snapshot()
+    a, sec = c.account, c.security
+    assert a is not None and sec is not None and o.qty is not None
+    if snap is None:
+        c.inputs["chain"] = "no snapshot yet"
+        return None
+    account, symbol, qty = a.account_id, o.symbol, int(o.qty)
+    c.inputs["chain_block"] = snap.block
+    if snap.paused.get(symbol):
+        return _reject("T100", OrdRejReason.OTHER,
+                       f"The {symbol} token is paused on-chain by its issuer's agent: no transfer can settle")
+    if snap.frozen.get((account, symbol)):
+        return _reject("T110", OrdRejReason.OTHER,
+                       f"Investor {account}'s wallet is frozen in the {symbol} token: it can neither send nor receive")
+    current = c.ledger is not None and c.ledger.chain_current(account, snap.block)
+    if current and o.side == "2" and (account, symbol) in snap.tokens:
+        chain_free = snap.tokens[(account, symbol)] - c.ledger.open_sell_tokens(account, symbol)
+        c.inputs["chain_tokens"] = snap.tokens[(account, symbol)]
+        if qty > chain_free:
+            return _reject("T120", OrdRejReason.EXCEEDS_LIMIT,
+                           f"Sell {qty} {symbol}: investor {account}'s wallet can deliver {max(chain_free, 0)} on-chain "
+                           "(balance less frozen tokens, within its allowance to the settlement contract, less open "
+                           "sells)")
+    if current and o.side == "1" and account in snap.cash:
+        price = effective_price(o, c)
+        if price is not None:
+            chain_free = snap.cash[account] - c.ledger.open_buy_cash(account)
+            c.inputs["chain_cash"] = str(snap.cash[account])
+            if price * qty > chain_free:
+                return _reject("T130", OrdRejReason.EXCEEDS_LIMIT,
+                               f"Buy needs {price * qty} {sec.currency} but investor {account}'s wallet can pay "
+                               f"{max(chain_free, Decimal(0))} on-chain (stablecoin balance within its allowance to the "
+                               "settlement contract, less open buys)")
+    if c.crossing is not None:
+        for other, fill in c.crossing():
+            seller, buyer = (other, account) if o.side == "1" else (account, other)
+            if c.chain.can_transfer(symbol, seller, buyer, fill) is False:
+                c.inputs["can_transfer_refused"] = fill
+                return _reject("T140", OrdRejReason.OTHER,
+                               f"The {symbol} token's compliance (ERC-3643 canTransfer) refuses a transfer of {fill} "
+                               f"between investor {account} and a resting order it would trade with; the trade "
+                               "could not settle")
+    return None
+
+
 NEW_ORDER_GATES: tuple[Gate, ...] = (
     Gate("S100", "The session is an order-entry session", session_may_enter_orders),
     Gate("R200", "The session is within its member's order-message rate limit", message_rate_within_limit),
@@ -448,6 +516,8 @@ NEW_ORDER_GATES: tuple[Gate, ...] = (
          seller_may_deliver),
     Gate("C110", "A buyer stays within holder caps (12(g)) and the maximum holding", buyer_may_hold),
     Gate("F110", "A buyer has the cash: price x quantity available (market: collar price)", buyer_has_cash),
+    Gate("T100", "The token would settle it: not paused, wallet not frozen, tokens/cash on-chain, canTransfer "
+                 "against the resting orders it would trade with", token_would_settle),
 )
 
 

@@ -116,8 +116,15 @@ class Ledger:
         self.held_cash: dict[str, Decimal] = defaultdict(Decimal)
         self.open_buys: dict[Key, int] = defaultdict(int)
         self.incoming: dict[Key, int] = defaultdict(int)
+        self.outgoing: dict[Key, int] = defaultdict(int)  # unsettled sales
+        self.paying: dict[str, Decimal] = defaultdict(Decimal)  # unsettled purchases' value
         self._orders: dict[int, Hold] = {}
         self.unsettled: dict[int, Unsettled] = {}
+        # The chain as of block B shows every settlement the venue finalised if B >= this account's
+        # value here (the block its last finalised trade was mined in); min_chain_block applies to all
+        # (set when the ledger is loaded, so a snapshot older than the load is not trusted).
+        self.settled_block: dict[str, int] = {}
+        self.min_chain_block = 0
 
     # ------------------------------------------------------------ loading
     def set_balance(self, account: str, asset: str, quantity: Decimal, cash_asset: bool) -> None:
@@ -156,19 +163,27 @@ class Ledger:
         self.held_tokens[(t.sell_account, t.symbol)] += t.qty
         self.held_cash[t.buy_account] += t.cash
         self.incoming[(t.buy_account, t.symbol)] += t.qty
+        self.outgoing[(t.sell_account, t.symbol)] += t.qty
+        self.paying[t.buy_account] += t.cash
 
     def _release(self, t: Unsettled) -> None:
         self.held_tokens[(t.sell_account, t.symbol)] -= t.qty
         self.held_cash[t.buy_account] -= t.cash
         self.incoming[(t.buy_account, t.symbol)] -= t.qty
+        self.outgoing[(t.sell_account, t.symbol)] -= t.qty
+        self.paying[t.buy_account] -= t.cash
 
-    def settle(self, trade_id: int) -> Unsettled | None:
-        """The trade settled: move tokens and cash, consume the seller's oldest lots, give the buyer
-        a lot acquired at execution. None when the trade was not waiting (already applied)."""
+    def settle(self, trade_id: int, block: int | None = None) -> Unsettled | None:
+        """The trade settled (mined in `block`): move tokens and cash, consume the seller's oldest
+        lots, give the buyer a lot acquired at execution. None when the trade was not waiting
+        (already applied)."""
         t = self.unsettled.pop(trade_id, None)
         if t is None:
             return None
         self._release(t)
+        if block is not None:
+            for account in (t.buy_account, t.sell_account):
+                self.settled_block[account] = max(block, self.settled_block.get(account, 0))
         self.tokens[(t.sell_account, t.symbol)] -= t.qty
         self.tokens[(t.buy_account, t.symbol)] += t.qty
         self.cash[t.buy_account] -= t.cash
@@ -197,6 +212,18 @@ class Ledger:
 
     def available_cash(self, account: str) -> Decimal:
         return self.cash[account] - self.held_cash[account]
+
+    def open_sell_tokens(self, account: str, symbol: str) -> int:
+        """Tokens held by open sell orders only (not by unsettled sales)."""
+        return self.held_tokens[(account, symbol)] - self.outgoing[(account, symbol)]
+
+    def open_buy_cash(self, account: str) -> Decimal:
+        """Cash held by open buy orders only (not by unsettled purchases)."""
+        return self.held_cash[account] - self.paying[account]
+
+    def chain_current(self, account: str, block: int) -> bool:
+        """Does the chain at `block` show every settlement of `account` the venue has finalised?"""
+        return block >= self.min_chain_block and block >= self.settled_block.get(account, 0)
 
     def prospective_position(self, account: str, symbol: str) -> int:
         """Settled tokens plus unsettled purchases plus open buy orders."""

@@ -80,8 +80,8 @@ def build_core(store: Store, cfg: VenueConfig, chain_view=None) -> VenueCore:
                      last_prices=store.last_trade_prices(), market_collar_bps=cfg.market_collar_bps)
     core.load_positions(*store.load_positions())
     core.entitlements = load_entitlements(store)
-    if chain_view is not None:
-        core.chain_verified = chain_view.verified
+    core.chain = chain_view
+    core.ledger.min_chain_block = maxima["settled_block"]  # older chain snapshots miss settled trades
     core.restore(store.load_open_orders())
     return core
 
@@ -157,7 +157,7 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
             settlement = start_settlement(chain, chain_store)
         finally:
             chain_store.dispose()
-        view = ChainView(settlement.url, load_deployment(chain.deployment), chain.operator_key).start()
+        view = ChainView(settlement.url, load_deployment(chain.deployment), refresh_s=chain.view_refresh).start()
     try:
         venue = start_venue(cfg, view)
         venue.scheduler = _scheduler(cfg, venue, chain).start()

@@ -27,6 +27,7 @@ from venue.gates import (
     check_new_order,
     effective_price,
 )
+from venue.chain.view import Snapshot
 from venue.ledger import Hold, Ledger, Unsettled
 from venue.messages import NewOrderCommand
 from venue.model import Account, FixSession, Member, MemberStatus, Offering, Security, SessionRole, TradingStatus
@@ -99,6 +100,49 @@ def ledger(cash: str = "1000000", tokens: int = 1000, lots=((0, 1000),), holds=(
         led.hold(order_id, h)
     for t in unsettled:
         led.add_unsettled(t)
+    return led
+
+
+class Chain:
+    """The gates' view of the chain (what venue.chain.view.ChainView gives): a snapshot taken at a
+    block, and canTransfer answers by (symbol, seller, buyer, qty) -> bool (missing: unknown)."""
+
+    def __init__(self, snapshot: Snapshot | None, transfers: dict | None = None) -> None:
+        self._snapshot, self._transfers = snapshot, transfers or {}
+        self.asked: list[tuple[str, str, str, int]] = []
+
+    def snapshot(self) -> Snapshot | None:
+        return self._snapshot
+
+    def can_transfer(self, symbol: str, seller: str, buyer: str, qty: int) -> bool | None:
+        self.asked.append((symbol, seller, buyer, qty))
+        return self._transfers.get((symbol, seller, buyer, qty))
+
+
+def chain(block: int = 5, verified: bool | None = None, paused: bool = False, frozen: bool = False,
+          tokens: int | None = None, cash: str | None = None, transfers: dict | None = None) -> Chain:
+    """A-1's wallet as the chain shows it at `block` (None: the snapshot does not know)."""
+    snap = Snapshot(block=block, taken_at=0.0, paused={"ACME": paused}, frozen={("A-1", "ACME"): frozen})
+    if verified is not None:
+        snap.verified["A-1"] = verified
+    if tokens is not None:
+        snap.tokens[("A-1", "ACME")] = tokens
+    if cash is not None:
+        snap.cash["A-1"] = Decimal(cash)
+    return Chain(snap, transfers)
+
+
+def replace_min_block(led: Ledger, block: int) -> Ledger:
+    """A ledger loaded when the store's newest settlement had been mined in `block`."""
+    led.min_chain_block = block
+    return led
+
+
+def settled_at(led: Ledger, block: int) -> Ledger:
+    """The ledger after the venue finalised a trade of A-1 mined in `block`."""
+    t = purchase(1, "10.00")
+    led.add_unsettled(t)
+    led.settle(t.trade_id, block)
     return led
 
 
@@ -426,11 +470,12 @@ ELIGIBLE_CASES = [
     case("Reg S: a buyer in Puerto Rico is a US person (Rule 902(l))",
          ctx=dict(account=account(jurisdiction="PR"), security=security(us_buyers_from=TOMORROW)),
          code="A170", reason=R.OTHER, text="US persons"),
-    case("on-chain: buyer wallet not verified in the identity registry", ctx=dict(chain_verified=lambda a: False),
+    case("on-chain: buyer wallet not verified in the identity registry", ctx=dict(chain=chain(verified=False)),
          code="A180", reason=R.OTHER, text="not verified in the token's identity registry"),
-    case("on-chain: verified buyer passes", ctx=dict(chain_verified=lambda a: True)),
-    case("on-chain: unknown standing passes (settlement checks again)", ctx=dict(chain_verified=lambda a: None)),
-    case("on-chain: an unverified seller is not refused here", order=SELL, ctx=dict(chain_verified=lambda a: False)),
+    case("on-chain: verified buyer passes", ctx=dict(chain=chain(verified=True))),
+    case("on-chain: unknown standing passes (settlement checks again)", ctx=dict(chain=chain())),
+    case("on-chain: no snapshot yet passes", ctx=dict(chain=Chain(None))),
+    case("on-chain: an unverified seller is not refused here", order=SELL, ctx=dict(chain=chain(verified=False))),
 ]
 
 # Sells. Default ledger: A-1 holds 1000 ACME in one lot acquired at time 0.
@@ -628,6 +673,67 @@ CASH_CASES = [
     case("market sell without a reference needs no cash", order=dict(MARKET, side="2")),
 ]
 
+# The token itself. Default order: buy 10 ACME at 10.00 (100.00); A-1's ledger: 1000 ACME, 1,000,000.00.
+CROSS_B2 = dict(crossing=lambda: [("B-2", 4), ("B-3", 6)])  # resting orders of B-2 (4) and B-3 (6)
+CHAIN_CASES = [
+    case("no settlement chain: not checked"),
+    case("no snapshot yet: passes (settlement checks)", ctx=dict(chain=Chain(None))),
+    case("a snapshot that knows nothing of the account passes", ctx=dict(chain=chain())),
+    case("token paused", ctx=dict(chain=chain(paused=True)),
+         code="T100", reason=R.OTHER, text="The ACME token is paused on-chain"),
+    case("token paused refuses a sell too", order=SELL, ctx=dict(chain=chain(paused=True)),
+         code="T100", reason=R.OTHER, text="paused"),
+    case("buyer's wallet frozen", ctx=dict(chain=chain(frozen=True)),
+         code="T110", reason=R.OTHER, text="Investor A-1's wallet is frozen in the ACME token"),
+    case("seller's wallet frozen", order=SELL, ctx=dict(chain=chain(frozen=True)),
+         code="T110", reason=R.OTHER, text="frozen"),
+    # sells: on-chain deliverable - open sells >= qty
+    case("sell: exactly the tokens on-chain", order=SELL, ctx=dict(chain=chain(tokens=10))),
+    case("sell: one token short on-chain though the ledger has 1000", order=SELL, ctx=dict(chain=chain(tokens=9)),
+         code="T120", reason=R.EXCEEDS_LIMIT, text="Sell 10 ACME: investor A-1's wallet can deliver 9 on-chain"),
+    # 1000 on-chain - 991 held by open sells = 9
+    case("sell: open sells hold on-chain tokens", order=SELL,
+         ctx=dict(chain=chain(tokens=1000), ledger=ledger(holds=[sell_hold(991)])),
+         code="T120", reason=R.EXCEEDS_LIMIT, text="can deliver 9 on-chain"),
+    # a sale of 990 mined, not final: the chain shows 10 left, the ledger holds the 990 as unsettled
+    case("sell: a mined sale that is not final yet is not counted twice", order=SELL,
+         ctx=dict(chain=chain(tokens=10), ledger=ledger(unsettled=[sale(990)]))),
+    case("sell: a snapshot older than the account's last settlement is not used", order=SELL,
+         ctx=dict(chain=chain(block=5, tokens=0), ledger=settled_at(ledger(), 6))),
+    case("sell: a snapshot from the block of the last settlement is used", order=SELL,
+         ctx=dict(chain=chain(block=6, tokens=0), ledger=settled_at(ledger(), 6)),
+         code="T120", reason=R.EXCEEDS_LIMIT, text="can deliver 0 on-chain"),
+    case("sell: a snapshot older than the ledger's load is not used", order=SELL,
+         ctx=dict(chain=chain(block=5, tokens=0), ledger=replace_min_block(ledger(), 6))),
+    case("sell: no ledger, no balance check", order=SELL, ctx=dict(chain=chain(tokens=0), ledger=None)),
+    # buys: on-chain stablecoin (within the DvP allowance) - open buys >= price x qty
+    case("buy: exactly the cash on-chain", ctx=dict(chain=chain(cash="100.00"))),
+    case("buy: one cent short on-chain though the ledger has 1,000,000", ctx=dict(chain=chain(cash="99.99")),
+         code="T130", reason=R.EXCEEDS_LIMIT, text="Buy needs 100.00 USD but investor A-1's wallet can pay 99.99"),
+    # 1099.99 on-chain - 1000.00 held by an open buy = 99.99
+    case("buy: open buys hold on-chain cash", ctx=dict(chain=chain(cash="1099.99"),
+                                                      ledger=ledger(holds=[buy_hold(100, "1000.00")])),
+         code="T130", reason=R.EXCEEDS_LIMIT, text="can pay 99.99 on-chain"),
+    case("buy: a mined purchase that is not final yet is not counted twice",
+         ctx=dict(chain=chain(cash="100.00"), ledger=ledger(unsettled=[purchase(100, "900000.00")]))),
+    # market buy priced at the collar: 10 x 11.00 = 110.00
+    case("market buy: collar price against on-chain cash", order=MARKET,
+         ctx=dict(REF, chain=chain(cash="109.99")), code="T130", reason=R.EXCEEDS_LIMIT, text="Buy needs 110.00"),
+    # canTransfer against the resting orders it would trade with
+    case("canTransfer: every counterparty passes",
+         ctx=dict(CROSS_B2, chain=chain(transfers={("ACME", "B-2", "A-1", 4): True, ("ACME", "B-3", "A-1", 6): True}))),
+    case("canTransfer: the token refuses the second counterparty",
+         ctx=dict(CROSS_B2, chain=chain(transfers={("ACME", "B-2", "A-1", 4): True, ("ACME", "B-3", "A-1", 6): False})),
+         code="T140", reason=R.OTHER, text="compliance (ERC-3643 canTransfer) refuses a transfer of 6 between "
+                                           "investor A-1 and a resting order"),
+    case("canTransfer: a sell asks with the seller first", order=SELL,
+         ctx=dict(CROSS_B2, chain=chain(transfers={("ACME", "A-1", "B-2", 4): False})),
+         code="T140", reason=R.OTHER, text="transfer of 4"),
+    case("canTransfer: unknown answers pass (settlement checks)", ctx=dict(CROSS_B2, chain=chain())),
+    case("canTransfer: nothing to cross, nothing to ask", ctx=dict(crossing=lambda: [], chain=chain())),
+]
+
+
 TABLES = {
     gates.session_may_enter_orders: SESSION_CASES,
     gates.message_rate_within_limit: RATE_CASES,
@@ -648,6 +754,7 @@ TABLES = {
     gates.seller_may_deliver: DELIVER_CASES,
     gates.buyer_may_hold: HOLD_CASES,
     gates.buyer_has_cash: CASH_CASES,
+    gates.token_would_settle: CHAIN_CASES,
 }
 
 

@@ -63,6 +63,12 @@ class OrderBook(ABC):
         """Best `levels` aggregated price levels of one side, best first."""
 
     @abstractmethod
+    def crossing(self, side: Side, price: int | None, account: str, qty: int) -> list[tuple[str, int]]:
+        """Who an order of `side` at `price` (None: market) for `qty` would trade with if it came
+        now: (account, quantity) of the resting orders of other accounts it reaches, in priority
+        order, one entry per resting order. Empty outside continuous trading. Reads only."""
+
+    @abstractmethod
     def resting_orders(self) -> Iterator[OrderView]:
         """Every resting order: bids best price first then asks best price first, each in
         time priority within a level."""

@@ -759,6 +759,26 @@ class FastBook(OrderBook):
             out.append(Level(level.price, level.qty, level.count))
         return out
 
+    def crossing(self, side: Side, price: int | None, account: str, qty: int) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        if self._phase is not _CONTINUOUS or qty <= 0:
+            return out
+        opp, limit_key = (1, None if price is None else -price) if side is _BUY else (0, price)
+        levels = self._levels[opp]
+        for key in reversed(self._keys[opp]):
+            if limit_key is not None and key < limit_key:
+                break
+            node = levels[key].head
+            while node is not None:
+                if node.account != account:
+                    take = min(node.leaves, qty)
+                    out.append((node.account, take))
+                    qty -= take
+                    if not qty:
+                        return out
+                node = node.next
+        return out
+
     def resting_orders(self) -> Iterator[OrderView]:
         for side in (0, 1):
             for node in self._market[side].nodes():

@@ -366,6 +366,20 @@ class NaiveBook(OrderBook):
         o = self._find(order_id)
         return None if o is None else o.view()
 
+    def crossing(self, side: Side, price: int | None, account: str, qty: int) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        if self._phase is not Phase.CONTINUOUS:
+            return out
+        for r in sorted((r for r in self._orders if r.side is not side and r.price is not None
+                         and _acceptable(side, price, r.price)), key=_priority_key):
+            if qty <= 0:
+                break
+            if r.account != account:
+                take = min(r.leaves, qty)
+                out.append((r.account, take))
+                qty -= take
+        return out
+
     def depth(self, side: Side, levels: int) -> list[Level]:
         """Best `levels` limit price levels of one side (resting market orders are not levels)."""
         out: list[Level] = []

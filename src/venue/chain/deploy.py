@@ -464,3 +464,35 @@ def remove_investor_identity(w3: Web3, deployment: Deployment, operator_key: str
         calldata(ir_c, "deleteIdentity", deployment.wallet(account_id).address),
         300_000,
     )
+
+
+# ---------------------------------------------------------------- the issuer's agent (ops and tests)
+
+
+def set_wallet_frozen(w3: Web3, deployment: Deployment, operator_key: str, account_id: str, symbol: str,
+                      frozen: bool) -> Receipt:
+    """The token's agent freezes (or unfreezes) an investor's wallet: it can neither send nor receive."""
+    token = deployment.security(symbol).token
+    return TxSender(w3, operator_key).transact(
+        token, calldata(contract(w3, "Token", token), "setAddressFrozen", deployment.wallet(account_id).address,
+                        frozen), 300_000)
+
+
+def freeze_partial_tokens(w3: Web3, deployment: Deployment, operator_key: str, account_id: str, symbol: str,
+                          qty: int) -> Receipt:
+    """The token's agent freezes `qty` of an investor's tokens (they stay in the wallet, not transferable)."""
+    token = deployment.security(symbol).token
+    return TxSender(w3, operator_key).transact(
+        token, calldata(contract(w3, "Token", token), "freezePartialTokens", deployment.wallet(account_id).address,
+                        qty), 300_000)
+
+
+def set_holding_period(w3: Web3, deployment: Deployment, operator_key: str, symbol: str, seconds: int) -> Receipt:
+    """Sets a security's on-chain holding period (the compliance owner calls the module through its
+    ModularCompliance); it applies to lots already held."""
+    compliance = deployment.security(symbol).compliance
+    module_c = contract(w3, "HoldingPeriodModule", deployment.holding_period_module)
+    return TxSender(w3, operator_key).transact(
+        compliance, calldata(contract(w3, "ModularCompliance", compliance), "callModuleFunction",
+                             calldata(module_c, "setHoldingPeriod", seconds), deployment.holding_period_module),
+        300_000)

@@ -13,6 +13,7 @@ The ``[chain]`` section of the venue's TOML file (absent: the venue runs without
     batch_size = 100                     # trades per settleBatch transaction
     pipeline = 2                         # transactions in flight per step
     poll_interval = 0.2                  # seconds between steps when idle
+    view_refresh = 2.0                   # seconds between the gates' snapshots of the chain
 
 Relative paths are relative to the config file's folder. ``url = "embedded"`` means the process
 that starts the venue also starts the embedded node (a child process serving JSON-RPC) and deploys
@@ -67,6 +68,7 @@ class ChainConfig:
     batch_size: int = 100
     pipeline: int = 2
     poll_interval: float = 0.2
+    view_refresh: float = 2.0
 
     @property
     def is_embedded(self) -> bool:
@@ -143,12 +145,17 @@ def load_chain_config(path: str | Path) -> ChainConfig | None:
     poll = section.get("poll_interval", 0.2)
     if not isinstance(poll, (int, float)) or isinstance(poll, bool) or poll <= 0:
         raise ConfigError(f"[chain] poll_interval in {path} must be a positive number of seconds, not {poll!r}")
+    view_refresh = section.get("view_refresh", 2.0)
+    if not isinstance(view_refresh, (int, float)) or isinstance(view_refresh, bool) or view_refresh <= 0:
+        raise ConfigError(f"[chain] view_refresh in {path} must be a positive number of seconds, not "
+                          f"{view_refresh!r}")
     return ChainConfig(
         url=url, deployment=deployment, operator_key=_operator_key(section, base, path),
         database_url=venue.database_url, data_dir=venue.data_dir, config_path=path.resolve(),
         confirmations=_int(section, "confirmations", 0, 0, path),
         batch_size=_int(section, "batch_size", 100, 1, path),
         pipeline=_int(section, "pipeline", 2, 1, path), poll_interval=float(poll),
+        view_refresh=float(view_refresh),
     )
 
 

@@ -1,39 +1,132 @@
-"""What the matching process knows of the chain: a cache of each investor wallet's standing in the
-token's identity registry (ERC-3643 `isVerified`), refreshed by a background thread.
+"""What the matching process knows of the chain: the gates ask the token itself before accepting an
+order, without waiting for the node.
 
-The gates must never wait for the chain, so they read this cache (a dict lookup); the refresher
-asks the node with `eth_call` every `refresh_s` seconds. An account the cache has not seen yet, or
-a node that does not answer, gives "unknown" and the gate passes: the settlement worker checks
-every leg again (`transferFrom` runs the token's own compliance) and a leg that fails busts the
-trade. The cache narrows the window in which a trade can be busted; it cannot close it.
+A background thread takes a *snapshot* every `refresh_s` seconds, every read at one block number:
+
+- each investor wallet's standing in the identity registry (`isVerified`);
+- per security: the token's `paused()`, each wallet's `isFrozen`, `balanceOf - getFrozenTokens`
+  capped by the wallet's allowance to the DvP contract (what a settlement could take);
+- each wallet's stablecoin balance, capped by its allowance to the DvP contract;
+- per security and ordered pair of wallets (seller, buyer): what the token's modular compliance
+  answers to `canTransfer(seller, buyer, qty)`.
+
+`canTransfer` depends on the quantity. The compliance modules in use (holding period, maximum
+balance, country rules, transfer limits) refuse larger transfers whenever they refuse smaller ones,
+so each pair keeps the largest quantity known to pass and the smallest known to be refused; the
+refresher probes each pair at the seller's free balance (and narrows by bisection when that is
+refused). A quantity between the two bounds is asked of the node by `eth_call` on the spot, with a
+short timeout, and remembered until the next snapshot.
+
+The gates use a snapshot's balances for an account only when the snapshot is at least as new as
+the block of every trade of that account the venue has finalised (the ledger records that block):
+otherwise the venue's own settlement would look like a missing balance. An account the snapshot does
+not cover, or a node that does not answer, gives "unknown" and those gates pass on the ledger alone:
+the settlement worker checks every leg again (`transferFrom` runs the token's own compliance) and a
+leg that fails busts the trade. The view narrows the window in which a trade can be busted; it
+cannot close it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from venue.chain import backend
+from venue.chain.contracts import contract, read
 from venue.chain.deploy import Deployment
-from venue.chain.settlement import DvPClient
 
 log = logging.getLogger("venue.chain.view")
 
+PROBE_STEPS = 24  # bisection steps per refused pair and snapshot (enough for 16M tokens to the unit)
+
+
+@dataclass(slots=True)
+class TransferBounds:
+    """What `canTransfer(seller, buyer, qty)` answered: every qty <= ok passes, every qty >= refused
+    is refused (None: not known)."""
+
+    ok: int = 0
+    refused: int | None = None
+
+    def answer(self, qty: int) -> bool | None:
+        if qty <= self.ok:
+            return True
+        if self.refused is not None and qty >= self.refused:
+            return False
+        return None
+
+    def learn(self, qty: int, passed: bool) -> None:
+        if passed:
+            self.ok = max(self.ok, qty)
+        elif self.refused is None or qty < self.refused:
+            self.refused = qty
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """The chain at one block, as the venue's gates need it."""
+
+    block: int
+    taken_at: float
+    verified: dict[str, bool] = field(default_factory=dict)  # account -> identity registry standing
+    paused: dict[str, bool] = field(default_factory=dict)  # symbol -> token paused
+    frozen: dict[tuple[str, str], bool] = field(default_factory=dict)  # (account, symbol) -> wallet frozen
+    tokens: dict[tuple[str, str], int] = field(default_factory=dict)  # (account, symbol) -> deliverable
+    cash: dict[str, Decimal] = field(default_factory=dict)  # account -> stablecoin a settlement can take
+    transfers: dict[tuple[str, str, str], TransferBounds] = field(default_factory=dict)  # (symbol, seller, buyer)
+
 
 class ChainView:
-    """Cached identity-registry standing of every investor account of the deployment."""
+    """Snapshots of the chain for the gates, refreshed by a background thread."""
 
-    def __init__(self, url: str, deployment: Deployment, operator_key: str, refresh_s: float = 2.0) -> None:
-        self._url, self._deployment, self._key = url, deployment, operator_key
+    def __init__(self, url: str, deployment: Deployment, operator_key: str | None = None, refresh_s: float = 2.0,
+                 call_timeout_s: float = 0.5) -> None:
+        self._url, self._deployment = url, deployment
         self._refresh_s = refresh_s
-        self._verified: dict[str, bool] = {}
+        self._call_timeout_s = call_timeout_s
+        self._snapshot: Snapshot | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="chain-view", daemon=True)
+        self._gate_w3 = None  # the sequencer thread's own connection (short timeout)
+        self.calls_on_demand = 0  # canTransfer asked while an order waited (cache misses)
+
+    # ------------------------------------------------------------ what the gates ask
+    def snapshot(self) -> Snapshot | None:
+        """The newest snapshot, or None before the first one."""
+        return self._snapshot
 
     def verified(self, account_id: str) -> bool | None:
-        """True/False from the last refresh; None when unknown (no answer yet, or not on-chain)."""
-        return self._verified.get(account_id)
+        """True/False from the last snapshot; None when unknown (no answer yet, or not on-chain)."""
+        snap = self._snapshot
+        return None if snap is None else snap.verified.get(account_id)
 
+    def can_transfer(self, symbol: str, seller: str, buyer: str, qty: int) -> bool | None:
+        """Would the token's compliance let `qty` move from seller to buyer? From the snapshot's
+        bounds, else one `eth_call` now; None when it cannot be known (no wallet, node down)."""
+        snap = self._snapshot
+        if snap is None or seller not in self._deployment.investors or buyer not in self._deployment.investors \
+                or symbol not in self._deployment.securities:
+            return None
+        bounds = snap.transfers.setdefault((symbol, seller, buyer), TransferBounds())
+        known = bounds.answer(qty)
+        if known is not None:
+            return known
+        try:
+            if self._gate_w3 is None:
+                self._gate_w3 = backend.connect(self._url, timeout=self._call_timeout_s)
+            passed = self._can_transfer(self._gate_w3, symbol, seller, buyer, qty, "latest")
+        except Exception as exc:  # noqa: BLE001 - an unanswered question is "unknown", never an error
+            log.warning("canTransfer(%s, %s -> %s, %d) not answered (%s): settlement will check", symbol, seller,
+                        buyer, qty, exc)
+            return None
+        self.calls_on_demand += 1
+        bounds.learn(qty, passed)
+        return passed
+
+    # ------------------------------------------------------------ refreshing
     def start(self) -> ChainView:
         self._thread.start()
         return self
@@ -42,19 +135,75 @@ class ChainView:
         self._stop.set()
         self._thread.join(5)
 
-    def refresh(self) -> None:
-        """Ask the node once for every investor (an `eth_call` each)."""
-        client = DvPClient(backend.connect(self._url), self._deployment, self._key)
-        fresh = {account: client.is_verified(account) for account in self._deployment.investors}
-        changed = sorted(a for a, ok in fresh.items() if self._verified.get(a) not in (None, ok))
-        self._verified = fresh  # one reference swap: readers see the old or the new dict
-        if changed:
-            log.info("identity registry changed for %s", ", ".join(changed))
+    def refresh(self) -> Snapshot:
+        """Take one snapshot (one `eth_call` per fact, all at the same block) and publish it."""
+        w3 = backend.connect(self._url, timeout=30)
+        d = self._deployment
+        block = int(w3.eth.block_number)
+        snap = Snapshot(block=block, taken_at=time.time())
+        registry = contract(w3, "IdentityRegistry", d.identity_registry)
+        cash_token = contract(w3, "SandboxStablecoin", d.cash_token)
+        scale = Decimal(10) ** d.cash_decimals
+        for account, wallet in d.investors.items():
+            snap.verified[account] = bool(read(registry, "isVerified", wallet.address, block=block))
+            units = min(read(cash_token, "balanceOf", wallet.address, block=block),
+                        read(cash_token, "allowance", wallet.address, d.dvp, block=block))
+            snap.cash[account] = Decimal(units) / scale
+        for symbol, sec in d.securities.items():
+            token = contract(w3, "Token", sec.token)
+            snap.paused[symbol] = bool(read(token, "paused", block=block))
+            for account, wallet in d.investors.items():
+                frozen = bool(read(token, "isFrozen", wallet.address, block=block))
+                free = read(token, "balanceOf", wallet.address, block=block) \
+                    - read(token, "getFrozenTokens", wallet.address, block=block)
+                allowance = read(token, "allowance", wallet.address, d.dvp, block=block)
+                snap.frozen[(account, symbol)] = frozen
+                snap.tokens[(account, symbol)] = max(0, min(free, allowance))
+            for seller in d.investors:
+                have = snap.tokens[(seller, symbol)]
+                if have <= 0:
+                    continue
+                for buyer in d.investors:
+                    if buyer != seller:
+                        snap.transfers[(symbol, seller, buyer)] = self._probe(w3, symbol, seller, buyer, have, block)
+        old, self._snapshot = self._snapshot, snap  # one reference swap: readers see the old or the new
+        if old is not None:
+            changed = sorted(a for a, ok in snap.verified.items() if old.verified.get(a) not in (None, ok))
+            if changed:
+                log.info("identity registry changed for %s", ", ".join(changed))
+        return snap
+
+    def _probe(self, w3, symbol: str, seller: str, buyer: str, qty: int, block: int) -> TransferBounds:
+        """Bounds of canTransfer for one pair: at the seller's whole free balance, and when that is
+        refused, bisect between 1 and it."""
+        bounds = TransferBounds()
+        if self._can_transfer(w3, symbol, seller, buyer, qty, block):
+            bounds.learn(qty, True)
+            return bounds
+        bounds.learn(qty, False)
+        low, high = 0, qty  # low passes (0 trivially), high is refused
+        for _ in range(PROBE_STEPS):
+            if high - low <= 1:
+                break
+            mid = (low + high) // 2
+            if self._can_transfer(w3, symbol, seller, buyer, mid, block):
+                low = mid
+            else:
+                high = mid
+        bounds.learn(low, True)
+        bounds.learn(high, False)
+        return bounds
+
+    def _can_transfer(self, w3, symbol: str, seller: str, buyer: str, qty: int, block) -> bool:
+        d = self._deployment
+        compliance = contract(w3, "ModularCompliance", d.security(symbol).compliance)
+        return bool(read(compliance, "canTransfer", d.wallet(seller).address, d.wallet(buyer).address, qty,
+                         block=block))
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self.refresh()
             except Exception as exc:  # noqa: BLE001 - a node outage must not stop the venue
-                log.warning("chain view not refreshed (%s): identity checks fall back to settlement", exc)
+                log.warning("chain view not refreshed (%s): gates fall back to the ledger, settlement checks", exc)
             self._stop.wait(self._refresh_s)

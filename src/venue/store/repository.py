@@ -273,7 +273,8 @@ class Store:
                 return conn.execute(select(func.max(col))).scalar() or 0
             return {"order": mx(t.orders.c.order_id), "exec": mx(t.executions.c.exec_id),
                     "trade": mx(t.trades.c.trade_id), "cancel_reject": mx(t.cancel_rejects.c.id),
-                    "priority": mx(t.orders.c.priority)}
+                    "priority": mx(t.orders.c.priority),
+                    "settled_block": mx(t.settlement_events.c.block_number)}
 
     def last_trade_prices(self) -> dict[str, int]:
         """Last traded price (ticks) per symbol: the reference price after a restart."""

@@ -525,3 +525,23 @@ def test_restore_round_trip_gives_identical_behaviour(book_cls):
     assert list(rebuilt.resting_orders()) == list(original.resting_orders())
     rebuilt.validate_internal_state()
     original.validate_internal_state()
+
+
+# ---------------------------------------------------------------- who an order would trade with
+def test_crossing_lists_the_resting_orders_an_order_would_reach_in_priority_order(book):
+    for oid, price, qty, account in [(1, 102, 4, "B"), (2, 101, 3, "C"), (3, 101, 2, "A"), (4, 101, 5, "D"),
+                                     (5, 103, 9, "E")]:
+        book.submit(limit(oid, SELL, price, qty, account=account))
+    # 101: C 3, A (own account: skipped), D 5; then 102: B 4 -> 10 needs C 3, D 5, B 2
+    assert book.crossing(BUY, 102, "A", 10) == [("C", 3), ("D", 5), ("B", 2)]
+    assert book.crossing(BUY, 101, "A", 100) == [("C", 3), ("D", 5)]  # stops at its limit
+    assert book.crossing(BUY, None, "A", 2) == [("C", 2)]  # market: any price
+    assert book.crossing(BUY, 100, "A", 10) == []  # does not cross
+    assert book.crossing(SELL, 100, "A", 10) == []  # no bids
+    assert ids(book) == [2, 3, 4, 1, 5]  # reading changed nothing
+
+
+def test_crossing_a_sell_walks_the_bids_best_first(book):
+    for oid, price, qty in [(1, 99, 4), (2, 100, 3)]:
+        book.submit(limit(oid, BUY, price, qty))
+    assert book.crossing(SELL, 99, "X", 5) == [("acct2", 3), ("acct1", 2)]

@@ -339,3 +339,10 @@ def test_continuous_after_auction_is_normal(new_book):
     assert book.submit(limit(3, BUY, 109, 1)) == [Rejected(3, BookReject.PRICE_BAND)]  # 103 * 1.05 = 108.15
     assert book.submit(limit(4, BUY, 108, 1)) == [Accepted(4, 3)]
     assert book.submit(limit(5, SELL, 108, 1)) == [Accepted(5, 4), sell_trade(4, 5, 108, 1, 0, 0)]
+
+
+@pytest.mark.parametrize("phase", CALL_PHASES)
+def test_crossing_is_empty_in_a_call_phase(new_book, phase):
+    book = new_book(phase=phase)
+    book.submit(limit(1, SELL, 100, 5))
+    assert book.crossing(BUY, 101, "X", 5) == []
