@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from web3 import HTTPProvider, Web3
+
 from venue.chain import backend
 from venue.chain.contracts import contract, read
 from venue.chain.deploy import Deployment
@@ -90,7 +92,8 @@ class ChainView:
         self._snapshot: Snapshot | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="chain-view", daemon=True)
-        self._gate_w3 = None  # the sequencer thread's own connection (short timeout)
+        self._gate_w3 = None  # the sequencer thread's own connection (short timeout, no retries)
+        self._ask_after = 0.0  # monotonic time before which a node that failed is not asked again
         self.calls_on_demand = 0  # canTransfer asked while an order waited (cache misses)
 
     # ------------------------------------------------------------ what the gates ask
@@ -112,15 +115,18 @@ class ChainView:
             return None
         bounds = snap.transfers.setdefault((symbol, seller, buyer), TransferBounds())
         known = bounds.answer(qty)
-        if known is not None:
+        if known is not None or time.monotonic() < self._ask_after:
             return known
         try:
             if self._gate_w3 is None:
-                self._gate_w3 = backend.connect(self._url, timeout=self._call_timeout_s)
+                self._gate_w3 = Web3(HTTPProvider(self._url, request_kwargs={"timeout": self._call_timeout_s},
+                                                  exception_retry_configuration=None))
             passed = self._can_transfer(self._gate_w3, symbol, seller, buyer, qty, "latest")
         except Exception as exc:  # noqa: BLE001 - an unanswered question is "unknown", never an error
-            log.warning("canTransfer(%s, %s -> %s, %d) not answered (%s): settlement will check", symbol, seller,
-                        buyer, qty, exc)
+            self._ask_after = time.monotonic() + max(self._refresh_s, 5.0)  # orders must not wait on a dead node
+            log.warning("canTransfer(%s, %s -> %s, %d) not answered (%s): settlement will check; not asking "
+                        "the node on the spot again for %.0f s", symbol, seller, buyer, qty, exc,
+                        max(self._refresh_s, 5.0))
             return None
         self.calls_on_demand += 1
         bounds.learn(qty, passed)
