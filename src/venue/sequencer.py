@@ -49,9 +49,12 @@ def wall_clock_us() -> int:
 class Sequencer:
     """Runs the venue core on its own thread."""
 
-    def __init__(self, core: VenueCore, store: Store, send: Callable[[Report], None],
+    def __init__(self, core: VenueCore, store: Store, send: Callable[[Report], None] | None,
                  clock: Callable[[], int] = wall_clock_us, on_fatal: Callable[[BaseException], None] | None = None,
-                 rebuild: Callable[[], VenueCore] | None = None) -> None:
+                 rebuild: Callable[[], VenueCore] | None = None,
+                 ship: Callable[[list[Report]], None] | None = None) -> None:
+        """`send` hands one report to the transport; or `ship` hands each committed batch's reports
+        to another process, which sends them and tells `sent_exec_id` (venue.engine_process)."""
         self.core: VenueCore | None = core
         self.rebuild = rebuild
         self._logged_on: set[str] = set()
@@ -64,6 +67,7 @@ class Sequencer:
         self._recorded_exec_id = 0
         self.store = store
         self.send = send
+        self.ship = ship
         self.clock = clock
         self.on_fatal = on_fatal
         self._queue: queue.SimpleQueue[Command | None] = queue.SimpleQueue()
@@ -81,6 +85,8 @@ class Sequencer:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        if not self._thread.is_alive() and not self._sender.is_alive() and self._thread.ident is None:
+            return  # never started
         self._stopping.set()
         self._queue.put(None)
         self._thread.join(timeout)
@@ -219,6 +225,12 @@ class Sequencer:
             reports = self._outbox.get()
             if reports is None:
                 return
+            if self.ship is not None:
+                try:
+                    self.ship(reports)
+                except Exception:  # noqa: BLE001 - the other process is gone: it sends them at its next start
+                    log.error("could not hand %d reports to the FIX process\n%s", len(reports), traceback.format_exc())
+                continue
             for report in reports:
                 try:
                     self.send(report)

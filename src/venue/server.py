@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -43,6 +44,10 @@ class RunningVenue:
     engine: object
     stopped: threading.Event
     scheduler: object = None
+
+    @property
+    def fatal(self):
+        return self.sequencer.fatal
 
     def stop(self) -> None:
         try:
@@ -125,7 +130,7 @@ def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
     return RunningVenue(store, core, sequencer, engine, stopped)
 
 
-def _scheduler(cfg: VenueConfig, venue: RunningVenue, chain):
+def build_venue_scheduler(cfg: VenueConfig, sequencer: Sequencer, store: Store, chain):
     """The persistent clock (APScheduler, job store in the venue's database): calendar wake-ups of
     the sequencer, settlement reconciliation, regulatory reports, retention (spec/records.md)."""
     from venue.scheduler import SchedulerCallbacks, build_scheduler
@@ -134,13 +139,64 @@ def _scheduler(cfg: VenueConfig, venue: RunningVenue, chain):
         from venue.chain.service import reconcile_config
 
         def reconcile():
-            return reconcile_config(chain, venue.store)
+            return reconcile_config(chain, store)
     from venue.access import monthly_assessment
 
     def fair_access(month):
-        return monthly_assessment(venue.store, month, cfg.data_dir / "reports")
-    return build_scheduler(cfg.database_url, cfg, SchedulerCallbacks(wake=venue.sequencer.wake, reconcile=reconcile,
+        return monthly_assessment(store, month, cfg.data_dir / "reports")
+    return build_scheduler(cfg.database_url, cfg, SchedulerCallbacks(wake=sequencer.wake, reconcile=reconcile,
                                                                      fair_access=fair_access))
+
+
+@dataclass
+class SplitVenue:
+    """The venue on two processes (venue.engine_process): FIX here, the engine in a child."""
+
+    store: Store  # this process's own: logons are checked against it
+    link: object  # EngineProcess
+    engine: object  # FixEngine
+    stopped: threading.Event
+
+    @property
+    def fatal(self):
+        return self.link.fatal
+
+    def stop(self) -> None:
+        try:
+            self.link.stop()  # first: what was committed is sent (and stored) before the sessions go
+        finally:
+            self.engine.stop()
+            self.store.dispose()
+
+
+def start_venue_split(cfg: VenueConfig, chain: dict | None, verbose: bool = False) -> SplitVenue:
+    """Migrate the store, start the engine process (it rebuilds every book from the store), then the
+    FIX acceptor, and join them."""
+    from venue.auth import Authenticator
+    from venue.engine_process import EngineProcess
+    from venue.fix_acceptor import FixEngine, VenueApplication, write_settings
+
+    store = Store(cfg.database_url)
+    store.migrate()
+    stopped = threading.Event()
+    link = EngineProcess(cfg, chain, verbose, on_fatal=lambda why: stopped.set())
+    try:
+        app = VenueApplication(submit=link.submit, authenticate=Authenticator(store).check)
+        world = store.load_world()
+        settings = write_settings(cfg.data_dir / "fix" / "acceptor.cfg", port=cfg.port,
+                                  comp_ids=sorted(world.sessions), data_dir=cfg.data_dir, dictionary=fix_dictionary(),
+                                  venue_comp_id=cfg.comp_id, allowed_remote=cfg.allowed_remote)
+        engine = FixEngine(app, settings, file_log=cfg.file_log)
+        engine.start()
+    except BaseException:
+        link.stop()
+        raise
+    link.go(app.send)
+    info = link.info
+    log.info("venue ready: FIX %s on port %d, %d sessions, %d securities, %d open orders restored, store %s "
+             "(engine in its own process)", cfg.comp_id, cfg.port, info["sessions"], info["securities"],
+             info["open_orders"], store.engine.url.render_as_string(hide_password=True))
+    return SplitVenue(store, link, engine, stopped)
 
 
 def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
@@ -148,6 +204,7 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
     settlement runs beside the venue: the embedded node if configured, and the worker process."""
     configure_logging(cfg.data_dir, verbose)
     settlement = view = None
+    split = os.environ.get("VENUE_ENGINE", "process") != "thread"
     if chain is not None:
         from venue.chain.service import load_deployment, start_settlement
         from venue.chain.view import ChainView
@@ -157,10 +214,16 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
             settlement = start_settlement(chain, chain_store)
         finally:
             chain_store.dispose()
-        view = ChainView(settlement.url, load_deployment(chain.deployment), refresh_s=chain.view_refresh).start()
+        if not split:
+            view = ChainView(settlement.url, load_deployment(chain.deployment), refresh_s=chain.view_refresh).start()
     try:
-        venue = start_venue(cfg, view)
-        venue.scheduler = _scheduler(cfg, venue, chain).start()
+        if split:
+            venue = start_venue_split(cfg, None if chain is None else {
+                "url": settlement.url, "deployment": chain.deployment, "view_refresh": chain.view_refresh,
+                "config": chain}, verbose)
+        else:
+            venue = start_venue(cfg, view)
+            venue.scheduler = build_venue_scheduler(cfg, venue.sequencer, venue.store, chain).start()
     except BaseException:
         if settlement is not None:
             settlement.stop()
@@ -175,7 +238,7 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     while not venue.stopped.wait(0.5):
         pass
-    fatal = venue.sequencer.fatal
+    fatal = venue.fatal
     if view is not None:
         view.stop()
     if settlement is not None:

@@ -1,0 +1,282 @@
+"""The venue on two processes: the FIX acceptor in one, the engine (sequencer, core, journal, chain
+view, scheduler) in a child process, joined by a socket pair.
+
+One Python process has one GIL: the sequencer's core and journal work and the FIX sessions' Python
+callbacks took turns on it, and every call into the QuickFIX binding handed it over. With the
+engine in its own process each side has a core of its own. What crosses is what already crossed
+between the FIX threads and the sequencer: commands one way, report batches the other, pickled in
+batches by one writer thread per side.
+
+    FIX process                                   engine process
+    QuickFIX callbacks -> submit() -> writer  ==>  reader -> Sequencer.submit()
+    app.send(report) <- reader               <==  Sequencer (after each commit) -> writer
+
+Ordering and durability do not change: the sequencer commits a batch before it ships the batch's
+reports, and the FIX process sends them in the order they arrive. The report watermark (the highest
+ExecID handed to QuickFIX) travels back so the engine journals it as before; whatever was shipped
+but not sent when a process stops is sent again at the next start, flagged PossResend=Y.
+
+The engine process dies with the FIX process (parent-death signal); if the engine process ends,
+the FIX process stops with the fatal exit code: a venue never runs without its journal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+
+from venue.messages import Command, ExecutionReport, Report
+
+log = logging.getLogger("venue.engine")
+
+MAX_CMDS_PER_MESSAGE = 1000
+START_TIMEOUT_S = 600.0  # a large journal takes a while to load
+
+
+_END = ("end",)  # the writer's own marker: the queue said stop inside a batch
+
+
+class EngineGone(RuntimeError):
+    """The engine process ended or could not start."""
+
+
+# ---------------------------------------------------------------- the FIX process's side
+
+
+class EngineProcess:
+    """Starts the engine process and carries commands to it and report batches back."""
+
+    def __init__(self, cfg, chain: dict | None, verbose: bool, on_fatal: Callable[[str], None]) -> None:
+        from venue.chain.backend import die_with_parent
+        ours, theirs = socket.socketpair()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "venue.engine_process", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], preexec_fn=die_with_parent)
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        self._on_fatal = on_fatal
+        self._out: queue.SimpleQueue = queue.SimpleQueue()
+        self._stopped = threading.Event()
+        self.fatal: str | None = None
+        self.sent_exec_id = 0
+        self._send: Callable[[Report], None] | None = None
+        self._conn.send(("start", cfg, chain, verbose))
+        if not self._conn.poll(START_TIMEOUT_S):
+            self._proc.kill()
+            raise EngineGone(f"the engine process did not start within {START_TIMEOUT_S:.0f} s")
+        try:
+            kind, payload = self._conn.recv()
+        except EOFError:
+            raise EngineGone(f"the engine process ended while starting (exit code {self._proc.wait()}); "
+                             "see venue.log") from None
+        if kind != "ready":
+            self._proc.wait(10)
+            raise EngineGone(f"the engine process could not start: {payload}")
+        self.info: dict = payload
+
+    def submit(self, cmd: Command) -> None:
+        """Queue a command for the sequencer; safe from any thread, never blocks."""
+        self._out.put(cmd)
+
+    def go(self, send: Callable[[Report], None]) -> None:
+        """The FIX engine is up: start the traffic (reports journaled before a crash come first)."""
+        self._send = send
+        threading.Thread(target=self._write_loop, name="engine-writer", daemon=True).start()
+        self._reader = threading.Thread(target=self._read_loop, name="engine-reader", daemon=True)
+        self._reader.start()
+        self._out.put(("go",))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the engine after what is queued (it records the report watermark), then wait for it."""
+        if self._proc.poll() is None:
+            self._out.put(("stop",))
+            reader = getattr(self, "_reader", None)
+            if reader is not None:
+                reader.join(timeout)
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.error("engine process did not stop within %.0f s: killed", timeout)
+                self._proc.kill()
+                self._proc.wait(5)
+        self._stopped.set()
+        self._out.put(None)
+
+    # ------------------------------------------------------------ threads
+    def _write_loop(self) -> None:
+        """One writer: batches of commands, and control messages, in the order they were queued."""
+        out, conn = self._out, self._conn
+        try:
+            item = out.get()
+            while item is not None:
+                if isinstance(item, tuple):
+                    conn.send(item if item[0] != "stop" else ("stop", self.sent_exec_id))
+                    item = out.get()
+                    continue
+                cmds = [item]
+                item = None
+                while len(cmds) < MAX_CMDS_PER_MESSAGE:
+                    try:
+                        nxt = out.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None or isinstance(nxt, tuple):
+                        item = nxt if nxt is not None else _END
+                        break
+                    cmds.append(nxt)
+                conn.send(("cmds", cmds))
+                if item is _END:
+                    return
+                if item is None:
+                    item = out.get()
+        except (OSError, EOFError) as exc:
+            if not self._stopped.is_set():
+                log.error("cannot reach the engine process: %s", exc)
+
+    def _read_loop(self) -> None:
+        conn, send = self._conn, self._send
+        assert send is not None
+        while True:
+            try:
+                kind, payload = conn.recv()
+            except (EOFError, OSError):
+                if not self._stopped.is_set() and self.fatal is None:
+                    self._gone(f"the engine process ended (exit code {self._proc.wait()})")
+                return
+            if kind == "reports":
+                sent = self.sent_exec_id
+                for report in payload:
+                    try:
+                        send(report)
+                    except Exception:  # noqa: BLE001 - a transport fault must not stop the venue
+                        log.error("could not send %r\n%s", report, traceback.format_exc())
+                        continue  # not counted as sent: the next start sends it again
+                    if isinstance(report, ExecutionReport) and report.exec_id.isdigit():
+                        sent = max(sent, int(report.exec_id))
+                if sent != self.sent_exec_id:
+                    self.sent_exec_id = sent
+                    self._out.put(("sent", sent))
+            elif kind == "fatal":
+                self._gone(payload)
+            elif kind == "stopped":
+                return
+
+    def _gone(self, why: str) -> None:
+        self.fatal = why
+        log.critical("venue stopping: %s", why)
+        self._on_fatal(why)
+
+
+# ---------------------------------------------------------------- the engine process
+
+
+def _engine_main(fd: int) -> int:
+    from venue.chain.backend import die_with_parent
+    die_with_parent()
+    parent = os.getppid()
+    if parent == 1:
+        return 1
+
+    def on_term(_signum, _frame) -> None:
+        if os.getppid() != parent:  # the FIX process died (parent-death signal): nothing to hand over
+            os._exit(1)
+        # otherwise the FIX process tells us when to stop (a SIGTERM to the whole process group)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the FIX process, which stops us
+    conn = Connection(fd)
+    _, cfg, chain, verbose = conn.recv()
+    from venue.server import configure_logging
+    configure_logging(cfg.data_dir, verbose)
+    lock = threading.Lock()
+
+    def ship(message) -> None:
+        with lock:
+            conn.send(message)
+
+    try:
+        engine = _Engine(cfg, chain, ship)
+    except Exception as exc:  # noqa: BLE001 - told to the FIX process, which exits with it
+        log.critical("engine could not start: %s\n%s", exc, traceback.format_exc())
+        ship(("error", f"{type(exc).__name__}: {exc}"))
+        return 1
+    return engine.serve(conn)
+
+
+class _Engine:
+    """The sequencer, the core it runs, the chain view and the scheduler, fed by the connection."""
+
+    def __init__(self, cfg, chain: dict | None, ship: Callable[[tuple], None]) -> None:
+        from venue.server import build_core
+        from venue.sequencer import Sequencer
+        from venue.store import Store
+        self.cfg, self.ship = cfg, ship
+        self.store = store = Store(cfg.database_url)
+        self.view = None
+        if chain is not None:
+            from venue.chain.service import load_deployment
+            from venue.chain.view import ChainView
+            self.view = ChainView(chain["url"], load_deployment(chain["deployment"]),
+                                  refresh_s=chain["view_refresh"]).start()
+        self.core = core = build_core(store, cfg, self.view)
+        self.sequencer = Sequencer(core, store, send=None, ship=lambda reports: ship(("reports", reports)),
+                                   on_fatal=lambda exc: ship(("fatal", f"the journal cannot be written ({exc})")),
+                                   rebuild=lambda: build_core(store, cfg, self.view))
+        self.replayed = [core.replay_report(row) for row in store.unsent_executions()]
+        self.chain = chain
+        ship(("ready", {"open_orders": len(core.orders), "sessions": len(core.world.sessions),
+                        "securities": len(core.world.securities), "replayed": len(self.replayed)}))
+
+    def serve(self, conn: Connection) -> int:
+        sequencer = self.sequencer
+        scheduler = None
+        try:
+            while True:
+                try:
+                    kind, *payload = conn.recv()
+                except (EOFError, OSError):
+                    log.critical("the FIX process is gone: engine stopping")
+                    return 1
+                if kind == "cmds":
+                    for cmd in payload[0]:
+                        sequencer.submit(cmd)
+                elif kind == "sent":
+                    sequencer.sent_exec_id = max(sequencer.sent_exec_id, payload[0])
+                elif kind == "go":
+                    if self.replayed:  # journaled before a crash, perhaps never sent
+                        self.ship(("reports", self.replayed))
+                        log.warning("sending again %d execution reports journaled after the last report known "
+                                    "sent (PossResend=Y)", len(self.replayed))
+                    sequencer.start()
+                    scheduler = self._scheduler().start()
+                elif kind == "stop":
+                    sequencer.sent_exec_id = max(sequencer.sent_exec_id, payload[0])
+                    return 0
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+            sequencer.stop()
+            if self.view is not None:
+                self.view.stop()
+            try:
+                self.ship(("stopped", None))
+            except OSError:
+                pass
+            self.store.dispose()
+
+    def _scheduler(self):
+        from venue.server import build_venue_scheduler
+        return build_venue_scheduler(self.cfg, self.sequencer, self.store, self.chain and self.chain.get("config"))
+
+
+if __name__ == "__main__":
+    sys.exit(_engine_main(int(sys.argv[1])))
