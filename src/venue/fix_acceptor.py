@@ -10,7 +10,9 @@ the engine in one call: every call into the binding releases the GIL, and the se
 waits for the sequencer to hand it back, so a report built field by field (~20 calls) cost far
 more than its ~1 us per field. The engine sorts body fields by tag either way, so the wire message
 is the same. Messages with repeating groups are still built field by field (parsing them needs the
-data dictionary).
+data dictionary). For the same reason an incoming message is read with one `toString()` call into
+a dict when it is a flat list of fields (no repeating group, no data field), field by field
+otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import functools
 import logging
 import time
 import traceback
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -185,6 +188,31 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
+def structural_tags(dictionary: Path) -> frozenset[int]:
+    """Tags of a FIX data dictionary after which a message is no flat list of fields: repeating-group
+    counts (NUMINGROUP) and the lengths of data fields (LENGTH), whose values may hold SOH.
+    BodyLength(9), typed LENGTH too, is in every message and precedes no data field."""
+    tags = {int(f.get("number")) for f in ET.parse(dictionary).getroot().iter("field")
+            if f.get("type") in ("NUMINGROUP", "LENGTH")}
+    return frozenset(tags - {9})
+
+
+class _BodyFields:
+    """A received message read field by field through the binding: for messages a flat dict cannot
+    hold (repeating groups, data fields). Same `get` as the dict `VenueApplication._fields` returns."""
+
+    __slots__ = ("message", "msg_type")
+
+    def __init__(self, message) -> None:
+        self.message = message
+        self.msg_type = message.getHeader().getField(Tag.MsgType)
+
+    def get(self, tag: int) -> str | None:
+        if tag == Tag.MsgType:
+            return self.msg_type
+        return self.message.getField(tag) if self.message.isSetField(tag) else None
+
+
 def _message(fields: list[str]):
     """One message from `tag=value` strings (header fields included), parsed in one binding call.
 
@@ -208,6 +236,8 @@ class VenueApplication(fix.Application):
         self._comp_ids: dict[str, str] = {}  # SessionID string -> counterparty CompID
         self._session_ids: dict[str, fix.SessionID] = {}
         self._logged_on: set[str] = set()
+        # Set from the session's data dictionary (`FixEngine`); until then messages are read field by field.
+        self.structural_tags: frozenset[int] | None = None
 
     # ------------------------------------------------------------ session callbacks
     def onCreate(self, sessionID):  # noqa: N802, N803 - QuickFIX names
@@ -264,24 +294,25 @@ class VenueApplication(fix.Application):
         comp_id = self._comp_ids.get(sessionID.toString(), "")
         msg_type = ""
         try:
-            msg_type = message.getHeader().getField(Tag.MsgType)
-            self._check_sizes(message)
+            fields = self._fields(message)
+            msg_type = fields.get(Tag.MsgType) or ""
+            self._check_sizes(fields)
             if msg_type == "D":
-                cmd: Command = self._new_order(message, comp_id, received)
+                cmd: Command = self._new_order(fields, comp_id, received)
             elif msg_type == "F":
-                cmd = self._cancel(message, comp_id, received)
+                cmd = self._cancel(fields, comp_id, received)
             elif msg_type == "G":
-                cmd = self._replace(message, comp_id, received)
+                cmd = self._replace(fields, comp_id, received)
             elif msg_type == "H":
-                cmd = self._status(message, comp_id, received)
+                cmd = self._status(fields, comp_id, received)
             elif msg_type == "q":
-                cmd = self._mass_cancel(message, comp_id, received)
+                cmd = self._mass_cancel(fields, comp_id, received)
             elif msg_type == "V":
-                cmd = self._market_data_request(message, comp_id)
+                cmd = self._market_data_request(message, fields, comp_id)
             elif msg_type == "x":
-                cmd = SecurityListRequestCommand(comp_id, self._str(message, Tag.SecurityReqID) or "",
-                                                 self._str(message, Tag.SecurityListRequestType) or "",
-                                                 self._str(message, Tag.Symbol))
+                cmd = SecurityListRequestCommand(comp_id, fields.get(Tag.SecurityReqID) or "",
+                                                 fields.get(Tag.SecurityListRequestType) or "",
+                                                 fields.get(Tag.Symbol))
             else:
                 self._business_reject(message, sessionID, msg_type, BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE,
                                       f"Unsupported message type {msg_type}: the venue accepts "
@@ -296,20 +327,39 @@ class VenueApplication(fix.Application):
                                        f"Message could not be processed ({type(exc).__name__}); nothing was done")
 
     # ------------------------------------------------------------ FIX -> commands
+    def _fields(self, message) -> dict[int, str] | _BodyFields:
+        """The message's fields by tag (header and trailer included), read in one binding call.
+
+        Only for a flat message: every tag once, no repeating-group count, no data field (its value
+        may hold SOH). Anything else is read field by field from the message's body.
+        """
+        structural = self.structural_tags
+        if structural is not None:
+            chunks = message.toString().split(SOH)
+            chunks.pop()  # after the last SOH
+            try:
+                fields = {int(tag): value for tag, _, value in (c.partition("=") for c in chunks)}
+            except ValueError:
+                fields = {}
+            if len(fields) == len(chunks) and structural.isdisjoint(fields):
+                return fields
+        return _BodyFields(message)
+
     @staticmethod
-    def _check_sizes(message) -> None:
+    def _check_sizes(fields) -> None:
         """Values longer than the venue keeps are answered (35=j), never journaled half-way."""
         for tag, (name, limit) in FIELD_LIMITS.items():
-            if message.isSetField(tag) and len(message.getField(tag)) > limit:
+            value = fields.get(tag)
+            if value is not None and len(value) > limit:
                 raise MessageError(tag, f"{name}({tag}) is longer than {limit} characters")
 
     @staticmethod
-    def _str(message, tag: int) -> str | None:
-        return message.getField(tag) if message.isSetField(tag) else None
+    def _str(fields, tag: int) -> str | None:
+        return fields.get(tag)  # a dict from `_fields` or `_BodyFields`
 
-    @classmethod
-    def _decimal(cls, message, tag: int, name: str) -> Decimal | None:
-        raw = cls._str(message, tag)
+    @staticmethod
+    def _decimal(fields, tag: int, name: str) -> Decimal | None:
+        raw = fields.get(tag)
         if raw is None:
             return None
         try:
@@ -320,9 +370,9 @@ class VenueApplication(fix.Application):
             raise MessageError(tag, f"{name}({tag}) is not a finite number")
         return value
 
-    @classmethod
-    def _timestamp(cls, message, tag: int, name: str) -> int | None:
-        raw = cls._str(message, tag)
+    @staticmethod
+    def _timestamp(fields, tag: int, name: str) -> int | None:
+        raw = fields.get(tag)
         if raw is None:
             return None
         try:
@@ -348,17 +398,18 @@ class VenueApplication(fix.Application):
                                  request_type=s(m, Tag.MassCancelRequestType) or "", symbol=s(m, Tag.Symbol),
                                  side=s(m, Tag.Side), received_us=received)
 
-    def _market_data_request(self, m, comp_id: str) -> MarketDataRequestCommand:
+    def _market_data_request(self, message, m, comp_id: str) -> MarketDataRequestCommand:
+        """`m`: the message's fields; its repeating groups are read from `message`."""
         s = self._str
         types: list[str] = []
         group = fix.Group(Tag.NoMDEntryTypes, Tag.MDEntryType)
         for i in range(1, int(s(m, Tag.NoMDEntryTypes) or 0) + 1):
-            m.getGroup(i, group)
+            message.getGroup(i, group)
             types.append(group.getField(Tag.MDEntryType))
         symbols: list[str] = []
         group = fix.Group(Tag.NoRelatedSym, Tag.Symbol)
         for i in range(1, int(s(m, Tag.NoRelatedSym) or 0) + 1):
-            m.getGroup(i, group)
+            message.getGroup(i, group)
             symbols.append(group.getField(Tag.Symbol) if group.isSetField(Tag.Symbol) else "")
         depth_text = s(m, Tag.MarketDepth)
         return MarketDataRequestCommand(
@@ -691,6 +742,9 @@ class FixEngine:
     def __init__(self, app: VenueApplication, settings_path: Path, *, file_log: bool = True) -> None:
         self.app = app
         self.settings = fix.SessionSettings(str(settings_path))
+        defaults = self.settings.get()
+        if defaults.has("DataDictionary"):
+            app.structural_tags = structural_tags(Path(defaults.getString("DataDictionary")))
         self.store_factory = fix.FileStoreFactory(self.settings)
         self.log_factory = fix.FileLogFactory(self.settings) if file_log else None
         if self.log_factory is not None:
