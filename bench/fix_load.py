@@ -114,6 +114,14 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 def tree_cpu(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
@@ -346,7 +354,8 @@ class PhaseResult:
     latencies_us: list[float]
     fills: dict[bytes, tuple] = field(default_factory=dict)  # ExecID -> (comp, TrdMatchID, qty, px, side)
     duplicate_exec_ids: int = 0
-    cpu_s: float = 0.0
+    cpu_s: float = 0.0  # the venue: its FIX process and its engine process (if it runs apart)
+    engine_cpu_s: float = 0.0  # of which the engine process
     side_cpu_s: float = 0.0
     rejected: Counter = field(default_factory=Counter)
 
@@ -419,7 +428,8 @@ class Load:
                     t_end[0] = now
 
     def run(self, name: str, mode: str, window: int = 64, timeout: float = 120.0, cpu_pid: int | None = None,
-            side_pids: list[int] | None = None, trail: float = 0.5) -> PhaseResult:
+            side_pids: list[int] | None = None, trail: float = 0.5,
+            engine_pids: list[int] | None = None) -> PhaseResult:
         """Send every message; return when each has its first answer (then read `trail` more seconds
         for the passive sides' fills)."""
         ops, raw = self.ops, self.raw
@@ -429,6 +439,7 @@ class Load:
         seen_exec: set[bytes] = set()
         t_end = [0]
         cpu0 = cpu_seconds(cpu_pid) if cpu_pid else 0.0
+        engine0 = tree_cpu(engine_pids or [])
         side0 = tree_cpu(side_pids or [])
         deadline = time.monotonic() + timeout
         t0 = time.perf_counter_ns()
@@ -467,8 +478,9 @@ class Load:
                     raise TimeoutError(f"{name}: {len(pending)} messages unanswered after {timeout}s")
                 self._absorb(result, pending, 1.0, outstanding, t_end, seen_exec)
         result.seconds = (t_end[0] - t0) / 1e9
+        result.engine_cpu_s = tree_cpu(engine_pids or []) - engine0
         if cpu_pid:
-            result.cpu_s = cpu_seconds(cpu_pid) - cpu0
+            result.cpu_s = cpu_seconds(cpu_pid) - cpu0 + result.engine_cpu_s
         result.side_cpu_s = tree_cpu(side_pids or []) - side0
         end = time.monotonic() + trail
         while time.monotonic() < end:
@@ -607,6 +619,8 @@ class VenueUnderTest:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("venue did not start:\n" + "".join(self.output[-40:]))
         self.children = descendants(self.proc.pid)
+        self.engine = [pid for pid in self.children if b"venue.engine_process" in _cmdline(pid)]
+        self.side = [pid for pid in self.children if pid not in self.engine]
         return self
 
     @property
@@ -819,6 +833,9 @@ def summarize_profile(path: Path, top: int = 20) -> str:
 def report_phase(r: PhaseResult, label: str) -> None:
     fills = len(r.fills)
     cpu = f"venue CPU {r.cpu_s / r.messages * 1e6:7.0f} us/order" if r.cpu_s else ""
+    if r.engine_cpu_s:
+        cpu += (f" (FIX process {(r.cpu_s - r.engine_cpu_s) / r.messages * 1e6:.0f} + engine process "
+                f"{r.engine_cpu_s / r.messages * 1e6:.0f})")
     side = f" (+settlement {r.side_cpu_s / r.messages * 1e6:.0f} us/order)" if r.side_cpu_s else ""
     print(f"  {label:<24} {r.messages:6d} msgs in {r.seconds:6.2f}s: {r.rate:8.0f} orders/s, "
           f"{r.exec_reports / r.seconds if r.seconds else 0:8.0f} exec reports/s; "
@@ -835,7 +852,7 @@ def run_target(kind: str, args, work: Path) -> dict[str, PhaseResult]:
     try:
         if kind == "floor":
             target = FloorUnderTest(work / "floor").start()
-            side: list[int] = []
+            side, engine = [], []
         else:
             db_url = None
             if kind == "postgres":
@@ -843,27 +860,30 @@ def run_target(kind: str, args, work: Path) -> dict[str, PhaseResult]:
             target = VenueUnderTest(work / kind, db_url, chain=args.chain)
             target.prepare()
             target.start()
-            side = target.children
+            side, engine = target.side, target.engine
         sessions = logon_all(target.port, MEMBERS)
         tag = {"sqlite": "S", "postgres": "P", "floor": "F"}[kind]
         # one at a time: the book the latency phase meets is the same on every store
         Load(sessions, make_stream(args.warmup, args.seed + 1, f"{tag}W")).run("warmup", "latency")
         lat = Load(sessions, make_stream(args.latency_orders, args.seed, f"{tag}L")).run(
-            "latency", "latency", cpu_pid=target.pid, side_pids=side)
+            "latency", "latency", cpu_pid=target.pid, side_pids=side, engine_pids=engine)
         results["latency"] = lat
         report_phase(lat, f"{kind} one-at-a-time")
         load = Load(sessions, make_stream(args.orders, args.seed + 2, f"{tag}T"))
-        prof = None
+        profiles = []  # (process name, py-spy, output)
         if args.profile and kind != "floor":
-            prof_path = Path(args.profile) / f"{kind}.txt"
-            prof = start_profile(target.pid, prof_path, max(5, int(args.orders / 1500)))
+            for what, pid in [("FIX process", target.pid)] + [("engine process", p) for p in engine]:
+                prof_path = Path(args.profile) / f"{kind}-{what.split()[0].lower()}-{pid}.txt"
+                prof = start_profile(pid, prof_path, max(5, int(args.orders / 1500)))
+                if prof is not None:
+                    profiles.append((what, prof, prof_path))
             time.sleep(0.5)  # py-spy attaches
-        tp = load.run("pipelined", "pipelined", args.window, cpu_pid=target.pid, side_pids=side)
+        tp = load.run("pipelined", "pipelined", args.window, cpu_pid=target.pid, side_pids=side, engine_pids=engine)
         results["pipelined"] = tp
         report_phase(tp, f"{kind} pipelined w={args.window}")
-        if prof is not None:
+        for what, prof, prof_path in profiles:
             prof.wait(120)
-            print(f"  py-spy profile of the venue ({kind}, pipelined phase), {prof_path}:")
+            print(f"  py-spy profile of the venue's {what} ({kind}, pipelined phase), {prof_path}:")
             print(summarize_profile(prof_path))
         for s in sessions.values():
             s.close()
@@ -909,7 +929,8 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--window", type=int, default=64, help="messages in flight per session (pipelined)")
     ap.add_argument("--seed", type=int, default=20260501)
-    ap.add_argument("--chain", default="embedded", help="venue settlement: embedded, none or a URL")
+    ap.add_argument("--chain", default="embedded",
+                    help="venue settlement: embedded, anvil (a node the bench starts from node_modules), none or a URL")
     ap.add_argument("--profile", help="directory: py-spy record the venue during the pipelined phase")
     ap.add_argument("--work", default=None, help="working directory (default: a temporary one)")
     ap.add_argument("--quick", action="store_true", help="short run for development")
@@ -921,8 +942,18 @@ def main() -> int:
         return 0
     if args.quick:
         args.orders, args.latency_orders, args.warmup = 3000, 300, 200
+    import contextlib
     import tempfile
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="fix_load_"))
+    with contextlib.ExitStack() as stack:
+        if args.chain == "anvil":
+            from venue.chain import backend
+            args.chain = stack.enter_context(backend.anvil_node()).url
+            print(f"anvil node at {args.chain} (each venue deploys its sandbox contracts to it)")
+        return _run(args, work)
+
+
+def _run(args, work: Path) -> int:
     print(machine_info())
     print(f"settings: seed {args.seed}; stream {SYMBOL} GTC limits of 1-5 lots, half crossing within 5 ticks "
           f"of 10.00, half resting 6-15 ticks away; ~25% cancels, ~10% replaces of resting orders from {', '.join(MEMBERS)}; latency phase {args.latency_orders} msgs one in "

@@ -164,6 +164,17 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+SETTLEMENT_NICE = 10  # settlement is behind a durable queue: under load the CPU goes to matching first
+
+
+def settlement_child() -> None:
+    """Popen preexec_fn of the settlement worker and the embedded node: dies with the venue, and runs
+    at a lower CPU priority than the venue's FIX and engine processes (matching never waits for the
+    chain; on a shared machine the chain catches up when the order flow lets it)."""
+    die_with_parent()
+    os.nice(SETTLEMENT_NICE)
+
+
 def die_with_parent() -> None:
     """Popen preexec_fn (Linux): the child gets SIGTERM when the process that started it dies, even by
     SIGKILL, so a crashed venue leaves no node or worker behind. Elsewhere it does nothing."""
@@ -192,7 +203,7 @@ def embedded_node(
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        preexec_fn=die_with_parent,
+        preexec_fn=settlement_child,
     )
     try:
         assert process.stdout is not None

@@ -384,7 +384,7 @@ def start_worker_process(config_path: str | Path, *, url: str | None = None, dat
         env[WORKER_DB_URL_ENV] = database_url
     with open(log_path, "ab") as out:
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                preexec_fn=backend.die_with_parent)
+                                preexec_fn=backend.settlement_child)
 
 
 def stop_worker_process(process: subprocess.Popen, timeout: float = 30.0) -> int | None:

@@ -37,12 +37,30 @@ from decimal import Decimal
 from web3 import HTTPProvider, Web3
 
 from venue.chain import backend
-from venue.chain.contracts import contract, read
 from venue.chain.deploy import Deployment
 
 log = logging.getLogger("venue.chain.view")
 
-PROBE_STEPS = 24  # bisection steps per refused pair and snapshot (enough for 16M tokens to the unit)
+PROBE_STEPS = 24
+
+
+def _selector(signature: str) -> str:
+    return bytes(Web3.keccak(text=signature)[:4]).hex()
+
+
+def _addr(address: str) -> str:
+    """An address as one ABI word (hex, no prefix)."""
+    return address.lower().removeprefix("0x").rjust(64, "0")
+
+
+# The calls a snapshot makes, ABI-encoded by hand: the same few calls many times a second.
+_IS_VERIFIED = _selector("isVerified(address)")
+_BALANCE_OF = _selector("balanceOf(address)")
+_ALLOWANCE = _selector("allowance(address,address)")
+_PAUSED = _selector("paused()")
+_IS_FROZEN = _selector("isFrozen(address)")
+_FROZEN_TOKENS = _selector("getFrozenTokens(address)")
+_CAN_TRANSFER = _selector("canTransfer(address,address,uint256)")  # bisection steps per refused pair and snapshot (enough for 16M tokens to the unit)
 
 
 @dataclass(slots=True)
@@ -92,6 +110,7 @@ class ChainView:
         self._snapshot: Snapshot | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="chain-view", daemon=True)
+        self._w3 = None  # the refresher's connection
         self._gate_w3 = None  # the sequencer thread's own connection (short timeout, no retries)
         self._ask_after = 0.0  # monotonic time before which a node that failed is not asked again
         self.calls_on_demand = 0  # canTransfer asked while an order waited (cache misses)
@@ -142,36 +161,42 @@ class ChainView:
         self._thread.join(5)
 
     def refresh(self) -> Snapshot:
-        """Take one snapshot (one `eth_call` per fact, all at the same block) and publish it."""
-        w3 = backend.connect(self._url, timeout=30)
+        """Take one snapshot and publish it: every fact read by `eth_call` at one block, in a few
+        JSON-RPC batches (facts, canTransfer at each seller's balance, then one batch per bisection
+        step of the pairs refused at it)."""
+        w3 = self._w3 or backend.connect(self._url, timeout=30)
+        self._w3 = w3
         d = self._deployment
-        block = int(w3.eth.block_number)
+        block = int(backend.rpc(w3, "eth_blockNumber"), 16)
+        at = hex(block)
         snap = Snapshot(block=block, taken_at=time.time())
-        registry = contract(w3, "IdentityRegistry", d.identity_registry)
-        cash_token = contract(w3, "SandboxStablecoin", d.cash_token)
-        scale = Decimal(10) ** d.cash_decimals
-        for account, wallet in d.investors.items():
-            snap.verified[account] = bool(read(registry, "isVerified", wallet.address, block=block))
-            units = min(read(cash_token, "balanceOf", wallet.address, block=block),
-                        read(cash_token, "allowance", wallet.address, d.dvp, block=block))
-            snap.cash[account] = Decimal(units) / scale
+        accounts = list(d.investors)
+        calls: list[tuple[str, str]] = []  # (to, data)
+        for account in accounts:
+            wallet = _addr(d.wallet(account).address)
+            calls += [(d.identity_registry, _IS_VERIFIED + wallet),
+                      (d.cash_token, _BALANCE_OF + wallet), (d.cash_token, _ALLOWANCE + wallet + _addr(d.dvp))]
         for symbol, sec in d.securities.items():
-            token = contract(w3, "Token", sec.token)
-            snap.paused[symbol] = bool(read(token, "paused", block=block))
-            for account, wallet in d.investors.items():
-                frozen = bool(read(token, "isFrozen", wallet.address, block=block))
-                free = read(token, "balanceOf", wallet.address, block=block) \
-                    - read(token, "getFrozenTokens", wallet.address, block=block)
-                allowance = read(token, "allowance", wallet.address, d.dvp, block=block)
-                snap.frozen[(account, symbol)] = frozen
-                snap.tokens[(account, symbol)] = max(0, min(free, allowance))
-            for seller in d.investors:
-                have = snap.tokens[(seller, symbol)]
-                if have <= 0:
-                    continue
-                for buyer in d.investors:
-                    if buyer != seller:
-                        snap.transfers[(symbol, seller, buyer)] = self._probe(w3, symbol, seller, buyer, have, block)
+            calls.append((sec.token, _PAUSED))
+            for account in accounts:
+                wallet = _addr(d.wallet(account).address)
+                calls += [(sec.token, _IS_FROZEN + wallet), (sec.token, _BALANCE_OF + wallet),
+                          (sec.token, _FROZEN_TOKENS + wallet), (sec.token, _ALLOWANCE + wallet + _addr(d.dvp))]
+        words = iter(self._call_all(w3, calls, at))
+        scale = Decimal(10) ** d.cash_decimals
+        for account in accounts:
+            snap.verified[account] = bool(next(words))
+            snap.cash[account] = Decimal(min(next(words), next(words))) / scale
+        for symbol in d.securities:
+            snap.paused[symbol] = bool(next(words))
+            for account in accounts:
+                frozen, balance, frozen_tokens, allowance = next(words), next(words), next(words), next(words)
+                snap.frozen[(account, symbol)] = bool(frozen)
+                snap.tokens[(account, symbol)] = max(0, min(balance - frozen_tokens, allowance))
+        pairs = [(symbol, seller, buyer) for symbol in d.securities for seller in accounts for buyer in accounts
+                 if buyer != seller and snap.tokens[(seller, symbol)] > 0]
+        for pair, bounds in zip(pairs, self._probe_all(w3, pairs, [snap.tokens[(p[1], p[0])] for p in pairs], at)):
+            snap.transfers[pair] = bounds
         old, self._snapshot = self._snapshot, snap  # one reference swap: readers see the old or the new
         if old is not None:
             changed = sorted(a for a, ok in snap.verified.items() if old.verified.get(a) not in (None, ok))
@@ -179,32 +204,54 @@ class ChainView:
                 log.info("identity registry changed for %s", ", ".join(changed))
         return snap
 
-    def _probe(self, w3, symbol: str, seller: str, buyer: str, qty: int, block: int) -> TransferBounds:
-        """Bounds of canTransfer for one pair: at the seller's whole free balance, and when that is
-        refused, bisect between 1 and it."""
-        bounds = TransferBounds()
-        if self._can_transfer(w3, symbol, seller, buyer, qty, block):
-            bounds.learn(qty, True)
-            return bounds
-        bounds.learn(qty, False)
-        low, high = 0, qty  # low passes (0 trivially), high is refused
+    def _probe_all(self, w3, pairs: list[tuple[str, str, str]], have: list[int], at: str) -> list[TransferBounds]:
+        """Bounds of canTransfer per pair: at the seller's whole deliverable balance; the pairs refused
+        there are bisected between 0 and it, all pairs a step at a time (one batch per step)."""
+        bounds = [TransferBounds() for _ in pairs]
+        passed = self._call_all(w3, [self._can_transfer_call(p, q) for p, q in zip(pairs, have)], at, refused=0)
+        search = {}  # pair index -> [low passes, high refused]
+        for i, ok in enumerate(passed):
+            bounds[i].learn(have[i], bool(ok))
+            if not ok:
+                search[i] = [0, have[i]]
         for _ in range(PROBE_STEPS):
-            if high - low <= 1:
+            todo = [(i, (low + high) // 2) for i, (low, high) in search.items() if high - low > 1]
+            if not todo:
                 break
-            mid = (low + high) // 2
-            if self._can_transfer(w3, symbol, seller, buyer, mid, block):
-                low = mid
-            else:
-                high = mid
-        bounds.learn(low, True)
-        bounds.learn(high, False)
+            answers = self._call_all(w3, [self._can_transfer_call(pairs[i], mid) for i, mid in todo], at, refused=0)
+            for (i, mid), ok in zip(todo, answers):
+                search[i][0 if ok else 1] = mid
+        for i, (low, high) in search.items():
+            bounds[i].learn(low, True)
+            bounds[i].learn(high, False)
         return bounds
 
-    def _can_transfer(self, w3, symbol: str, seller: str, buyer: str, qty: int, block) -> bool:
+    def _can_transfer_call(self, pair: tuple[str, str, str], qty: int) -> tuple[str, str]:
+        symbol, seller, buyer = pair
         d = self._deployment
-        compliance = contract(w3, "ModularCompliance", d.security(symbol).compliance)
-        return bool(read(compliance, "canTransfer", d.wallet(seller).address, d.wallet(buyer).address, qty,
-                         block=block))
+        return (d.security(symbol).compliance,
+                _CAN_TRANSFER + _addr(d.wallet(seller).address) + _addr(d.wallet(buyer).address) + f"{qty:064x}")
+
+    def _can_transfer(self, w3, symbol: str, seller: str, buyer: str, qty: int, block) -> bool:
+        (answer,) = self._call_all(w3, [self._can_transfer_call((symbol, seller, buyer), qty)], block, refused=0)
+        return bool(answer)
+
+    @staticmethod
+    def _call_all(w3, calls: list[tuple[str, str]], block: str, refused: int | None = None) -> list[int]:
+        """`eth_call` each (to, calldata) at `block` in one batch; each answer as an integer (the
+        first 32-byte word). A call that reverts gives `refused`, or raises when that is None."""
+        if not calls:
+            return []
+        out = []
+        for answer in backend.rpc_batch(w3, [("eth_call", [{"to": to, "data": "0x" + data}, block])
+                                             for to, data in calls]):
+            if isinstance(answer, Exception):
+                if refused is None:
+                    raise answer
+                out.append(refused)
+            else:
+                out.append(int(answer[2:66] or "0", 16))
+        return out
 
     def _run(self) -> None:
         while not self._stop.is_set():
