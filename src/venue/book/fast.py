@@ -235,24 +235,29 @@ class FastBook(OrderBook):
             del level.levels[level.key]
 
     # -- continuous matching ---------------------------------------------
+    def _reachable(self, opp: int, limit_key: int | None) -> Iterator[_Node]:
+        """Resting orders of side `opp` an order with `limit_key` (None: market) reaches, in priority order."""
+        levels = self._levels[opp]
+        for key in reversed(self._keys[opp]):
+            if limit_key is not None and key < limit_key:
+                return
+            node = levels[key].head
+            while node is not None:
+                yield node
+                node = node.next
+
     def _executable(self, opp: int, limit_key: int | None, account: str, smp: SelfMatchPrevention, need: int) -> int:
         """Quantity that would execute now against side `opp`, counting up to `need`."""
         total = 0
         stop_on_self = smp is not _SMP_RESTING
-        levels = self._levels[opp]
-        for key in reversed(self._keys[opp]):
-            if limit_key is not None and key < limit_key:
-                break
-            node = levels[key].head
-            while node is not None:
-                if node.account == account:
-                    if stop_on_self:
-                        return total
-                else:
-                    total += node.leaves
-                    if total >= need:
-                        return total
-                node = node.next
+        for node in self._reachable(opp, limit_key):
+            if node.account == account:
+                if stop_on_self:
+                    return total
+            else:
+                total += node.leaves
+                if total >= need:
+                    return total
         return total
 
     def _match(
@@ -764,19 +769,13 @@ class FastBook(OrderBook):
         if self._phase is not _CONTINUOUS or qty <= 0:
             return out
         opp, limit_key = (1, None if price is None else -price) if side is _BUY else (0, price)
-        levels = self._levels[opp]
-        for key in reversed(self._keys[opp]):
-            if limit_key is not None and key < limit_key:
-                break
-            node = levels[key].head
-            while node is not None:
-                if node.account != account:
-                    take = min(node.leaves, qty)
-                    out.append((node.account, take))
-                    qty -= take
-                    if not qty:
-                        return out
-                node = node.next
+        for node in self._reachable(opp, limit_key):
+            if node.account != account:
+                take = min(node.leaves, qty)
+                out.append((node.account, take))
+                qty -= take
+                if not qty:
+                    return out
         return out
 
     def resting_orders(self) -> Iterator[OrderView]:

@@ -469,22 +469,24 @@ def remove_investor_identity(w3: Web3, deployment: Deployment, operator_key: str
 # ---------------------------------------------------------------- the issuer's agent (ops and tests)
 
 
+def _as_agent(w3: Web3, deployment: Deployment, operator_key: str, symbol: str, fn: str, account_id: str,
+              value: Any) -> Receipt:
+    """One call of the token's agent (the operator) about one investor's wallet."""
+    token = deployment.security(symbol).token
+    return TxSender(w3, operator_key).transact(
+        token, calldata(contract(w3, "Token", token), fn, deployment.wallet(account_id).address, value), 300_000)
+
+
 def set_wallet_frozen(w3: Web3, deployment: Deployment, operator_key: str, account_id: str, symbol: str,
                       frozen: bool) -> Receipt:
     """The token's agent freezes (or unfreezes) an investor's wallet: it can neither send nor receive."""
-    token = deployment.security(symbol).token
-    return TxSender(w3, operator_key).transact(
-        token, calldata(contract(w3, "Token", token), "setAddressFrozen", deployment.wallet(account_id).address,
-                        frozen), 300_000)
+    return _as_agent(w3, deployment, operator_key, symbol, "setAddressFrozen", account_id, frozen)
 
 
 def freeze_partial_tokens(w3: Web3, deployment: Deployment, operator_key: str, account_id: str, symbol: str,
                           qty: int) -> Receipt:
     """The token's agent freezes `qty` of an investor's tokens (they stay in the wallet, not transferable)."""
-    token = deployment.security(symbol).token
-    return TxSender(w3, operator_key).transact(
-        token, calldata(contract(w3, "Token", token), "freezePartialTokens", deployment.wallet(account_id).address,
-                        qty), 300_000)
+    return _as_agent(w3, deployment, operator_key, symbol, "freezePartialTokens", account_id, qty)
 
 
 def set_holding_period(w3: Web3, deployment: Deployment, operator_key: str, symbol: str, seconds: int) -> Receipt:
