@@ -210,7 +210,10 @@ class _BodyFields:
     def get(self, tag: int) -> str | None:
         if tag == Tag.MsgType:
             return self.msg_type
-        return self.message.getField(tag) if self.message.isSetField(tag) else None
+        for part in (self.message, self.message.getHeader(), self.message.getTrailer()):
+            if part.isSetField(tag):
+                return part.getField(tag)
+        return None
 
 
 def _message(fields: list[str]):

@@ -483,12 +483,6 @@ def test_handlers_read_no_header_field_but_msg_type():
         assert tags & (spec().header | spec().trailer) == {Tag.MsgType}, msg_type
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Latent: _BodyFields is documented as the same `get` as the dict from VenueApplication._fields, but the dict "
-    "holds header and trailer fields (MsgSeqNum 34, PossResend 97, SendingTime 52, ...) while _BodyFields.get "
-    "answers None for them (MsgType aside). A handler reading a header field through `fields` would see it on a "
-    "flat message and miss it on one with a group. No handler does today (test_handlers_read_no_header_field_"
-    "but_msg_type)."))
 def test_header_fields_read_alike_on_both_paths():
     message = parse(raw_message("D", [(11, "c1"), (55, "ACME")], header=[(97, "Y")]))
     fast = _App(structural())._fields(message)
