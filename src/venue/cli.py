@@ -114,7 +114,11 @@ def serve(ctx: click.Context, port: int | None, data_dir: str | None, verbose: b
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     from venue.server import serve as run
-    sys.exit(run(cfg, verbose, chain=chain))
+    try:
+        code = run(cfg, verbose, chain=chain)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
 
 
 def _chain_config(path: Path):
@@ -152,7 +156,11 @@ def sandbox(ctx: click.Context, port: int, data_dir: str, resume: bool, chain: s
                f"'{sb.SANDBOX_PASSWORD}'; venue CompID ATS; FIX 4.4 on 127.0.0.1:{port}; settlement: "
                f"{chain_cfg.url if chain_cfg else 'none'}")
     if not with_market_maker:
-        sys.exit(run(cfg, verbose, chain=chain_cfg))
+        try:
+            code = run(cfg, verbose, chain=chain_cfg)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        sys.exit(code)
     import signal
     import socket
     import subprocess

@@ -55,7 +55,8 @@ class EngineGone(RuntimeError):
 class EngineProcess:
     """Starts the engine process and carries commands to it and report batches back."""
 
-    def __init__(self, cfg, chain: dict | None, verbose: bool, on_fatal: Callable[[str], None]) -> None:
+    def __init__(self) -> None:
+        """Spawn the process; it loads its modules while this one prepares (store, chain)."""
         from venue.chain.backend import die_with_parent
         ours, theirs = socket.socketpair()
         self._proc = subprocess.Popen(
@@ -63,12 +64,16 @@ class EngineProcess:
             pass_fds=[theirs.fileno()], preexec_fn=die_with_parent)
         theirs.close()
         self._conn = Connection(ours.detach())
-        self._on_fatal = on_fatal
+        self._on_fatal: Callable[[str], None] = lambda why: None
         self._out: queue.SimpleQueue = queue.SimpleQueue()
         self._stopped = threading.Event()
         self.fatal: str | None = None
         self.sent_exec_id = 0
         self._send: Callable[[Report], None] | None = None
+
+    def start(self, cfg, chain: dict | None, verbose: bool, on_fatal: Callable[[str], None]) -> EngineProcess:
+        """Build the engine (it loads every book from the store) and wait until it is ready."""
+        self._on_fatal = on_fatal
         self._conn.send(("start", cfg, chain, verbose))
         if not self._conn.poll(START_TIMEOUT_S):
             self._proc.kill()
@@ -82,6 +87,7 @@ class EngineProcess:
             self._proc.wait(10)
             raise EngineGone(f"the engine process could not start: {payload}")
         self.info: dict = payload
+        return self
 
     def submit(self, cmd: Command) -> None:
         """Queue a command for the sequencer; safe from any thread, never blocks."""
@@ -98,7 +104,13 @@ class EngineProcess:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the engine after what is queued (it records the report watermark), then wait for it."""
         if self._proc.poll() is None:
-            self._out.put(("stop",))
+            if self._send is None:  # never started (the FIX engine failed): no writer thread yet
+                try:
+                    self._conn.send(("stop", 0))
+                except OSError:
+                    pass
+            else:
+                self._out.put(("stop",))
             reader = getattr(self, "_reader", None)
             if reader is not None:
                 reader.join(timeout)
@@ -194,7 +206,11 @@ def _engine_main(fd: int) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the FIX process, which stops us
     conn = Connection(fd)
-    _, cfg, chain, verbose = conn.recv()
+    import venue.server  # noqa: F401 - loaded while the FIX process prepares the store and the chain
+    first = conn.recv()
+    if first[0] != "start":
+        return 0  # stopped before it started
+    _, cfg, chain, verbose = first
     from venue.server import configure_logging
     configure_logging(cfg.data_dir, verbose)
     lock = threading.Lock()

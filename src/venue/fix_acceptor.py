@@ -756,7 +756,12 @@ class FixEngine:
             self.acceptor = fix.ThreadedSocketAcceptor(app, self.store_factory, self.settings)
 
     def start(self) -> None:
-        self.acceptor.start()
+        try:
+            self.acceptor.start()
+        except Exception as exc:  # noqa: BLE001 - the engine says "Unable to create, bind, or listen to port N"
+            from venue.config import ConfigError
+            raise ConfigError(f"cannot accept FIX sessions: {exc} (another process on that port? choose "
+                              "another with --port or [fix] port)") from None
 
     def stop(self) -> None:
         self.acceptor.stop()

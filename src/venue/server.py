@@ -169,7 +169,7 @@ class SplitVenue:
             self.store.dispose()
 
 
-def start_venue_split(cfg: VenueConfig, chain: dict | None, verbose: bool = False) -> SplitVenue:
+def start_venue_split(cfg: VenueConfig, chain: dict | None, verbose: bool = False, link=None) -> SplitVenue:
     """Migrate the store, start the engine process (it rebuilds every book from the store), then the
     FIX acceptor, and join them."""
     from venue.auth import Authenticator
@@ -179,7 +179,7 @@ def start_venue_split(cfg: VenueConfig, chain: dict | None, verbose: bool = Fals
     store = Store(cfg.database_url)
     store.migrate()
     stopped = threading.Event()
-    link = EngineProcess(cfg, chain, verbose, on_fatal=lambda why: stopped.set())
+    link = (link or EngineProcess()).start(cfg, chain, verbose, on_fatal=lambda why: stopped.set())
     try:
         app = VenueApplication(submit=link.submit, authenticate=Authenticator(store).check)
         world = store.load_world()
@@ -203,8 +203,11 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
     """Run until SIGINT/SIGTERM (graceful) or a fatal journal error (exit 70). With a chain config,
     settlement runs beside the venue: the embedded node if configured, and the worker process."""
     configure_logging(cfg.data_dir, verbose)
-    settlement = view = None
+    settlement = view = link = None
     split = os.environ.get("VENUE_ENGINE", "process") != "thread"
+    if split:
+        from venue.engine_process import EngineProcess
+        link = EngineProcess()  # it loads its modules meanwhile
     if chain is not None:
         from venue.chain.service import load_deployment, start_settlement
         from venue.chain.view import ChainView
@@ -220,11 +223,13 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
         if split:
             venue = start_venue_split(cfg, None if chain is None else {
                 "url": settlement.url, "deployment": chain.deployment, "view_refresh": chain.view_refresh,
-                "config": chain}, verbose)
+                "config": chain}, verbose, link)
         else:
             venue = start_venue(cfg, view)
             venue.scheduler = build_venue_scheduler(cfg, venue.sequencer, venue.store, chain).start()
     except BaseException:
+        if link is not None:
+            link.stop()
         if settlement is not None:
             settlement.stop()
         raise
