@@ -34,7 +34,8 @@ import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
-from venue.messages import Command, ExecutionReport, Report
+from venue.messages import Command, Report
+from venue.sequencer import send_reports
 
 log = logging.getLogger("venue.engine")
 
@@ -165,15 +166,7 @@ class EngineProcess:
                     self._gone(f"the engine process ended (exit code {self._proc.wait()})")
                 return
             if kind == "reports":
-                sent = self.sent_exec_id
-                for report in payload:
-                    try:
-                        send(report)
-                    except Exception:  # noqa: BLE001 - a transport fault must not stop the venue
-                        log.error("could not send %r\n%s", report, traceback.format_exc())
-                        continue  # not counted as sent: the next start sends it again
-                    if isinstance(report, ExecutionReport) and report.exec_id.isdigit():
-                        sent = max(sent, int(report.exec_id))
+                sent = send_reports(payload, send, self.sent_exec_id)
                 if sent != self.sent_exec_id:
                     self.sent_exec_id = sent
                     self._out.put(("sent", sent))

@@ -46,6 +46,21 @@ def wall_clock_us() -> int:
     return time.time_ns() // 1000
 
 
+def send_reports(reports: list[Report], send: Callable[[Report], None], sent_exec_id: int) -> int:
+    """Hand reports to the transport in order; returns the report watermark: the highest numeric
+    ExecID sent so far. A report the transport refuses is logged and not counted as sent (the next
+    start sends it again)."""
+    for report in reports:
+        try:
+            send(report)
+        except Exception:  # noqa: BLE001 - a transport fault must not stop the venue
+            log.error("could not send %r\n%s", report, traceback.format_exc())
+            continue
+        if isinstance(report, ExecutionReport) and report.exec_id.isdigit():
+            sent_exec_id = max(sent_exec_id, int(report.exec_id))
+    return sent_exec_id
+
+
 class Sequencer:
     """Runs the venue core on its own thread."""
 
@@ -231,14 +246,7 @@ class Sequencer:
                 except Exception:  # noqa: BLE001 - the other process is gone: it sends them at its next start
                     log.error("could not hand %d reports to the FIX process\n%s", len(reports), traceback.format_exc())
                 continue
-            for report in reports:
-                try:
-                    self.send(report)
-                except Exception:  # noqa: BLE001 - a transport fault must not stop the venue
-                    log.error("could not send %r\n%s", report, traceback.format_exc())
-                    continue  # not counted as sent: the next start sends it again
-                if isinstance(report, ExecutionReport) and report.exec_id.isdigit():
-                    self.sent_exec_id = max(self.sent_exec_id, int(report.exec_id))
+            self.sent_exec_id = send_reports(reports, self.send, self.sent_exec_id)
 
     # ------------------------------------------------------------ journal outage
     def _enter_degraded(self, exc: BaseException) -> None:
