@@ -132,6 +132,31 @@ def tree_cpu(pids: list[int]) -> float:
     return total
 
 
+def named_cpu(comm: str) -> float:
+    """user + sys CPU seconds of every process called `comm` (the database server's processes)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                head, tail = f.read().rsplit(")", 1)
+            if head.split("(", 1)[1] == comm:
+                parts = tail.split()
+                total += (int(parts[11]) + int(parts[12])) / CLK_TCK
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    with open("/proc/stat") as f:
+        vals = [int(v) for v in f.readline().split()[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+    return (sum(vals) - idle) / CLK_TCK, sum(vals) / CLK_TCK
+
+
 def machine_info() -> str:
     load = os.getloadavg()
     try:
@@ -357,6 +382,9 @@ class PhaseResult:
     cpu_s: float = 0.0  # the venue: its FIX process and its engine process (if it runs apart)
     engine_cpu_s: float = 0.0  # of which the engine process
     side_cpu_s: float = 0.0
+    db_cpu_s: float = 0.0  # the PostgreSQL server's processes
+    client_cpu_s: float = 0.0  # this load generator
+    machine_busy: float = 0.0  # share of all cores busy over the phase
     rejected: Counter = field(default_factory=Counter)
 
     @property
@@ -441,6 +469,7 @@ class Load:
         cpu0 = cpu_seconds(cpu_pid) if cpu_pid else 0.0
         engine0 = tree_cpu(engine_pids or [])
         side0 = tree_cpu(side_pids or [])
+        db0, client0, busy0 = named_cpu("postgres"), sum(os.times()[:2]), machine_busy()
         deadline = time.monotonic() + timeout
         t0 = time.perf_counter_ns()
         if mode == "latency":
@@ -482,6 +511,10 @@ class Load:
         if cpu_pid:
             result.cpu_s = cpu_seconds(cpu_pid) - cpu0 + result.engine_cpu_s
         result.side_cpu_s = tree_cpu(side_pids or []) - side0
+        result.db_cpu_s = named_cpu("postgres") - db0
+        result.client_cpu_s = sum(os.times()[:2]) - client0
+        busy1 = machine_busy()
+        result.machine_busy = (busy1[0] - busy0[0]) / max(1e-9, busy1[1] - busy0[1])
         end = time.monotonic() + trail
         while time.monotonic() < end:
             self._absorb(result, pending, 0.05, outstanding, t_end, seen_exec)
@@ -837,6 +870,10 @@ def report_phase(r: PhaseResult, label: str) -> None:
         cpu += (f" (FIX process {(r.cpu_s - r.engine_cpu_s) / r.messages * 1e6:.0f} + engine process "
                 f"{r.engine_cpu_s / r.messages * 1e6:.0f})")
     side = f" (+settlement {r.side_cpu_s / r.messages * 1e6:.0f} us/order)" if r.side_cpu_s else ""
+    if r.db_cpu_s >= 0.05:
+        side += f" (+database server {r.db_cpu_s / r.messages * 1e6:.0f} us/order)"
+    side += (f"; load client {r.client_cpu_s / r.messages * 1e6:.0f} us/order; cores busy "
+             f"{r.machine_busy:.0%}")
     print(f"  {label:<24} {r.messages:6d} msgs in {r.seconds:6.2f}s: {r.rate:8.0f} orders/s, "
           f"{r.exec_reports / r.seconds if r.seconds else 0:8.0f} exec reports/s; "
           f"ack p50 {r.pct(50):7.0f} p99 {r.pct(99):7.0f} p99.9 {r.pct(99.9):7.0f} us; {cpu}{side}; "

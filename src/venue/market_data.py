@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from venue.book.base import OrderBook
 from venue.book.types import Side
+from venue.messages import pickled_by_fields
 
 BID, OFFER, TRADE = "0", "1", "2"  # MDEntryType(269)
 NEW, CHANGE, DELETE = "0", "1", "2"  # MDUpdateAction(279)
@@ -62,6 +63,11 @@ class MarketDataReject:
     req_id: str
     reason: str
     text: str
+
+
+for _cls in (MDEntry, MarketDataSnapshot, MarketDataIncrement, MarketDataReject):
+    pickled_by_fields(_cls)
+del _cls
 
 
 @dataclass(slots=True)

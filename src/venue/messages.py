@@ -7,7 +7,8 @@ token units; a field the member left out is None, so the gates can say what is m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
 
@@ -283,3 +284,25 @@ class MassCancelReport:
 
 Report = (ExecutionReport | OrderCancelReject | SecurityStatusReport | TradingSessionStatusReport
           | SettlementReport | SecurityListReport | MassCancelReport)
+
+
+def pickled_by_fields(cls: type) -> type:
+    """Pickle a frozen slots dataclass as (class, its field values): the values are read by one
+    C-level attrgetter and the object is rebuilt by its __init__, about half the cost of the
+    dataclass's own __getstate__/__setstate__ (commands and reports cross between the FIX and
+    engine processes pickled, see venue.engine_process)."""
+    names = [f.name for f in fields(cls)]
+    get = operator.attrgetter(*names)
+    if len(names) == 1:
+        cls.__reduce__ = lambda self: (cls, (get(self),))
+    else:
+        cls.__reduce__ = lambda self: (cls, get(self))
+    return cls
+
+
+for _cls in (NewOrderCommand, CancelCommand, ReplaceCommand, StatusCommand, MarketDataRequestCommand,
+             SecurityListRequestCommand, MassCancelCommand, SessionEvent, OpsCommand, SettlementEvent,
+             ExecutionReport, OrderCancelReject, SecurityStatusReport, TradingSessionStatusReport, SettlementReport,
+             SecurityListEntry, SecurityListReport, MassCancelReport):
+    pickled_by_fields(_cls)
+del _cls

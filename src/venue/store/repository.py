@@ -15,12 +15,13 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 
 from venue.book.types import OrdType, SelfMatchPrevention, Side, TimeInForce
 from venue.model import Account, FixSession, Member, MemberStatus, Offering, Security, SessionRole, TradingStatus
 from venue.orders import OrdStatus, OrderRecord
 from venue.store import schema as t
+from venue.store.journal_pg import PgJournal
 
 
 class StoreError(Exception):
@@ -115,11 +116,12 @@ class Store:
         kwargs: dict = {"echo": echo, "future": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-        else:
-            kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            _ping_when_idle(self.engine)
+        self._pg_journal = None if self.is_sqlite else PgJournal()
         self._order_update = (
             update(t.orders).where(t.orders.c.order_id == bindparam("b_order_id"))
             .values({c: bindparam(c) for c in _UPDATABLE})
@@ -138,6 +140,10 @@ class Store:
     def commit(self, batch: JournalBatch) -> None:
         """Write a batch in one transaction. Raises on failure; nothing of the batch is kept then."""
         with self.engine.begin() as conn:
+            if self._pg_journal is not None:
+                self._pg_journal.write(conn.connection.driver_connection, batch, _order_row, _UPDATABLE)
+                self._commit_rest(conn, batch, bulk_done=True)
+                return
             if batch.new_orders:
                 conn.execute(insert(t.orders), [_order_row(batch.orders[i]) for i in sorted(batch.new_orders)])
             changed = [o for i, o in batch.orders.items() if i not in batch.new_orders]
@@ -161,6 +167,13 @@ class Store:
                 conn.execute(insert(t.security_events), batch.security_events)
             if batch.gate_decisions:
                 conn.execute(insert(t.gate_decisions), batch.gate_decisions)
+            self._commit_rest(conn, batch)
+
+    @staticmethod
+    def _commit_rest(conn, batch: JournalBatch, *, bulk_done: bool = False) -> None:
+        """The batch's few-row changes: status changes and ops commands done, and (unless the bulk
+        path wrote them) the report watermark and the settlement outcomes taken."""
+        if not bulk_done:
             if batch.sent_exec_id is not None:
                 if conn.execute(update(t.report_watermark).where(t.report_watermark.c.id == 1)
                                 .values(exec_id=batch.sent_exec_id)).rowcount == 0:
@@ -168,11 +181,11 @@ class Store:
             for done in batch.settlement_done:
                 conn.execute(update(t.settlement_events).where(t.settlement_events.c.id == done["id"])
                              .values(processed_us=done["processed_us"]))
-            for symbol, status in batch.security_status.items():
-                conn.execute(update(t.securities).where(t.securities.c.symbol == symbol).values(trading_status=status))
-            for done in batch.ops_done:
-                conn.execute(update(t.ops_commands).where(t.ops_commands.c.id == done["id"])
-                             .values(status=done["status"], result=done["result"], done_us=done["done_us"]))
+        for symbol, status in batch.security_status.items():
+            conn.execute(update(t.securities).where(t.securities.c.symbol == symbol).values(trading_status=status))
+        for done in batch.ops_done:
+            conn.execute(update(t.ops_commands).where(t.ops_commands.c.id == done["id"])
+                         .values(status=done["status"], result=done["result"], done_us=done["done_us"]))
 
     # ------------------------------------------------------------ start-up
     def load_world(self) -> World:
@@ -487,6 +500,33 @@ def _security_from_row(r) -> Security:
         max_holders=r.max_holders, max_non_accredited_holders=r.max_non_accredited_holders,
         min_holding=r.min_holding, max_holding=r.max_holding,
     )
+
+
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use when it has been idle for a second or more; a dead one
+    is replaced (the pool tries a new connection). A connection used within the last second is
+    handed out as it is: the sequencer commits many times a second and a ping per commit would be
+    one more round trip each. If the database went away within that second, the commit fails and
+    the sequencer answers as for any journal outage (see venue.sequencer)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, record, _proxy) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # noqa: BLE001 - any failure means: do not use this connection
+            raise DisconnectionError(f"stale connection: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("stale connection")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
