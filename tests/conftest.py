@@ -66,6 +66,18 @@ def store_url(request, tmp_path) -> Iterator[str]:
         drop_pg_database(name)
 
 
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (for a test that needs it beside a SQLite store)."""
+    if not _pg_available():
+        pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: start it (the CI script does)")
+    url, name = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(name)
+
+
 class VenueProcess:
     """`venue sandbox` (or `venue serve`) in a subprocess, as an operator would run it."""
 

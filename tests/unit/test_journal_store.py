@@ -93,12 +93,8 @@ def _journal(store: Store) -> dict[str, list[dict]]:
 
 
 @pytest.fixture
-def both(tmp_path, pg_available):
-    from conftest import create_pg_database, drop_pg_database
-    if not pg_available:
-        pytest.fail("PostgreSQL not reachable: start it (the CI script does)")
-    url, name = create_pg_database()
-    stores = [Store(f"sqlite:///{tmp_path / 'venue.db'}"), Store(url)]
+def both(tmp_path, pg_url):
+    stores = [Store(f"sqlite:///{tmp_path / 'venue.db'}"), Store(pg_url)]
     for s in stores:
         s.migrate()
     try:
@@ -106,7 +102,6 @@ def both(tmp_path, pg_available):
     finally:
         for s in stores:
             s.dispose()
-        drop_pg_database(name)
 
 
 def test_postgres_bulk_path_writes_what_the_generic_path_writes(both):
@@ -141,3 +136,4 @@ def test_a_refused_batch_leaves_nothing_on_either_path(both):
         with pytest.raises(Exception):  # noqa: B017 - each driver names it differently
             store.commit(bad)
         assert _journal(store) == before
+

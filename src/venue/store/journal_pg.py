@@ -65,18 +65,15 @@ class PgJournal:
             self._sql[key] = sql
         return sql, [_json(rows)]
 
-    def statements(self, batch, order_row, updatable: Sequence[str]) -> list[tuple[str, list]]:
+    def statements(self, batch, order_rows: dict[int, dict], updatable: Sequence[str]) -> list[tuple[str, list]]:
         """Every statement of one batch, in the generic path's order."""
         out: list[tuple[str, list]] = []
         if batch.new_orders:
-            out.append(self.insert(t.orders, [order_row(batch.orders[i]) for i in sorted(batch.new_orders)]))
-        changed = [o for i, o in batch.orders.items() if i not in batch.new_orders]
+            out.append(self.insert(t.orders, [order_rows[i] for i in sorted(batch.new_orders)]))
+        changed = [row for i, row in order_rows.items() if i not in batch.new_orders]
         if changed:
-            rows = []
-            for o in changed:
-                row = order_row(o)
-                rows.append({c: row[c] for c in ("order_id", *updatable)})
-            out.append(self.update(t.orders, "order_id", rows))
+            cols = ("order_id", *updatable)
+            out.append(self.update(t.orders, "order_id", [{c: row[c] for c in cols} for row in changed]))
         for table, rows in ((t.cl_ord_ids, batch.cl_ord_ids), (t.trades, batch.trades),
                             (t.executions, batch.executions), (t.cancel_rejects, batch.cancel_rejects),
                             (t.security_events, batch.security_events), (t.gate_decisions, batch.gate_decisions)):
@@ -90,10 +87,10 @@ class PgJournal:
                         "ON CONFLICT (id) DO UPDATE SET exec_id = excluded.exec_id", [batch.sent_exec_id]))
         return out
 
-    def write(self, pg, batch, order_row, updatable: Sequence[str]) -> None:
+    def write(self, pg, batch, order_rows: dict[int, dict], updatable: Sequence[str]) -> None:
         """Send the batch's statements on `pg` (a psycopg connection) in one pipeline; the caller
         writes what is left (`Store._commit_rest`) and commits."""
-        statements = self.statements(batch, order_row, updatable)
+        statements = self.statements(batch, order_rows, updatable)
         if not statements:
             return
         with pg.pipeline(), pg.cursor() as cur:

@@ -70,6 +70,9 @@ class JournalBatch:
         if new:
             self.new_orders.add(order.order_id)
 
+    def rows_of_orders(self) -> dict[int, dict]:
+        return {i: _order_row(o) for i, o in self.orders.items()}
+
 
 def _order_row(o: OrderRecord) -> dict:
     return {
@@ -140,19 +143,19 @@ class Store:
     def commit(self, batch: JournalBatch) -> None:
         """Write a batch in one transaction. Raises on failure; nothing of the batch is kept then."""
         with self.engine.begin() as conn:
+            order_rows = batch.rows_of_orders()
             if self._pg_journal is not None:
-                self._pg_journal.write(conn.connection.driver_connection, batch, _order_row, _UPDATABLE)
+                self._pg_journal.write(conn.connection.driver_connection, batch, order_rows, _UPDATABLE)
                 self._commit_rest(conn, batch, bulk_done=True)
                 return
             if batch.new_orders:
-                conn.execute(insert(t.orders), [_order_row(batch.orders[i]) for i in sorted(batch.new_orders)])
-            changed = [o for i, o in batch.orders.items() if i not in batch.new_orders]
+                conn.execute(insert(t.orders), [order_rows[i] for i in sorted(batch.new_orders)])
+            changed = [row for i, row in order_rows.items() if i not in batch.new_orders]
             if changed:
                 rows = []
-                for o in changed:
-                    row = _order_row(o)
+                for row in changed:
                     params = {c: row[c] for c in _UPDATABLE}
-                    params["b_order_id"] = o.order_id
+                    params["b_order_id"] = row["order_id"]
                     rows.append(params)
                 conn.execute(self._order_update, rows)
             if batch.cl_ord_ids:
