@@ -331,6 +331,12 @@ UNJOURNALABLE = {
                                      (40, "2"), (44, "9." + "0" * 60)], "postgres"),
     "cancel with a 10,000-character ClOrdID": ("F", [(11, L), (41, L), (55, "ACME"), (54, "1")], "none"),
     "status with a 10,000-character ClOrdID": ("H", [(11, L), (55, "ACME"), (54, "1")], "postgres"),
+    # PostgreSQL text cannot hold NUL (0x00): the whole batch, other members' orders with it, was refused
+    "ClOrdID with a NUL byte": ("D", [(11, "F9\x00x"), (1, "A-ALICE"), (55, "ACME"), (54, "1"), (38, "10"),
+                                      (40, "2"), (44, "9.00")], "postgres"),
+    "Account with a NUL byte": ("D", [(11, "F10"), (1, "A-AL\x00ICE"), (55, "ACME"), (54, "1"), (38, "10"),
+                                      (40, "2"), (44, "9.00")], "postgres"),
+    "cancel with a NUL byte in ClOrdID": ("F", [(11, "F11\x00"), (41, "F0"), (55, "ACME"), (54, "1")], "postgres"),
 }
 EXPECTED_KIND = {"D": "8", "F": "9", "H": "8"}
 
