@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from enum import Enum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -24,6 +25,11 @@ class SessionPhase(str, Enum):
     CLOSED = "closed"
     PRE_OPEN = "pre_open"
     OPEN = "open"
+
+
+@lru_cache(maxsize=256)
+def _local_date(tz_name: str, utc_minute: int) -> date:
+    return datetime.fromtimestamp(utc_minute * 60, tz=timezone.utc).astimezone(ZoneInfo(tz_name)).date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +57,9 @@ class TradingCalendar:
         return datetime.fromtimestamp(now_us / 1_000_000, tz=timezone.utc).astimezone(self._tz)
 
     def trading_day(self, now_us: int) -> date:
-        """The calendar date (in the venue's time zone) that `now_us` falls on."""
-        return self._local(now_us).date()
+        """The calendar date (in the venue's time zone) that `now_us` falls on (asked for every
+        order: looked up per UTC minute, within which no zone's date changes)."""
+        return _local_date(self.timezone, now_us // 60_000_000)
 
     def is_trading_day(self, day: date) -> bool:
         return day.weekday() in self.weekdays and day not in self.holidays

@@ -3,9 +3,12 @@ bands, through the venue core with an injected clock (no sleeps)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from venue.book.fast import FastBook
 from venue.book.types import Phase, Side
@@ -236,3 +239,18 @@ def test_switching_between_continuous_and_periodic_auctions_keeps_the_book_uncro
     assert [s.phase for s in status] == ["CONTINUOUS"]
     assert len(fills(execs)) == 2, "the crossed orders trade in a last auction before continuous trading"
     c.books["ACME"].validate_internal_state()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Kathmandu",
+                        "Australia/Lord_Howe", "Pacific/Chatham"]),
+       st.integers(min_value=1_577_836_800_000_000, max_value=2_524_608_000_000_000))  # 2020-2050
+def test_trading_day_is_the_local_date_at_every_instant(tz, now_us):
+    """The per-minute lookup gives the zone's own date, across DST changes and zones off UTC by
+    half and quarter hours."""
+    cal = TradingCalendar(timezone=tz)
+    expected = datetime.fromtimestamp(now_us / 1_000_000, tz=timezone.utc).astimezone(ZoneInfo(tz)).date()
+    assert cal.trading_day(now_us) == expected
+    # the last microsecond before and the first after a local midnight
+    midnight = int(datetime.combine(expected, datetime.min.time(), tzinfo=ZoneInfo(tz)).timestamp()) * 1_000_000
+    assert cal.trading_day(midnight) == expected and cal.trading_day(midnight - 1) < expected
