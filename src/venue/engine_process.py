@@ -198,8 +198,6 @@ def _engine_main(fd: int) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the FIX process, which stops us
-    if os.environ.get("VENUE_SWITCH_INTERVAL"):
-        sys.setswitchinterval(float(os.environ["VENUE_SWITCH_INTERVAL"]))
     conn = Connection(fd)
     import venue.server  # noqa: F401 - loaded while the FIX process prepares the store and the chain
     first = conn.recv()

@@ -203,8 +203,6 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
     """Run until SIGINT/SIGTERM (graceful) or a fatal journal error (exit 70). With a chain config,
     settlement runs beside the venue: the embedded node if configured, and the worker process."""
     configure_logging(cfg.data_dir, verbose)
-    if os.environ.get("VENUE_SWITCH_INTERVAL"):
-        sys.setswitchinterval(float(os.environ["VENUE_SWITCH_INTERVAL"]))
     settlement = view = link = None
     split = os.environ.get("VENUE_ENGINE", "process") != "thread"
     if split:
