@@ -351,15 +351,14 @@ class VenueApplication(fix.Application):
     @staticmethod
     def _check_sizes(fields) -> None:
         """Values longer than the venue keeps, or holding a NUL byte (PostgreSQL text cannot hold
-        one: the whole batch would fail to journal), are answered (35=j), never journaled."""
+        one: the whole batch would fail to journal), are answered (35=j), never journaled. These are
+        the free-text values the venue journals; the others are checked against the dictionary's
+        enumerations or parsed as numbers."""
         for tag, (name, limit) in FIELD_LIMITS.items():
             value = fields.get(tag)
             if value is not None and len(value) > limit:
                 raise MessageError(tag, f"{name}({tag}) is longer than {limit} characters")
-        tags = fields.items() if isinstance(fields, dict) else ((t, fields.get(t)) for t in FIELD_LIMITS)
-        for tag, value in tags:
             if value is not None and "\x00" in value:
-                name = FIELD_LIMITS[tag][0] if tag in FIELD_LIMITS else "Tag"
                 raise MessageError(tag, f"{name}({tag}) holds a NUL byte (0x00), which the venue does not accept")
 
     @staticmethod
