@@ -51,31 +51,33 @@ def drop_pg_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A new empty PostgreSQL database for the duration of the block; its URL."""
+    if not _pg_available():
+        pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: start it (the CI script does)")
+    url, name = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(name)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request, tmp_path) -> Iterator[str]:
     """A fresh, empty store on SQLite and on PostgreSQL (every test using it runs on both)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'venue.db'}"
         return
-    if not _pg_available():
-        pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: start it (the CI script does)")
-    url, name = create_pg_database()
-    try:
+    with fresh_pg_database() as url:
         yield url
-    finally:
-        drop_pg_database(name)
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database (for a test that needs it beside a SQLite store)."""
-    if not _pg_available():
-        pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: start it (the CI script does)")
-    url, name = create_pg_database()
-    try:
+    with fresh_pg_database() as url:
         yield url
-    finally:
-        drop_pg_database(name)
 
 
 class VenueProcess:

@@ -356,9 +356,11 @@ class VenueApplication(fix.Application):
         enumerations or parsed as numbers."""
         for tag, (name, limit) in FIELD_LIMITS.items():
             value = fields.get(tag)
-            if value is not None and len(value) > limit:
+            if value is None:
+                continue
+            if len(value) > limit:
                 raise MessageError(tag, f"{name}({tag}) is longer than {limit} characters")
-            if value is not None and "\x00" in value:
+            if "\x00" in value:
                 raise MessageError(tag, f"{name}({tag}) holds a NUL byte (0x00), which the venue does not accept")
 
     @staticmethod

@@ -70,9 +70,6 @@ class JournalBatch:
         if new:
             self.new_orders.add(order.order_id)
 
-    def rows_of_orders(self) -> dict[int, dict]:
-        return {i: _order_row(o) for i, o in self.orders.items()}
-
 
 def _order_row(o: OrderRecord) -> dict:
     return {
@@ -143,7 +140,7 @@ class Store:
     def commit(self, batch: JournalBatch) -> None:
         """Write a batch in one transaction. Raises on failure; nothing of the batch is kept then."""
         with self.engine.begin() as conn:
-            order_rows = batch.rows_of_orders()
+            order_rows = {i: _order_row(o) for i, o in batch.orders.items()}
             if self._pg_journal is not None:
                 self._pg_journal.write(conn.connection.driver_connection, batch, order_rows, _UPDATABLE)
                 self._commit_rest(conn, batch, bulk_done=True)
