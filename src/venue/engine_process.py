@@ -71,6 +71,7 @@ class EngineProcess:
         self.fatal: str | None = None
         self.sent_exec_id = 0
         self._send: Callable[[Report], None] | None = None
+        self._flush: Callable[[], None] | None = None
 
     def start(self, cfg, chain: dict | None, verbose: bool, on_fatal: Callable[[str], None]) -> EngineProcess:
         """Build the engine (it loads every book from the store) and wait until it is ready."""
@@ -94,9 +95,11 @@ class EngineProcess:
         """Queue a command for the sequencer; safe from any thread, never blocks."""
         self._out.put(cmd)
 
-    def go(self, send: Callable[[Report], None]) -> None:
-        """The FIX engine is up: start the traffic (reports journaled before a crash come first)."""
+    def go(self, send: Callable[[Report], None], flush: Callable[[], None] | None = None) -> None:
+        """The FIX engine is up: start the traffic (reports journaled before a crash come first).
+        `flush` ends each batch of reports (VenueApplication.flush_held)."""
         self._send = send
+        self._flush = flush
         threading.Thread(target=self._write_loop, name="engine-writer", daemon=True).start()
         self._reader = threading.Thread(target=self._read_loop, name="engine-reader", daemon=True)
         self._reader.start()
@@ -166,7 +169,7 @@ class EngineProcess:
                     self._gone(f"the engine process ended (exit code {self._proc.wait()})")
                 return
             if kind == "reports":
-                sent = send_reports(payload, send, self.sent_exec_id)
+                sent = send_reports(payload, send, self.sent_exec_id, self._flush)
                 if sent != self.sent_exec_id:
                     self.sent_exec_id = sent
                     self._out.put(("sent", sent))

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import threading
 import time
 import traceback
 import xml.etree.ElementTree as ET
@@ -228,17 +230,106 @@ def _message(fields: list[str]):
     return fix.Message(raw, False)
 
 
+class HeldMessages:
+    """Messages for sessions that are not logged on, kept in a file per session until it logs on.
+
+    QuickFIX stores a message for a logged-off session under its next sequence number (files
+    written and flushed per message) so that the counterparty gets it by ResendRequest. Most such
+    messages are drop copies for sessions that are away, and that cost was more than the member's
+    own report. Here they are appended to `<directory>/<CompID>` instead (length-prefixed records,
+    one write per session per report batch) and handed to QuickFIX when the session logs on, before
+    the venue answers its Logon: they take the next sequence numbers then, the Logon answer comes
+    after them, and the counterparty recovers them by ResendRequest exactly as before (only
+    SendingTime/OrigSendingTime tell when they were handed over; TransactTime is unchanged).
+
+    A file being handed over is renamed `<CompID>.handing`; one left from a process that died
+    meanwhile is handed over again first, every message flagged PossResend(97)=Y.
+    """
+
+    HANDING = ".handing"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._pending: dict[str, list[bytes]] = {}
+
+    def hold(self, comp_id: str, raw: str) -> None:
+        data = raw.encode()
+        self._pending.setdefault(comp_id, []).append(b"%d:%b" % (len(data), data))
+
+    def flush(self) -> None:
+        """Write what was held since the last flush (the report batch's end: before it counts as sent)."""
+        pending, self._pending = self._pending, {}
+        for comp_id, records in pending.items():
+            with open(self.directory / comp_id, "ab") as f:
+                f.write(b"".join(records))
+
+    def take(self, comp_id: str) -> list[tuple[str, bool]]:
+        """Everything held for the session, oldest first, as (message, may have been sent before);
+        the file is renamed until `handed` says QuickFIX has all of it."""
+        self.flush()
+        out: list[tuple[str, bool]] = []
+        handing = self.directory / (comp_id + self.HANDING)
+        if handing.exists():  # a hand-over that did not finish: perhaps partly stored already
+            out += [(raw, True) for raw in self._read(handing)]
+        path = self.directory / comp_id
+        if path.exists():
+            fresh = self._read(path)
+            if handing.exists():
+                with open(handing, "ab") as f:
+                    f.write(path.read_bytes())
+                path.unlink()
+            else:
+                os.replace(path, handing)
+            out += [(raw, False) for raw in fresh]
+        return out
+
+    def handed(self, comp_id: str) -> None:
+        (self.directory / (comp_id + self.HANDING)).unlink(missing_ok=True)
+
+    def count(self, comp_id: str) -> int:
+        """Messages held for the session (on disk and not yet flushed)."""
+        n = len(self._pending.get(comp_id, ()))
+        for suffix in ("", self.HANDING):
+            path = self.directory / (comp_id + suffix)
+            if path.exists():
+                n += len(self._read(path))
+        return n
+
+    @staticmethod
+    def _read(path: Path) -> list[str]:
+        """The file's records; a last record cut short (the process died while writing) is left out:
+        its report batch was never counted as sent, so the venue sends it again at start-up."""
+        data = path.read_bytes()
+        out, i = [], 0
+        while i < len(data):
+            colon = data.find(b":", i)
+            if colon < 0 or not data[i:colon].isdigit():
+                break
+            end = colon + 1 + int(data[i:colon])
+            if end > len(data):
+                break
+            out.append(data[colon + 1:end].decode())
+            i = end
+        return out
+
+
 class VenueApplication(fix.Application):
     """QuickFIX application of the venue: parse, submit, answer."""
 
     def __init__(self, submit: Callable[[Command], None], authenticate: Callable[[str, str | None, str | None],
-                 str | None]) -> None:
+                 str | None], held_dir: Path | None = None) -> None:
+        """`held_dir`: where messages for sessions that are not logged on wait (`HeldMessages`);
+        without it they go to QuickFIX's store at once."""
         super().__init__()
         self._submit = submit
         self._authenticate = authenticate
         self._comp_ids: dict[str, str] = {}  # SessionID string -> counterparty CompID
         self._session_ids: dict[str, fix.SessionID] = {}
         self._logged_on: set[str] = set()
+        self._held = HeldMessages(held_dir) if held_dir is not None else None
+        self._held_lock = threading.Lock()
+        self._live: set[str] = set()  # sessions whose messages go to QuickFIX at once (held ones handed over)
         # Set from the session's data dictionary (`FixEngine`); until then messages are read field by field.
         self.structural_tags: frozenset[int] | None = None
 
@@ -264,6 +355,7 @@ class VenueApplication(fix.Application):
     def onLogout(self, sessionID):  # noqa: N802, N803
         try:
             comp_id = self._comp_ids.get(sessionID.toString(), "?")
+            self._live.discard(comp_id)  # no lock: QuickFIX holds the session's mutex here
             if comp_id in self._logged_on:
                 self._logged_on.discard(comp_id)
                 log.info("logout %s", comp_id)
@@ -285,6 +377,8 @@ class VenueApplication(fix.Application):
             username = message.getField(Tag.Username) if message.isSetField(Tag.Username) else None
             password = message.getField(Tag.Password) if message.isSetField(Tag.Password) else None
             reason = self._authenticate(comp_id, username, password)
+            if reason is None:
+                self._hand_over(comp_id, sessionID)
         except Exception:  # noqa: BLE001
             log.error("logon check failed\n%s", traceback.format_exc())
             reason = "Logon could not be checked; try again later"
@@ -490,7 +584,40 @@ class VenueApplication(fix.Application):
         if session_id is None:
             log.warning("no FIX session %s; report dropped", comp_id)
             return
+        if self._held is not None and comp_id not in self._live:
+            with self._held_lock:  # the session may be logging on: its held messages go first
+                if comp_id not in self._live:
+                    self._held.hold(comp_id, msg.toString())
+                    return
         fix.Session.sendToTarget(msg, session_id)
+
+    def flush_held(self) -> None:
+        """End of a report batch: what was held is in its file before the batch counts as sent."""
+        if self._held is not None:
+            with self._held_lock:
+                self._held.flush()
+
+    def _hand_over(self, comp_id: str, session_id) -> None:
+        """A session's Logon passed the checks: hand QuickFIX what was held for it, before QuickFIX
+        answers the Logon (the session is not logged on yet, so each is stored under the next
+        sequence number, not sent). From here its messages go to QuickFIX at once."""
+        if self._held is None:
+            return
+        with self._held_lock:
+            held = self._held.take(comp_id)
+            for raw, maybe_sent in held:
+                try:
+                    msg = fix.Message(raw, False)
+                    if maybe_sent:
+                        msg.getHeader().setField(Tag.PossResend, "Y")
+                    fix.Session.sendToTarget(msg, session_id)
+                except Exception:  # noqa: BLE001 - one bad record must not keep the session out
+                    log.error("%s: a held message could not be handed over: %r\n%s", comp_id, raw,
+                              traceback.format_exc())
+            self._held.handed(comp_id)
+            self._live.add(comp_id)
+        if held:
+            log.info("%s: %d messages held while it was away handed over for its resend", comp_id, len(held))
 
     @staticmethod
     def _execution_report(r: ExecutionReport):

@@ -46,10 +46,13 @@ def wall_clock_us() -> int:
     return time.time_ns() // 1000
 
 
-def send_reports(reports: list[Report], send: Callable[[Report], None], sent_exec_id: int) -> int:
+def send_reports(reports: list[Report], send: Callable[[Report], None], sent_exec_id: int,
+                 flush: Callable[[], None] | None = None) -> int:
     """Hand reports to the transport in order; returns the report watermark: the highest numeric
     ExecID sent so far. A report the transport refuses is logged and not counted as sent (the next
-    start sends it again)."""
+    start sends it again). `flush` ends the batch (the transport's held messages written) before
+    the watermark is returned; if it fails, the batch does not count as sent."""
+    start = sent_exec_id
     for report in reports:
         try:
             send(report)
@@ -58,6 +61,12 @@ def send_reports(reports: list[Report], send: Callable[[Report], None], sent_exe
             continue
         if isinstance(report, ExecutionReport) and report.exec_id.isdigit():
             sent_exec_id = max(sent_exec_id, int(report.exec_id))
+    if flush is not None:
+        try:
+            flush()
+        except Exception:  # noqa: BLE001 - e.g. a full disk: sent again at the next start
+            log.error("could not write the messages held for sessions that are away\n%s", traceback.format_exc())
+            return start
     return sent_exec_id
 
 
@@ -67,7 +76,8 @@ class Sequencer:
     def __init__(self, core: VenueCore, store: Store, send: Callable[[Report], None] | None,
                  clock: Callable[[], int] = wall_clock_us, on_fatal: Callable[[BaseException], None] | None = None,
                  rebuild: Callable[[], VenueCore] | None = None,
-                 ship: Callable[[list[Report]], None] | None = None) -> None:
+                 ship: Callable[[list[Report]], None] | None = None,
+                 flush: Callable[[], None] | None = None) -> None:
         """`send` hands one report to the transport; or `ship` hands each committed batch's reports
         to another process, which sends them and tells `sent_exec_id` (venue.engine_process)."""
         self.core: VenueCore | None = core
@@ -82,6 +92,7 @@ class Sequencer:
         self._recorded_exec_id = 0
         self.store = store
         self.send = send
+        self.flush = flush
         self.ship = ship
         self.clock = clock
         self.on_fatal = on_fatal
@@ -246,7 +257,7 @@ class Sequencer:
                 except Exception:  # noqa: BLE001 - the other process is gone: it sends them at its next start
                     log.error("could not hand %d reports to the FIX process\n%s", len(reports), traceback.format_exc())
                 continue
-            self.sent_exec_id = send_reports(reports, self.send, self.sent_exec_id)
+            self.sent_exec_id = send_reports(reports, self.send, self.sent_exec_id, self.flush)
 
     # ------------------------------------------------------------ journal outage
     def _enter_degraded(self, exc: BaseException) -> None:

@@ -107,9 +107,10 @@ def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
         log.critical("venue stopping: the journal cannot be written (%s)", exc)
         stopped.set()
 
-    app = VenueApplication(submit=lambda cmd: None, authenticate=Authenticator(store).check)
+    app = VenueApplication(submit=lambda cmd: None, authenticate=Authenticator(store).check,
+                           held_dir=cfg.data_dir / "fix" / "held")
     sequencer = Sequencer(core, store, send=app.send, on_fatal=on_fatal,
-                          rebuild=lambda: build_core(store, cfg, chain_view))
+                          rebuild=lambda: build_core(store, cfg, chain_view), flush=app.flush_held)
     app._submit = sequencer.submit
     settings = write_settings(cfg.data_dir / "fix" / "acceptor.cfg", port=cfg.port,
                               comp_ids=sorted(world.sessions), data_dir=cfg.data_dir, dictionary=fix_dictionary(),
@@ -117,8 +118,9 @@ def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
     engine = FixEngine(app, settings, file_log=cfg.file_log)
     engine.start()
     replayed = [core.replay_report(row) for row in store.unsent_executions()]
-    for report in replayed:  # journaled before a crash, perhaps never sent: stored for each session's resend
+    for report in replayed:  # journaled before a crash, perhaps never sent: held for each session's resend
         app.send(report)
+    app.flush_held()
     if replayed:
         sequencer.sent_exec_id = int(replayed[-1].exec_id)
         log.warning("sent again %d execution reports journaled after the last report known sent (PossResend=Y)",
@@ -181,7 +183,8 @@ def start_venue_split(cfg: VenueConfig, chain: dict | None, verbose: bool = Fals
     stopped = threading.Event()
     link = (link or EngineProcess()).start(cfg, chain, verbose, on_fatal=lambda why: stopped.set())
     try:
-        app = VenueApplication(submit=link.submit, authenticate=Authenticator(store).check)
+        app = VenueApplication(submit=link.submit, authenticate=Authenticator(store).check,
+                               held_dir=cfg.data_dir / "fix" / "held")
         world = store.load_world()
         settings = write_settings(cfg.data_dir / "fix" / "acceptor.cfg", port=cfg.port,
                                   comp_ids=sorted(world.sessions), data_dir=cfg.data_dir, dictionary=fix_dictionary(),
@@ -191,7 +194,7 @@ def start_venue_split(cfg: VenueConfig, chain: dict | None, verbose: bool = Fals
     except BaseException:
         link.stop()
         raise
-    link.go(app.send)
+    link.go(app.send, app.flush_held)
     info = link.info
     log.info("venue ready: FIX %s on port %d, %d sessions, %d securities, %d open orders restored, store %s "
              "(engine in its own process)", cfg.comp_id, cfg.port, info["sessions"], info["securities"],

@@ -62,6 +62,41 @@ def test_drop_copy_offline_catches_up_on_reconnect(venue, connect):
     assert all(m.get(43) == "Y" for m in ops2.received if m.type == "8" and m[17] in missed), "PossDupFlag set"
 
 
+def test_drop_copy_away_across_a_sigkill_gets_every_copy_by_resend(venue, connect):
+    """Copies for a drop copy that is away wait in the venue's held-messages file (not QuickFIX's
+    store); they must survive a SIGKILL of the venue and reach the drop copy by the usual resend."""
+    ops = FixClient(venue.port, "OPSDC")
+    assert ops.logon().type == "A"
+    ops.drain(0.3)
+    expected_in = max(int(m[34]) for m in ops.received) + 1
+    ops.logout()
+    brka, brkb = connect("BRKA"), connect("BRKB")
+    a_ids, b_ids = _cross(brka, brkb, "K1")
+    a2, b2 = _cross(brka, brkb, "K2")
+    missed = a_ids | b_ids | a2 | b2
+    held = venue.data_dir / "fix" / "held" / "OPSDC"
+    deadline = time.monotonic() + 5
+    while not (held.exists() and held.read_bytes().count(b"\x0117=") >= len(missed)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert held.exists(), "the copies for the absent drop copy are held in the venue's file"
+    for client in (brka, brkb):
+        client.close()
+    venue.kill()
+    venue.restart()
+    ops2 = FixClient(venue.port, "OPSDC", seq=ops.out_seq)
+    logon = ops2.logon()
+    assert int(logon[34]) >= expected_in + len(missed), "the held copies took sequence numbers before the Logon"
+    ops2.send("2", [(7, str(expected_in)), (16, "0")])
+    replayed = _exec_ids(ops2, missed)
+    assert missed <= replayed, f"missing after the restart: {missed - replayed}"
+    copies = [m for m in ops2.received if m.type == "8" and m[17] in missed]
+    for exec_id in {m[17] for m in copies}:  # a report the venue sends again after a crash says so
+        same = [m for m in copies if m[17] == exec_id]
+        assert len(same) == 1 or sum(m.get(97) == "Y" for m in same) >= len(same) - 1, same
+    assert all(m.get(43) == "Y" for m in copies), "PossDupFlag set on the resend"
+    assert not held.exists(), "handed over: nothing is held any more"
+
+
 def _apply(book: dict, entries: list[dict]) -> None:
     for e in entries:
         side = {"0": "bid", "1": "offer"}.get(e[269])

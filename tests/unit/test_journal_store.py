@@ -1,9 +1,10 @@
-"""The journal's two write paths store the same rows.
+"""The journal's write paths store the same rows.
 
-`Store.commit` writes a batch statement by statement on SQLite and with one bulk statement per
-table on PostgreSQL (venue.store.journal_pg). Each test commits the same batches on both stores
-and reads every journaled table back: the rows must be equal, value for value, including NULLs,
-quotes, backslashes, non-ASCII text and 63-bit integers.
+`Store.commit` writes each table of a batch with one statement on the driver: `executemany` on
+SQLite (venue.store.journal_sqlite), one bulk statement on PostgreSQL (venue.store.journal_pg).
+The generic path (SQLAlchemy statements, what both replaced) is the reference. Each test commits
+the same batches on all three and reads every journaled table back: the rows must be equal, value
+for value, including NULLs, quotes, backslashes, non-ASCII text and 63-bit integers.
 """
 
 from __future__ import annotations
@@ -93,8 +94,11 @@ def _journal(store: Store) -> dict[str, list[dict]]:
 
 
 @pytest.fixture
-def both(tmp_path, pg_url):
-    stores = [Store(f"sqlite:///{tmp_path / 'venue.db'}"), Store(pg_url)]
+def stores(tmp_path, pg_url):
+    """The generic path (SQLite), the SQLite hot path and the PostgreSQL hot path."""
+    stores = [Store(f"sqlite:///{tmp_path / 'generic.db'}"), Store(f"sqlite:///{tmp_path / 'venue.db'}"),
+              Store(pg_url)]
+    stores[0]._bulk_journal = None
     for s in stores:
         s.migrate()
     try:
@@ -104,14 +108,15 @@ def both(tmp_path, pg_url):
             s.dispose()
 
 
-def test_postgres_bulk_path_writes_what_the_generic_path_writes(both):
-    sqlite, pg = both
-    assert pg._pg_journal is not None and sqlite._pg_journal is None  # the two paths under test
+def test_the_hot_paths_write_what_the_generic_path_writes(stores):
+    generic, sqlite, pg = stores
+    assert generic._bulk_journal is None and sqlite._bulk_journal is not None and pg._bulk_journal is not None
     for batch in (_first_batch(), _second_batch()):
-        for store in both:
+        for store in stores:
             store.commit(batch)
-    lite, post = _journal(sqlite), _journal(pg)
-    assert lite == post
+    reference, lite, post = _journal(generic), _journal(sqlite), _journal(pg)
+    assert lite == reference
+    assert post == reference
     # and they hold what was written, not merely the same thing
     assert [o["status"] for o in post["orders"]] == ["1", "2", "8"]
     assert post["orders"][0]["text"] == ODD_TEXT and post["orders"][1]["expire_at_us"] == BIG
@@ -125,13 +130,13 @@ def test_postgres_bulk_path_writes_what_the_generic_path_writes(both):
     assert post["security_events"][0]["id"] == 1
 
 
-def test_a_refused_batch_leaves_nothing_on_either_path(both):
+def test_a_refused_batch_leaves_nothing_on_any_path(stores):
     """A batch the database refuses (a duplicate key) is not partly written."""
-    for store in both:
+    for store in stores:
         store.commit(_first_batch())
     bad = _second_batch()
     bad.executions.append(_execution(10, 1))  # exec_id 10 is already journaled
-    for store in both:
+    for store in stores:
         before = _journal(store)
         with pytest.raises(Exception):  # noqa: B017 - each driver names it differently
             store.commit(bad)

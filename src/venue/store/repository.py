@@ -22,6 +22,7 @@ from venue.model import Account, FixSession, Member, MemberStatus, Offering, Sec
 from venue.orders import OrdStatus, OrderRecord
 from venue.store import schema as t
 from venue.store.journal_pg import PgJournal
+from venue.store.journal_sqlite import SqliteJournal
 
 
 class StoreError(Exception):
@@ -121,7 +122,8 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             _ping_when_idle(self.engine)
-        self._pg_journal = None if self.is_sqlite else PgJournal()
+        # The hot path: each table of a batch in one statement on the driver (generic path: None).
+        self._bulk_journal = SqliteJournal() if self.is_sqlite else PgJournal()
         self._order_update = (
             update(t.orders).where(t.orders.c.order_id == bindparam("b_order_id"))
             .values({c: bindparam(c) for c in _UPDATABLE})
@@ -141,8 +143,8 @@ class Store:
         """Write a batch in one transaction. Raises on failure; nothing of the batch is kept then."""
         with self.engine.begin() as conn:
             order_rows = {i: _order_row(o) for i, o in batch.orders.items()}
-            if self._pg_journal is not None:
-                self._pg_journal.write(conn.connection.driver_connection, batch, order_rows, _UPDATABLE)
+            if self._bulk_journal is not None:
+                self._bulk_journal.write(conn.connection.driver_connection, batch, order_rows, _UPDATABLE)
                 self._commit_rest(conn, batch, bulk_done=True)
                 return
             if batch.new_orders:
