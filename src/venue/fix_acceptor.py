@@ -259,10 +259,11 @@ class HeldMessages:
 
     def flush(self) -> None:
         """Write what was held since the last flush (the report batch's end: before it counts as sent)."""
-        pending, self._pending = self._pending, {}
-        for comp_id, records in pending.items():
-            with open(self.directory / comp_id, "ab") as f:
+        while self._pending:
+            comp_id, records = next(iter(self._pending.items()))
+            with open(self.directory / comp_id, "ab") as f:  # a failure (disk full) keeps them for the next try
                 f.write(b"".join(records))
+            del self._pending[comp_id]
 
     def take(self, comp_id: str) -> list[tuple[str, bool]]:
         """Everything held for the session, oldest first, as (message, may have been sent before);

@@ -4,6 +4,8 @@ not finish is handed over again first, flagged as perhaps sent."""
 
 from __future__ import annotations
 
+import pytest
+
 from venue.fix_acceptor import HeldMessages
 
 ER = "35=8\x0137={}\x0117={}\x0158=text with: a colon, ünïcödé and a newline\n\x01"
@@ -44,3 +46,15 @@ def test_an_unfinished_hand_over_comes_first_and_flagged(tmp_path):
     assert again.count("OPSDC") == 2  # both wait in the hand-over file until it is done
     again.handed("OPSDC")
     assert again.count("OPSDC") == 0
+
+
+def test_a_failed_write_keeps_the_messages_for_the_next_flush(tmp_path):
+    held = HeldMessages(tmp_path / "held")
+    held.hold("OPSDC", ER.format(1, 1))
+    (tmp_path / "held").rename(tmp_path / "gone")  # the directory is unwritable for a moment
+    with pytest.raises(OSError):
+        held.flush()
+    (tmp_path / "gone").rename(tmp_path / "held")
+    held.hold("OPSDC", ER.format(2, 2))
+    held.flush()
+    assert HeldMessages(tmp_path / "held").take("OPSDC") == [(ER.format(1, 1), False), (ER.format(2, 2), False)]
