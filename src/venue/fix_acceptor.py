@@ -55,6 +55,7 @@ class Tag:
     ExecID = 17
     ExecRefID = 19
     PossResend = 97
+    ResetSeqNumFlag = 141
     LastPx = 31
     LastQty = 32
     MsgSeqNum = 34
@@ -331,6 +332,7 @@ class VenueApplication(fix.Application):
         self._held = HeldMessages(held_dir) if held_dir is not None else None
         self._held_lock = threading.Lock()
         self._live: set[str] = set()  # sessions whose messages go to QuickFIX at once (held ones handed over)
+        self._hand_over_after_logon: set[str] = set()  # logging on with ResetSeqNumFlag=Y
         # Set from the session's data dictionary (`FixEngine`); until then messages are read field by field.
         self.structural_tags: frozenset[int] | None = None
 
@@ -347,6 +349,9 @@ class VenueApplication(fix.Application):
     def onLogon(self, sessionID):  # noqa: N802, N803
         try:
             comp_id = self._comp_ids.get(sessionID.toString(), "?")
+            if comp_id in self._hand_over_after_logon:
+                self._hand_over_after_logon.discard(comp_id)
+                self._hand_over(comp_id, sessionID)
             self._logged_on.add(comp_id)
             log.info("logon %s", comp_id)
             self._submit(SessionEvent(comp_id, True))
@@ -379,7 +384,12 @@ class VenueApplication(fix.Application):
             password = message.getField(Tag.Password) if message.isSetField(Tag.Password) else None
             reason = self._authenticate(comp_id, username, password)
             if reason is None:
-                self._hand_over(comp_id, sessionID)
+                if message.isSetField(Tag.ResetSeqNumFlag) and message.getField(Tag.ResetSeqNumFlag) == "Y":
+                    # Sequence numbers restart at 1 with the Logon answer: nothing may be stored
+                    # before it. What was held is sent once the session is logged on (onLogon).
+                    self._hand_over_after_logon.add(comp_id)
+                else:
+                    self._hand_over(comp_id, sessionID)
         except Exception:  # noqa: BLE001
             log.error("logon check failed\n%s", traceback.format_exc())
             reason = "Logon could not be checked; try again later"
@@ -601,7 +611,8 @@ class VenueApplication(fix.Application):
     def _hand_over(self, comp_id: str, session_id) -> None:
         """A session's Logon passed the checks: hand QuickFIX what was held for it, before QuickFIX
         answers the Logon (the session is not logged on yet, so each is stored under the next
-        sequence number, not sent). From here its messages go to QuickFIX at once."""
+        sequence number, not sent), or, after a Logon that resets sequence numbers, once it is
+        logged on (each is sent). From here its messages go to QuickFIX at once."""
         if self._held is None:
             return
         with self._held_lock:

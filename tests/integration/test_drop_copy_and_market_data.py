@@ -97,6 +97,24 @@ def test_drop_copy_away_across_a_sigkill_gets_every_copy_by_resend(venue, connec
     assert not held.exists(), "handed over: nothing is held any more"
 
 
+def test_drop_copy_logging_on_with_a_sequence_reset_gets_what_was_held_after_its_logon(venue, connect):
+    """A Logon with ResetSeqNumFlag=Y restarts both sides at 1: nothing may be stored before the
+    venue's Logon answer, so what was held for the session is sent right after it."""
+    ops = FixClient(venue.port, "OPSDC")
+    assert ops.logon().type == "A"
+    ops.logout()
+    brka, brkb = connect("BRKA"), connect("BRKB")
+    missed = set().union(*_cross(brka, brkb, "R1"))
+    ops2 = FixClient(venue.port, "OPSDC", seq=1)
+    logon = ops2.logon(reset=True)
+    assert logon.type == "A" and logon[34] == "1" and logon.get(141) == "Y", logon
+    seen = _exec_ids(ops2, missed)
+    assert missed <= seen, f"missing after the reset logon: {missed - seen}"
+    copies = [m for m in ops2.received if m.type == "8" and m[17] in missed]
+    assert [int(m[34]) for m in copies] == list(range(2, 2 + len(copies))), "sent right after the Logon, in order"
+    assert not any(m.get(43) == "Y" for m in copies), "new messages, not resends"
+
+
 def _apply(book: dict, entries: list[dict]) -> None:
     for e in entries:
         side = {"0": "bid", "1": "offer"}.get(e[269])
