@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from decimal import Decimal, InvalidOperation
@@ -223,6 +224,9 @@ def members_add(ctx: click.Context, member_id: str, name: str, kind: str, reason
     click.echo(f"member {member_id} added, entitled to every security")
 
 
+COMP_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,31}")
+
+
 @members.command("add-session")
 @click.argument("comp_id")
 @click.option("--member", "member_id", help="Owning member; omit for a venue-wide ops drop copy.")
@@ -236,6 +240,9 @@ def members_add_session(ctx: click.Context, comp_id: str, member_id: str | None,
                         cancel_on_disconnect: bool, keep_gtc: bool) -> None:
     """Add a FIX session (takes effect at the venue's next start)."""
     from venue.passwords import hash_password
+    if not COMP_ID.fullmatch(comp_id):
+        raise click.BadParameter("use 1-32 letters, digits, '.', '_' or '-', not starting with '.' (a CompID "
+                                 "names the session's files)", param_hint="COMP_ID")
     store = _store(ctx)
     if member_id is None and role == SessionRole.ORDER_ENTRY.value:
         raise click.UsageError("an order-entry session needs --member")

@@ -23,6 +23,9 @@ def test_registry_round_trip_and_clear_errors(store_url):
     assert ok.returncode == 0, ok.stderr
     nomember = venue(store_url, "members", "add-session", "X2", "--member", "NOPE", "--password", "s3cret!")
     assert nomember.returncode == 1 and "no member NOPE" in nomember.stderr
+    for bad in ("../X", "A/B", ".X", "A" * 33, ""):
+        refused = venue(store_url, "members", "add-session", bad, "--member", "BRKX", "--password", "s3cret!")
+        assert refused.returncode == 2 and "names the session's files" in refused.stderr, (bad, refused.stderr)
     bad_tick = venue(store_url, "securities", "add", "TOKN", "--name", "Token", "--tick", "abc")
     assert bad_tick.returncode == 2 and "'abc' is not a number" in bad_tick.stderr
     off_tick = venue(store_url, "securities", "add", "TOKN", "--name", "Token", "--reference-price", "1.005")
