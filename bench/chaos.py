@@ -296,6 +296,14 @@ def check_settlement(venue: fl.VenueUnderTest, timeout: float) -> list[str]:
 # ---------------------------------------------------------------- the run
 
 
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def run(kills: int, store_kind: str, chain: str, work: Path, *, seed: int = 7, rate: float = 300.0,
         node_kills: int = 0, settle_timeout: float = 300.0, orders_per_round: int = 1500, racy: bool = False,
         log=print) -> list[str]:
@@ -331,7 +339,13 @@ def run(kills: int, store_kind: str, chain: str, work: Path, *, seed: int = 7, r
             children = fl.descendants(venue.pid)
             t0 = time.monotonic()
             sent = load_round(members, record, ops, rate, kill_after, venue.kill)
-            alive = [p for p in children if Path(f"/proc/{p}").exists()]
+            # The engine, the settlement worker and the node get SIGTERM from the parent-death signal;
+            # the worker finishes its step first. One still running after 10 s is an orphan.
+            gone_by = time.monotonic() + 10.0
+            alive = [p for p in children if _running(p)]
+            while alive and time.monotonic() < gone_by:
+                time.sleep(0.1)
+                alive = [p for p in alive if _running(p)]
             orphans_seen += len(alive)
             for pid in alive:  # the supervisor's part: the service's processes go with it
                 with contextlib.suppress(OSError):
