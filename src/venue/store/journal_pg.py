@@ -74,9 +74,7 @@ class PgJournal:
         if changed:
             cols = ("order_id", *updatable)
             out.append(self.update(t.orders, "order_id", [{c: row[c] for c in cols} for row in changed]))
-        for table, rows in ((t.cl_ord_ids, batch.cl_ord_ids), (t.trades, batch.trades),
-                            (t.executions, batch.executions), (t.cancel_rejects, batch.cancel_rejects),
-                            (t.security_events, batch.security_events), (t.gate_decisions, batch.gate_decisions)):
+        for table, rows in batch.appended():
             if rows:
                 out.append(self.insert(table, rows))
         if batch.settlement_done:

@@ -55,10 +55,7 @@ class SqliteJournal:
             changed = [row for i, row in order_rows.items() if i not in batch.new_orders]
             if changed:
                 cur.executemany(self.update(t.orders, "order_id", ("order_id", *updatable)), changed)
-            for table, rows in ((t.cl_ord_ids, batch.cl_ord_ids), (t.trades, batch.trades),
-                                (t.executions, batch.executions), (t.cancel_rejects, batch.cancel_rejects),
-                                (t.security_events, batch.security_events),
-                                (t.gate_decisions, batch.gate_decisions)):
+            for table, rows in batch.appended():
                 if rows:
                     cur.executemany(self.insert(table, rows), rows)
             if batch.settlement_done:

@@ -71,6 +71,13 @@ class JournalBatch:
         if new:
             self.new_orders.add(order.order_id)
 
+    def appended(self) -> list[tuple]:
+        """The append-only tables' new rows, (table, rows), in the order every write path inserts
+        them (after the orders they refer to)."""
+        return [(t.cl_ord_ids, self.cl_ord_ids), (t.trades, self.trades), (t.executions, self.executions),
+                (t.cancel_rejects, self.cancel_rejects), (t.security_events, self.security_events),
+                (t.gate_decisions, self.gate_decisions)]
+
 
 def _order_row(o: OrderRecord) -> dict:
     return {
@@ -157,18 +164,9 @@ class Store:
                     params["b_order_id"] = row["order_id"]
                     rows.append(params)
                 conn.execute(self._order_update, rows)
-            if batch.cl_ord_ids:
-                conn.execute(insert(t.cl_ord_ids), batch.cl_ord_ids)
-            if batch.trades:
-                conn.execute(insert(t.trades), batch.trades)
-            if batch.executions:
-                conn.execute(insert(t.executions), batch.executions)
-            if batch.cancel_rejects:
-                conn.execute(insert(t.cancel_rejects), batch.cancel_rejects)
-            if batch.security_events:
-                conn.execute(insert(t.security_events), batch.security_events)
-            if batch.gate_decisions:
-                conn.execute(insert(t.gate_decisions), batch.gate_decisions)
+            for table, rows in batch.appended():
+                if rows:
+                    conn.execute(insert(table), rows)
             self._commit_rest(conn, batch)
 
     @staticmethod
