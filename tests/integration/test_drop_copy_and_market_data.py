@@ -43,16 +43,22 @@ def test_drop_copies_venue_wide_and_per_member(venue, connect):
     assert ops.exec_report("X1", "8")[20001] == "S100", "an order on drop copy is refused"
 
 
-def test_drop_copy_offline_catches_up_on_reconnect(venue, connect):
+def _away_while_members_trade(venue, connect, tag: str) -> tuple[FixClient, int, set[str], list[FixClient]]:
+    """OPSDC logs on and off, then BRKA and BRKB cross twice. Returns the logged-off OPSDC client,
+    the first sequence number it has not seen, the ExecIDs it missed, and the member clients."""
     ops = FixClient(venue.port, "OPSDC")
     assert ops.logon().type == "A"
     ops.drain(0.3)
     expected_in = max(int(m[34]) for m in ops.received) + 1
     ops.logout()
     brka, brkb = connect("BRKA"), connect("BRKB")
-    a_ids, b_ids = _cross(brka, brkb, "2")
-    a2, b2 = _cross(brka, brkb, "3")
-    missed = a_ids | b_ids | a2 | b2
+    a_ids, b_ids = _cross(brka, brkb, f"{tag}1")
+    a2, b2 = _cross(brka, brkb, f"{tag}2")
+    return ops, expected_in, a_ids | b_ids | a2 | b2, [brka, brkb]
+
+
+def test_drop_copy_offline_catches_up_on_reconnect(venue, connect):
+    ops, expected_in, missed, _ = _away_while_members_trade(venue, connect, "O")
     ops2 = FixClient(venue.port, "OPSDC", seq=ops.out_seq)
     logon = ops2.logon()
     assert int(logon[34]) > expected_in, "the venue went on numbering while OPSDC was away"
@@ -65,21 +71,13 @@ def test_drop_copy_offline_catches_up_on_reconnect(venue, connect):
 def test_drop_copy_away_across_a_sigkill_gets_every_copy_by_resend(venue, connect):
     """Copies for a drop copy that is away wait in the venue's held-messages file (not QuickFIX's
     store); they must survive a SIGKILL of the venue and reach the drop copy by the usual resend."""
-    ops = FixClient(venue.port, "OPSDC")
-    assert ops.logon().type == "A"
-    ops.drain(0.3)
-    expected_in = max(int(m[34]) for m in ops.received) + 1
-    ops.logout()
-    brka, brkb = connect("BRKA"), connect("BRKB")
-    a_ids, b_ids = _cross(brka, brkb, "K1")
-    a2, b2 = _cross(brka, brkb, "K2")
-    missed = a_ids | b_ids | a2 | b2
+    ops, expected_in, missed, members = _away_while_members_trade(venue, connect, "K")
     held = venue.data_dir / "fix" / "held" / "OPSDC"
     deadline = time.monotonic() + 5
     while not (held.exists() and held.read_bytes().count(b"\x0117=") >= len(missed)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert held.exists(), "the copies for the absent drop copy are held in the venue's file"
-    for client in (brka, brkb):
+    for client in members:
         client.close()
     venue.kill()
     venue.restart()
