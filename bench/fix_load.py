@@ -26,7 +26,8 @@ checksum of fills is printed (the latency mode's is reproducible: one message in
 matching order deterministic, so it must be equal on SQLite and PostgreSQL).
 
 CPU per order: user+sys CPU seconds of the venue process (all its threads) over the phase, divided
-by the order messages of the phase; the settlement worker's and node's CPU is printed apart.
+by the order messages of the phase, and the share of it spent in the kernel (system calls); the
+settlement worker's and node's CPU is printed apart.
 
     python bench/fix_load.py                         # full run: floor, sqlite, floor, postgres, floor
     python bench/fix_load.py --quick                 # short, for development
@@ -81,11 +82,27 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # ---------------------------------------------------------------- processes: CPU and memory
 
 
-def cpu_seconds(pid: int) -> float:
-    """user + sys CPU seconds of one process (all its threads)."""
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, sys) CPU seconds of one process (all its threads)."""
     with open(f"/proc/{pid}/stat") as f:
         parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / CLK_TCK
+    return int(parts[11]) / CLK_TCK, int(parts[12]) / CLK_TCK
+
+
+def cpu_seconds(pid: int) -> float:
+    """user + sys CPU seconds of one process (all its threads)."""
+    return sum(cpu_split(pid))
+
+
+def sys_seconds(pids: list[int]) -> float:
+    """sys (kernel) CPU seconds of the processes still alive."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_split(pid)[1]
+        except OSError:
+            pass
+    return total
 
 
 def rss_bytes(pid: int) -> int:
@@ -386,6 +403,7 @@ class PhaseResult:
     side_cpu_s: float = 0.0
     db_cpu_s: float = 0.0  # the PostgreSQL server's processes
     client_cpu_s: float = 0.0  # this load generator
+    sys_cpu_s: float = 0.0  # of cpu_s, in the kernel (system calls: sockets, files, fsync)
     machine_busy: float = 0.0  # share of all cores busy over the phase
     rejected: Counter = field(default_factory=Counter)
 
@@ -469,6 +487,8 @@ class Load:
         seen_exec: set[bytes] = set()
         t_end = [0]
         cpu0 = cpu_seconds(cpu_pid) if cpu_pid else 0.0
+        venue_pids = ([cpu_pid] if cpu_pid else []) + list(engine_pids or [])
+        sys0 = sys_seconds(venue_pids)
         engine0 = tree_cpu(engine_pids or [])
         side0 = tree_cpu(side_pids or [])
         db0, client0, busy0 = named_cpu("postgres"), sum(os.times()[:2]), machine_busy()
@@ -512,6 +532,7 @@ class Load:
         result.engine_cpu_s = tree_cpu(engine_pids or []) - engine0
         if cpu_pid:
             result.cpu_s = cpu_seconds(cpu_pid) - cpu0 + result.engine_cpu_s
+            result.sys_cpu_s = sys_seconds(venue_pids) - sys0
         result.side_cpu_s = tree_cpu(side_pids or []) - side0
         result.db_cpu_s = named_cpu("postgres") - db0
         result.client_cpu_s = sum(os.times()[:2]) - client0
@@ -871,6 +892,8 @@ def report_phase(r: PhaseResult, label: str) -> None:
     if r.engine_cpu_s:
         cpu += (f" (FIX process {(r.cpu_s - r.engine_cpu_s) / r.messages * 1e6:.0f} + engine process "
                 f"{r.engine_cpu_s / r.messages * 1e6:.0f})")
+    if r.cpu_s:
+        cpu += f", {r.sys_cpu_s / r.cpu_s:.0%} in the kernel"
     side = f" (+settlement {r.side_cpu_s / r.messages * 1e6:.0f} us/order)" if r.side_cpu_s else ""
     if r.db_cpu_s >= 0.05:
         side += f" (+database server {r.db_cpu_s / r.messages * 1e6:.0f} us/order)"
