@@ -38,11 +38,23 @@ def _store(ctx: click.Context) -> Store:
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
     store = Store(url)
+    shown = store.engine.url.render_as_string(hide_password=True)
     try:
         store.migrate()
     except Exception as exc:  # noqa: BLE001 - explain, don't dump a traceback
-        raise click.ClickException(f"cannot open the store at {url}: {exc}") from None
+        from sqlalchemy.exc import InterfaceError, OperationalError
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            raise click.ClickException(_unreachable(exc, shown)) from None
+        raise click.ClickException(f"cannot open the store at {shown}: {exc}") from None
     return store
+
+
+def _unreachable(exc, url: str | None = None) -> str:
+    """One line for a database that does not answer (the driver's own reason, without SQLAlchemy's
+    background link)."""
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    where = f" at {url}" if url else ""
+    return f"cannot reach the store{where}: {reason} (check --db-url, or database_url in the config)"
 
 
 def _decimal(value: str, name: str) -> Decimal:
@@ -70,13 +82,21 @@ def _out(rows: list[dict], as_json: bool) -> None:
 
 
 class _Group(click.Group):
-    """Turns store errors into one clear line instead of a traceback."""
+    """Turns store errors, an unreachable database and an engine that cannot start into one clear
+    line instead of a traceback."""
 
     def invoke(self, ctx: click.Context):
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        from venue.engine_process import EngineGone
         try:
             return super().invoke(ctx)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from None
+        except (OperationalError, InterfaceError) as exc:
+            raise click.ClickException(_unreachable(exc)) from None
+        except EngineGone as exc:
+            raise click.ClickException(f"{exc} (details in the venue's log)") from None
 
 
 @click.group(cls=_Group)

@@ -49,3 +49,14 @@ def test_cli_without_a_store_says_what_to_do(tmp_path):
     res = subprocess.run([sys.executable, "-m", "venue.cli", "--config", str(tmp_path / "none.toml"), "orders"],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert res.returncode == 1 and "does not exist" in res.stderr and "--db-url" in res.stderr
+
+
+def test_an_unreachable_database_is_one_clear_line_not_a_traceback(tmp_path):
+    """Nothing listens on port 1: `init`, an ops command and starting the sandbox each say so."""
+    url = "postgresql://postgres@127.0.0.1:1/venue"
+    for args in (("init",), ("orders",),
+                 ("sandbox", "--port", "1", "--data-dir", str(tmp_path / "sbx"), "--chain", "none")):
+        res = venue(url, *args)
+        assert res.returncode == 1, (args, res.stdout, res.stderr)
+        assert "Traceback" not in res.stderr, (args, res.stderr)
+        assert "cannot" in res.stderr and "store" in res.stderr and "port 1" in res.stderr, (args, res.stderr)
