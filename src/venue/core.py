@@ -15,7 +15,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from venue.book.base import BookConfig, OrderBook
@@ -36,6 +36,14 @@ from venue.orders import ExecType, OrderEvent, OrderRecord, OrdStatus
 from venue.store.repository import JournalBatch, World
 
 log = logging.getLogger("venue.core")
+
+DAY_US = 86_400_000_000
+_EPOCH = date(1970, 1, 1)
+
+
+def utc_day(now_us: int) -> str:
+    """The UTC date of a time in µs since the epoch (YYYY-MM-DD): the day ClOrdIDs are unique in."""
+    return (_EPOCH + timedelta(days=now_us // DAY_US)).isoformat()
 
 NONE_ORDER_ID = "NONE"
 AVG_PX_PLACES = Decimal("0.00000001")
@@ -87,7 +95,10 @@ class VenueCore:
                  book_factory: Callable[[BookConfig], OrderBook], ids: IdCounters,
                  cl_ord_ids: dict[tuple[str, str], int | None] | None = None,
                  load_order: Callable[[int], OrderRecord | None] | None = None,
-                 last_prices: dict[str, int] | None = None, market_collar_bps: int = 1000) -> None:
+                 last_prices: dict[str, int] | None = None, market_collar_bps: int = 1000,
+                 cl_ord_day: str | None = None) -> None:
+        """`cl_ord_ids`: the ClOrdIDs taken on `cl_ord_day` (Store.load_cl_ord_ids); from the first
+        command of a later UTC day only those of open orders stay taken."""
         self.world = world
         self.ledger = Ledger()
         self.market_collar_bps = market_collar_bps
@@ -103,6 +114,9 @@ class VenueCore:
         self.calendar_for = calendar_for
         self.ids = ids
         self.cl_ord_index: dict[tuple[str, str], int | None] = dict(cl_ord_ids or {})
+        self._cl_day = cl_ord_day  # the UTC day the index is for
+        self._cl_roll_us = 0 if cl_ord_day is None else \
+            ((date.fromisoformat(cl_ord_day) - _EPOCH).days + 1) * DAY_US
         self.orders: dict[int, OrderRecord] = {}
         self._load_order = load_order or (lambda _id: None)
         self._expiries: list[tuple[int, int]] = []
@@ -179,6 +193,8 @@ class VenueCore:
     def handle(self, cmd: Command, now_us: int) -> None:
         """Apply one command."""
         self._now = now_us
+        if now_us >= self._cl_roll_us:
+            self._roll_cl_ord_day(now_us)
         if now_us >= self._next_due:
             self._advance_phases(now_us)
         if isinstance(cmd, NewOrderCommand):
@@ -203,6 +219,17 @@ class VenueCore:
             self._mass_cancel(cmd)
         else:  # a programming error, not a member's mistake
             raise TypeError(f"unknown command {cmd!r}")
+
+    def _roll_cl_ord_day(self, now_us: int) -> None:
+        """A new UTC day: ClOrdIDs of closed orders (and of requests that named none) are free again;
+        those of open orders stay taken."""
+        day = utc_day(now_us)
+        if self._cl_day is not None and day > self._cl_day:
+            orders = self.orders
+            self.cl_ord_index = {k: v for k, v in self.cl_ord_index.items() if v is not None and v in orders}
+        if self._cl_day is None or day > self._cl_day:
+            self._cl_day = day
+        self._cl_roll_us = (now_us // DAY_US + 1) * DAY_US
 
     def run_timers(self, now_us: int) -> None:
         """Change phases as the calendar says, run due periodic auctions, expire Day orders at their
@@ -284,7 +311,8 @@ class VenueCore:
         self.cl_ord_index[(rec.comp_id, rec.cl_ord_id)] = rec.order_id
         self.batch.gate_decisions[-1]["order_id"] = rec.order_id
         self.batch.order_changed(rec, new=True)
-        self.batch.cl_ord_ids.append({"comp_id": rec.comp_id, "cl_ord_id": rec.cl_ord_id, "order_id": rec.order_id})
+        self.batch.cl_ord_ids.append({"comp_id": rec.comp_id, "cl_ord_id": rec.cl_ord_id, "day": self._cl_day,
+                                      "order_id": rec.order_id})
         self._apply(self.books[rec.symbol].submit(self._book_order(rec)))
 
     @staticmethod
@@ -938,7 +966,8 @@ class VenueCore:
 
     def _register_request_id(self, comp_id: str, cl_ord_id: str, order_id: int) -> None:
         self.cl_ord_index[(comp_id, cl_ord_id)] = order_id
-        self.batch.cl_ord_ids.append({"comp_id": comp_id, "cl_ord_id": cl_ord_id, "order_id": order_id})
+        self.batch.cl_ord_ids.append({"comp_id": comp_id, "cl_ord_id": cl_ord_id, "day": self._cl_day,
+                                      "order_id": order_id})
 
     def _schedule_expiry(self, rec: OrderRecord) -> None:
         if rec.tif is TimeInForce.DAY:

@@ -499,7 +499,7 @@ NEW_ORDER_GATES: tuple[Gate, ...] = (
     Gate("R200", "The session is within its member's order-message rate limit", message_rate_within_limit),
     Gate("M100", "The member is active", member_active),
     Gate("M110", "The member's kill switch is off", kill_switch_off),
-    Gate("O100", "ClOrdID is present and not used before on this session", cl_ord_id_unique),
+    Gate("O100", "ClOrdID is present and not in use on this session (today, or by an open order)", cl_ord_id_unique),
     Gate("Y100", "The symbol is a security listed on the venue", symbol_known),
     Gate("M120", "The member is entitled to the security", member_entitled),
     Gate("O200", "Order type is limit or market; side is buy or sell; SMP instruction 1-3", order_type_supported),

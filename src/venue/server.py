@@ -7,12 +7,13 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from venue.book.base import BookConfig
 from venue.config import VenueConfig
-from venue.core import IdCounters, VenueCore
+from venue.core import IdCounters, VenueCore, utc_day
 from venue.sequencer import Sequencer
 from venue.store import Store
 from venue.store.access import load_entitlements
@@ -78,11 +79,13 @@ def build_core(store: Store, cfg: VenueConfig, chain_view=None) -> VenueCore:
     back in its book in time priority. Used at start-up and to recover from a journal outage."""
     world = store.load_world()
     maxima = store.max_ids()
+    today = utc_day(time.time_ns() // 1000)
     core = VenueCore(world, cfg.calendar_for, make_book,
                      IdCounters(order=maxima["order"], exec=maxima["exec"], trade=maxima["trade"],
                                 cancel_reject=maxima["cancel_reject"]),
-                     cl_ord_ids=store.load_cl_ord_ids(), load_order=store.load_order,
-                     last_prices=store.last_trade_prices(), market_collar_bps=cfg.market_collar_bps)
+                     cl_ord_ids=store.load_cl_ord_ids(today), load_order=store.load_order,
+                     last_prices=store.last_trade_prices(), market_collar_bps=cfg.market_collar_bps,
+                     cl_ord_day=today)
     core.load_positions(*store.load_positions())
     core.entitlements = load_entitlements(store)
     core.chain = chain_view

@@ -17,7 +17,7 @@ from records_history import at
 from venue.book.fast import FastBook
 from venue.calendar import TradingCalendar
 from venue.config import VenueConfig
-from venue.core import IdCounters, VenueCore
+from venue.core import IdCounters, VenueCore, utc_day
 from venue.messages import ExecutionReport, NewOrderCommand, TradingSessionStatusReport
 from venue.model import Account, Security, SessionRole
 from venue.scheduler import SchedulerCallbacks, SchedulerOptions, build_scheduler
@@ -62,8 +62,8 @@ class Venue:
         core = VenueCore(store.load_world(), lambda _symbol: CAL, lambda cfg: FastBook(cfg),
                          IdCounters(order=m["order"], exec=m["exec"], trade=m["trade"],
                                     cancel_reject=m["cancel_reject"]),
-                         cl_ord_ids=store.load_cl_ord_ids(), load_order=store.load_order,
-                         last_prices=store.last_trade_prices())
+                         cl_ord_ids=store.load_cl_ord_ids(utc_day(self.clock())), load_order=store.load_order,
+                         last_prices=store.last_trade_prices(), cl_ord_day=utc_day(self.clock()))
         core.load_positions(*store.load_positions())
         core.restore(store.load_open_orders())
         return core

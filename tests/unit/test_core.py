@@ -118,3 +118,30 @@ def test_an_exception_in_the_book_halts_the_security_and_answers_the_member():
     assert len(rej) == 1 and "Internal error" in rej[0].text and rej[0].order_id != "NONE"
     (journaled,) = batch.orders.values()
     assert journaled.status is OrdStatus.REJECTED, "no order is left half-entered"
+
+
+def test_a_clordid_is_taken_for_its_day_and_while_its_order_is_open():
+    """ClOrdIDs are unique per session per UTC day: from the next day the ClOrdIDs of closed orders
+    may be used again; an open GTC order keeps its own, and can still be cancelled by it."""
+    from venue.messages import CancelCommand
+    c = core()
+    c.handle(order("D1"), at(2026, 11, 24, 10, 0))  # Day: expires at the close
+    c.handle(order("G1", "1"), at(2026, 11, 24, 10, 0))  # GTC: stays open
+    reports(c)
+    c.run_timers(at(2026, 11, 24, 16, 0))
+    assert [(r.cl_ord_id, r.exec_type) for r in reports(c)] == [("D1", "C")]
+    c.handle(order("D1"), at(2026, 11, 24, 17, 0))  # the same day (UTC 22:00): still taken
+    (dup,) = reports(c)
+    assert (dup.exec_type, dup.ord_rej_reason) == ("8", 6), dup
+
+    c.handle(order("D1"), at(2026, 11, 25, 10, 0))  # the next UTC day: free again
+    batch, out = c.take()
+    (again,) = [r for r in out if isinstance(r, ExecutionReport)]
+    assert again.exec_type == "0" and again.order_id != dup.order_id
+    assert [(row["cl_ord_id"], row["day"]) for row in batch.cl_ord_ids] == [("D1", "2026-11-25")]
+    c.handle(order("G1", "1"), at(2026, 11, 25, 10, 1))  # the open GTC order's: still taken
+    (gtc_dup,) = reports(c)
+    assert (gtc_dup.exec_type, gtc_dup.ord_rej_reason) == ("8", 6), gtc_dup
+    c.handle(CancelCommand("BRKA", "G1-C", "G1", None, "ACME", "1"), at(2026, 11, 25, 10, 2))
+    (canceled,) = reports(c)
+    assert (canceled.cl_ord_id, canceled.orig_cl_ord_id, canceled.exec_type) == ("G1-C", "G1", "4")

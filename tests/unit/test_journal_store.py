@@ -49,8 +49,8 @@ def _first_batch() -> JournalBatch:
     b.order_changed(_order(2, side=Side.SELL, price=None, ord_type=OrdType.MARKET, expire_at_us=None,
                            orig_cl_ord_id="C0", text=ODD_TEXT), new=True)
     b.order_changed(_order(3, status=OrdStatus.REJECTED, leaves=0), new=True)
-    b.cl_ord_ids += [{"comp_id": "BRKA", "cl_ord_id": f"C{i}", "order_id": i} for i in (1, 2, 3)]
-    b.cl_ord_ids.append({"comp_id": "BRKA", "cl_ord_id": "C-unknown", "order_id": None})
+    b.cl_ord_ids += [{"comp_id": "BRKA", "cl_ord_id": f"C{i}", "day": "2026-11-30", "order_id": i} for i in (1, 2, 3)]
+    b.cl_ord_ids.append({"comp_id": "BRKA", "cl_ord_id": "C-unknown", "day": "2026-11-30", "order_id": None})
     b.executions += [_execution(10, 1), _execution(11, 2, text=ODD_TEXT, venue_reason="G010"),
                      _execution(12, None, exec_type="8", ord_status="8", ord_rej_reason=99, price=None)]
     b.gate_decisions += [
@@ -124,7 +124,7 @@ def test_the_hot_paths_write_what_the_generic_path_writes(stores):
     assert [e["exec_id"] for e in post["executions"]] == [10, 11, 12, 13]
     assert post["executions"][1]["text"] == ODD_TEXT and post["executions"][2]["order_id"] is None
     assert json.loads(post["gate_decisions"][0]["inputs"]) == {"note": ODD_TEXT, "n": BIG}
-    assert {"comp_id": "BRKA", "cl_ord_id": "C-unknown", "order_id": None} in post["cl_ord_ids"]
+    assert {"comp_id": "BRKA", "cl_ord_id": "C-unknown", "day": "2026-11-30", "order_id": None} in post["cl_ord_ids"]
     assert post["report_watermark"] == [{"id": 1, "exec_id": 13}]
     assert post["trades"][0]["settlement_attempts"] == 0  # server default kept
     assert post["security_events"][0]["id"] == 1

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import bindparam, create_engine, event, func, insert, select, update
+from sqlalchemy import bindparam, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 
@@ -275,9 +275,16 @@ class Store:
             r = conn.execute(select(t.orders).where(t.orders.c.order_id == order_id)).first()
             return _order_from_row(r) if r else None
 
-    def load_cl_ord_ids(self) -> dict[tuple[str, str], int | None]:
+    def load_cl_ord_ids(self, day: str) -> dict[tuple[str, str], int | None]:
+        """The ClOrdIDs still taken on `day` (YYYY-MM-DD, UTC): those used that day or later, and
+        those of orders still open (a GTC order keeps its ClOrdIDs across days)."""
+        open_codes = [OrdStatus.NEW.value, OrdStatus.PARTIALLY_FILLED.value]
+        open_ids = select(t.orders.c.order_id).where(t.orders.c.status.in_(open_codes))
+        q = (select(t.cl_ord_ids.c.comp_id, t.cl_ord_ids.c.cl_ord_id, t.cl_ord_ids.c.order_id)
+             .where(or_(t.cl_ord_ids.c.day >= day, t.cl_ord_ids.c.order_id.in_(open_ids)))
+             .order_by(t.cl_ord_ids.c.day))  # a ClOrdID used on several days: the latest use
         with self.engine.connect() as conn:
-            return {(r.comp_id, r.cl_ord_id): r.order_id for r in conn.execute(select(t.cl_ord_ids))}
+            return {(r.comp_id, r.cl_ord_id): r.order_id for r in conn.execute(q)}
 
     def max_ids(self) -> dict[str, int]:
         """Highest ids used so far, so numbering continues after a restart."""

@@ -129,11 +129,13 @@ orders = Table(
 Index("ix_orders_open", orders.c.status, orders.c.symbol)
 Index("ix_orders_member", orders.c.member_id, orders.c.created_us)
 
-# Every ClOrdID a session used (new, cancel, replace) and the order it refers to.
+# Every ClOrdID a session used (new, cancel, replace), the UTC day it was used and the order it
+# refers to. A ClOrdID is unique per session per day, and while its order is open (the core's index).
 cl_ord_ids = Table(
     "cl_ord_ids", metadata,
     Column("comp_id", String(32), primary_key=True),
     Column("cl_ord_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD, UTC
     Column("order_id", BigInteger, nullable=True),
 )
 
