@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from venue.config import ConfigError, load_config
 from venue.model import Account, MemberStatus, Offering, Security, SessionRole
@@ -41,10 +42,9 @@ def _store(ctx: click.Context) -> Store:
     shown = store.engine.url.render_as_string(hide_password=True)
     try:
         store.migrate()
+    except (OperationalError, InterfaceError) as exc:
+        raise click.ClickException(_unreachable(exc, shown)) from None
     except Exception as exc:  # noqa: BLE001 - explain, don't dump a traceback
-        from sqlalchemy.exc import InterfaceError, OperationalError
-        if isinstance(exc, (OperationalError, InterfaceError)):
-            raise click.ClickException(_unreachable(exc, shown)) from None
         raise click.ClickException(f"cannot open the store at {shown}: {exc}") from None
     return store
 
@@ -86,8 +86,6 @@ class _Group(click.Group):
     line instead of a traceback."""
 
     def invoke(self, ctx: click.Context):
-        from sqlalchemy.exc import InterfaceError, OperationalError
-
         from venue.engine_process import EngineGone
         try:
             return super().invoke(ctx)

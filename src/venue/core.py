@@ -224,10 +224,10 @@ class VenueCore:
         """A new UTC day: ClOrdIDs of closed orders (and of requests that named none) are free again;
         those of open orders stay taken."""
         day = utc_day(now_us)
-        if self._cl_day is not None and day > self._cl_day:
-            orders = self.orders
-            self.cl_ord_index = {k: v for k, v in self.cl_ord_index.items() if v is not None and v in orders}
         if self._cl_day is None or day > self._cl_day:
+            if self._cl_day is not None:  # else the index was loaded for this day
+                orders = self.orders
+                self.cl_ord_index = {k: v for k, v in self.cl_ord_index.items() if v is not None and v in orders}
             self._cl_day = day
         self._cl_roll_us = (now_us // DAY_US + 1) * DAY_US
 

@@ -101,6 +101,9 @@ def _order_from_row(r) -> OrderRecord:
     )
 
 
+# The statuses of journaled orders that are still open (PENDING_NEW never reaches the journal).
+_OPEN_CODES = (OrdStatus.NEW.value, OrdStatus.PARTIALLY_FILLED.value)
+
 _UPDATABLE = ("cl_ord_id", "orig_cl_ord_id", "price_ticks", "qty", "status", "leaves", "cum", "notional_ticks",
               "priority", "text", "updated_us", "expire_at_us")
 
@@ -264,9 +267,8 @@ class Store:
 
     def load_open_orders(self) -> list[OrderRecord]:
         """Every open order, in time priority (the order to restore them into books)."""
-        open_codes = [OrdStatus.NEW.value, OrdStatus.PARTIALLY_FILLED.value]
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.orders).where(t.orders.c.status.in_(open_codes))
+            rows = conn.execute(select(t.orders).where(t.orders.c.status.in_(_OPEN_CODES))
                                 .order_by(t.orders.c.priority, t.orders.c.order_id))
             return [_order_from_row(r) for r in rows]
 
@@ -278,8 +280,7 @@ class Store:
     def load_cl_ord_ids(self, day: str) -> dict[tuple[str, str], int | None]:
         """The ClOrdIDs still taken on `day` (YYYY-MM-DD, UTC): those used that day or later, and
         those of orders still open (a GTC order keeps its ClOrdIDs across days)."""
-        open_codes = [OrdStatus.NEW.value, OrdStatus.PARTIALLY_FILLED.value]
-        open_ids = select(t.orders.c.order_id).where(t.orders.c.status.in_(open_codes))
+        open_ids = select(t.orders.c.order_id).where(t.orders.c.status.in_(_OPEN_CODES))
         q = (select(t.cl_ord_ids.c.comp_id, t.cl_ord_ids.c.cl_ord_id, t.cl_ord_ids.c.order_id)
              .where(or_(t.cl_ord_ids.c.day >= day, t.cl_ord_ids.c.order_id.in_(open_ids)))
              .order_by(t.cl_ord_ids.c.day))  # a ClOrdID used on several days: the latest use
