@@ -743,6 +743,8 @@ def serve_floor(port: int, settings_dir: Path) -> None:
     """Answer every order message with one ExecutionReport, nothing else (run in its own process)."""
     import quickfix as fix
 
+    from venue.signals import stop_on_signals
+
     class Floor(fix.Application):
         def __init__(self) -> None:
             super().__init__()
@@ -804,7 +806,7 @@ def serve_floor(port: int, settings_dir: Path) -> None:
     acceptor.start()
     print("floor ready", flush=True)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop_on_signals(lambda _signum: stop.set(), [signal.SIGTERM])
     while not stop.wait(0.5):
         pass
     acceptor.stop()

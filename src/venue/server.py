@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -15,6 +14,7 @@ from venue.book.base import BookConfig
 from venue.config import VenueConfig
 from venue.core import IdCounters, VenueCore, utc_day
 from venue.sequencer import Sequencer
+from venue.signals import stop_on_signals
 from venue.store import Store
 from venue.store.access import load_entitlements
 
@@ -241,12 +241,11 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
         raise
     print(f"venue ready: FIX {cfg.comp_id} listening on port {cfg.port}; data in {cfg.data_dir}", flush=True)
 
-    def on_signal(signum, _frame) -> None:
+    def on_signal(signum: int) -> None:
         log.info("signal %d: stopping", signum)
         venue.stopped.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stop_on_signals(on_signal)
     while not venue.stopped.wait(0.5):
         pass
     fatal = venue.fatal

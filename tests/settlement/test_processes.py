@@ -42,6 +42,13 @@ def wait_for(predicate, timeout: float = 120.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def assert_stops_cleanly(worker, log: Path) -> None:
+    """SIGTERM stops the worker after its step, with exit code 0 (its log's end shown if not)."""
+    code = stop_worker_process(worker)
+    tail = log.read_text()[-4000:] if log.exists() else "(no log)"
+    assert code == 0, f"worker exit code {code}; its log ends:\n{tail}"
+
+
 def stream(n: int) -> list[Trade]:
     """n small trades around the sandbox accounts (no balance or eligibility problem)."""
     legs = [("A-ALICE", "B-BOB"), ("B-BOB", "M-MAKER"), ("M-MAKER", "A-ALICE"), ("A-ALICE", "M-MAKER")]
@@ -78,7 +85,7 @@ def test_worker_killed_mid_batch_settles_every_trade_once(store, store_url, chai
     try:
         wait_for(lambda: set(statuses(store).values()) == {"final"}, what="every trade final")
     finally:
-        assert stop_worker_process(worker) == 0
+        assert_stops_cleanly(worker, tmp_path / "settlement.log")
 
     events = settlement.events()
     assert sorted(e["trade_id"] for e in events) == [tr.trade_id for tr in trades]  # one event each
@@ -144,7 +151,7 @@ def test_sandbox_chain_worker_process_cli_and_reconcile(store, store_url, tmp_pa
             try:
                 wait_for(lambda: set(statuses(store).values()) == {"final"}, what="every trade final")
             finally:
-                assert stop_worker_process(worker) == 0
+                assert_stops_cleanly(worker, tmp_path / "settlement.log")
             assert "settlement worker ready" in (tmp_path / "settlement.log").read_text()
 
             listed = venue("settlement", "list", "--json")

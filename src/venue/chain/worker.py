@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import logging
 import re
-import signal
 import sys
 import threading
 import time
@@ -52,6 +51,7 @@ from venue.chain.errors import ChainError, RevertError
 from venue.chain.settlement import (DvPClient, SettlementInstruction, SettlementResult, SettlementStatus,
                                     trade_key)
 from venue.chain.transactions import TxSender
+from venue.signals import stop_on_signals
 from venue.store.settlement import Failure, Settled, SettlementState, SettlementStore, TradeToSettle
 
 log = logging.getLogger("venue.settlement")
@@ -143,7 +143,8 @@ class SettlementWorker:
 
     # ------------------------------------------------------------ running
     def stop(self) -> None:
-        """Asks :meth:`run_forever` to return after the current step (safe from a signal handler)."""
+        """Asks :meth:`run_forever` to return after the current step (from another thread; a signal
+        handler goes through :func:`venue.signals.stop_on_signals`)."""
         self._stop.set()
 
     @property
@@ -425,19 +426,12 @@ def main(argv: list[str] | None = None) -> int:
                       install_signals=True)
 
 
-def _signal_stopper(worker_ref: list[Any]) -> Callable[[int, Any], None]:
-    def handler(signum: int, _frame: Any) -> None:
-        log.info("signal %d: settlement worker stopping after the current step", signum)
-        for worker in worker_ref:
-            worker.stop()
-    return handler
-
-
 def install_signal_handlers(worker: SettlementWorker) -> None:
     """SIGTERM and SIGINT stop ``worker`` cleanly (after its current step)."""
-    handler = _signal_stopper([worker])
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    def stop(signum: int) -> None:
+        log.info("signal %d: settlement worker stopping after the current step", signum)
+        worker.stop()
+    stop_on_signals(stop)
 
 
 if __name__ == "__main__":
