@@ -39,7 +39,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from eth_utils import event_signature_to_log_topic
 from sqlalchemy.exc import SQLAlchemyError
