@@ -340,7 +340,7 @@ class Op:
 
 
 def make_stream(n: int, seed: int, tag: str, comp_ids=tuple(MEMBERS), cancel_share: float = 0.25,
-                replace_share: float = 0.10, racy: bool = False) -> list[Op]:
+                replace_share: float = 0.10, racy: bool = False, max_resting: int | None = None) -> list[Op]:
     """`n` order messages, sessions in turn: GTC limit orders of 1-5 lots, half of them priced to
     cross (buys 10.00-10.05, sells 9.95-10.00), half resting away from the market (buys 9.85-9.94,
     sells 10.06-10.15); cancels and replaces (kept away from the market) of the session's own resting
@@ -348,7 +348,12 @@ def make_stream(n: int, seed: int, tag: str, comp_ids=tuple(MEMBERS), cancel_sha
 
     Cancels and replaces touch only orders that cannot trade, unless `racy`: then they pick any
     earlier order, and some race its fill (a cancel of an order filled earlier in the same
-    sequencer batch is the case that broke the venue: see bench/README.md)."""
+    sequencer batch is the case that broke the venue: see bench/README.md).
+
+    A session's resting orders past the 200 it tracks are forgotten and stay in the book, which
+    grows for as long as the stream runs. With `max_resting`, a session that has that many resting
+    orders cancels its oldest instead: the book stays about the same size (a steady state, for the
+    soak)."""
     rng = random.Random(seed)
     live: dict[str, list[tuple[str, str]]] = {c: [] for c in comp_ids}  # (cl_ord_id, side) believed open
     ops: list[Op] = []
@@ -361,7 +366,10 @@ def make_stream(n: int, seed: int, tag: str, comp_ids=tuple(MEMBERS), cancel_sha
         clid = f"{tag}{i}"
         roll = rng.random()
         own = live[comp]
-        if own and roll < cancel_share:
+        if max_resting is not None and len(own) >= max_resting:
+            orig, side = own.pop(0)
+            ops.append(Op(comp, "F", clid, side, orig=orig))
+        elif own and roll < cancel_share:
             orig, side = own.pop(rng.randrange(len(own)))
             ops.append(Op(comp, "F", clid, side, orig=orig))
         elif own and roll < cancel_share + replace_share:

@@ -7,9 +7,15 @@ venue process and of its settlement processes is sampled; every message's order 
 latency is recorded. At the end:
 
 * latency percentiles per minute (p50, p99, p99.9, max) and the rate achieved;
-* memory: the least-squares slope of the venue's RSS over the second half of the run, in MiB per
-  minute; flat if below ``--max-slope`` (default 1 MiB/min). The first half is warm-up: caches,
+* memory, per process (the FIX process, the engine process, the settlement worker, the embedded
+  chain node): RSS at the start and the end, and the least-squares slope over the second half of
+  the run, in MiB per minute and in bytes per order message. The venue (FIX process + engine) is
+  flat if its slope is below ``--max-slope`` (default 1 MiB/min). The first half is warm-up: caches,
   the book and the ledger fill.
+
+The stream keeps each session's resting orders at ``--max-resting`` (it cancels its oldest beyond
+that), so the book holds about the same number of orders throughout: what grows is the venue's, not
+the load's.
 
     python bench/soak.py                       # 10 minutes, SQLite
     python bench/soak.py --minutes 2 --store postgres --rate 300
@@ -47,6 +53,7 @@ def main() -> int:
     ap.add_argument("--chain", default="embedded")
     ap.add_argument("--max-slope", type=float, default=1.0, help="MiB/min over the second half counted as flat")
     ap.add_argument("--seed", type=int, default=99)
+    ap.add_argument("--max-resting", type=int, default=150, help="resting orders per session (0: no limit)")
     ap.add_argument("--work", default=None)
     args = ap.parse_args()
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="soak_"))
@@ -64,12 +71,13 @@ def main() -> int:
         venue.prepare()
         venue.start()
         sessions = fl.logon_all(venue.port, fl.MEMBERS)
-        ops = fl.make_stream(total, args.seed, "Z")
+        ops = fl.make_stream(total, args.seed, "Z", max_resting=args.max_resting or None)
+        roles = process_roles(venue)
         load = fl.Load(sessions, ops)  # pre-encoded: about 200 bytes per message
         pending: dict[bytes, tuple[int, str]] = {}
         result = fl.PhaseResult("soak", total, 0, 0.0, 0, 0, [])
         stamps: list[tuple[float, float]] = []  # (seconds since start, latency us) per answer
-        rss: list[tuple[float, int, int]] = []  # (seconds, venue RSS, settlement RSS)
+        rss: list[tuple[float, dict[str, int]]] = []  # (seconds, RSS per process role)
         from collections import Counter
         outstanding, seen, t_end = Counter(), set(), [0]
         t0 = time.monotonic()
@@ -91,8 +99,8 @@ def main() -> int:
                 stamps.append((elapsed, lat))
             answered_before = len(result.latencies_us)
             if now >= next_sample:
-                side = sum(fl.rss_bytes(p) for p in venue.children if Path(f"/proc/{p}").exists())
-                rss.append((now - t0, fl.rss_bytes(venue.pid), side))
+                rss.append((now - t0, {role: sum(fl.rss_bytes(p) for p in pids if Path(f"/proc/{p}").exists())
+                                       for role, pids in roles.items()}))
                 next_sample += 1.0
             if elapsed > args.minutes * 60 + 120:
                 print(f"! {len(pending)} messages unanswered 2 minutes after the end")
@@ -100,23 +108,28 @@ def main() -> int:
         elapsed = time.monotonic() - t0
         print(f"sent {sent} messages in {elapsed:.0f}s ({sent / elapsed:.0f}/s), {result.exec_reports} exec reports, "
               f"{len(result.fills)} fills, rejects {dict(result.rejected.most_common(3))}")
-        print("minute  answers   p50 us   p99 us  p99.9 us    max us   venue RSS MiB")
+        print("minute  answers   p50 us   p99 us  p99.9 us    max us   venue RSS MiB (FIX + engine)")
         minutes = int(elapsed // 60) + 1
         for m in range(minutes):
             lats = [lat for t, lat in stamps if m * 60 <= t < (m + 1) * 60]
-            mem = [r[1] for r in rss if m * 60 <= r[0] < (m + 1) * 60]
+            mem = [sum(r[1][role] for role in VENUE) for r in rss if m * 60 <= r[0] < (m + 1) * 60]
             if not lats:
                 continue
             print(f"{m + 1:6d} {len(lats):8d} {fl.percentile(lats, 50):8.0f} {fl.percentile(lats, 99):8.0f} "
                   f"{fl.percentile(lats, 99.9):9.0f} {max(lats):9.0f}   {(mem[-1] if mem else 0) / 2**20:8.1f}")
-        half = [(t, v / 2**20) for t, v, _ in rss if t >= elapsed / 2]
-        slope = slope_per_minute(half)
-        side_slope = slope_per_minute([(t, s / 2**20) for t, _, s in rss if t >= elapsed / 2])
-        first, last = rss[0][1] / 2**20, rss[-1][1] / 2**20
-        flat = abs(slope) < args.max_slope
-        print(f"memory: venue RSS {first:.1f} -> {last:.1f} MiB; slope over the second half {slope:+.2f} MiB/min "
-              f"({len(half)} samples) -> {'flat' if flat else 'GROWING'} (threshold {args.max_slope} MiB/min); "
-              f"settlement processes {rss[-1][2] / 2**20:.1f} MiB, slope {side_slope:+.2f} MiB/min")
+        rate_per_min = sent / elapsed * 60
+        print(f"memory over the second half ({sum(1 for t, _ in rss if t >= elapsed / 2)} samples):")
+        print("  process                 RSS MiB start -> end   slope MiB/min   bytes per order message")
+        slopes = {}
+        for role in [*roles, "venue (FIX + engine)"]:
+            members = VENUE if role == "venue (FIX + engine)" else (role,)
+            series = [(t, sum(per[r] for r in members if r in per)) for t, per in rss]
+            slopes[role] = slope_per_minute([(t, v / 2**20) for t, v in series if t >= elapsed / 2])
+            print(f"  {role:22s}  {series[0][1] / 2**20:7.1f} -> {series[-1][1] / 2**20:7.1f}   {slopes[role]:+13.2f}   "
+                  f"{slopes[role] * 2**20 / rate_per_min:+10.0f}")
+        flat = abs(slopes["venue (FIX + engine)"]) < args.max_slope
+        print(f"memory: the venue's slope {slopes['venue (FIX + engine)']:+.2f} MiB/min -> "
+              f"{'flat' if flat else 'GROWING'} (threshold {args.max_slope} MiB/min)")
         errors = fl.venue_log_errors(venue.data_dir)
         if errors:
             print(f"! venue.log: {len(errors)} ERROR lines; first: {errors[0]}")
@@ -126,6 +139,20 @@ def main() -> int:
             venue.stop()
         if pg_name:
             fl.drop_pg_database(pg_name)
+
+
+VENUE = ("FIX process", "engine")
+
+
+def process_roles(venue: fl.VenueUnderTest) -> dict[str, list[int]]:
+    """The venue's processes by what they do (from their command lines)."""
+    roles: dict[str, list[int]] = {"FIX process": [venue.pid], "engine": list(venue.engine)}
+    for pid in venue.side:
+        cmdline = fl._cmdline(pid)
+        role = ("settlement worker" if b"venue.chain.worker" in cmdline else
+                "embedded chain node" if b"embedded_node" in cmdline else "other")
+        roles.setdefault(role, []).append(pid)
+    return roles
 
 
 if __name__ == "__main__":

@@ -34,12 +34,20 @@ still happens; per job:
 Time. `clock` (µs since the epoch) is injectable: tests build the scheduler with a fake clock and
 call `run_pending(now_us)`, which runs exactly what the scheduler's own thread would run at that
 instant (the same code: the thread calls it with the clock's time). With an injected clock `start()`
-does not start the background loop. Jobs run one at a time, in due order, on the scheduler's thread.
+does not start the background loop.
+
+Threads. The wake-ups and the trade reports run on the scheduler's thread, in due order. The jobs
+that may take minutes (a reconciliation asks the chain about every unsettled trade; the day's
+report files) run one at a time on a back-office thread of their own (with the wall clock; with an
+injected clock on the scheduler's thread unless `back_office_thread=True`), so a trade report never
+waits behind them: it is due within 10 seconds of the execution. A back-office job's next run time
+is stored when it has run, as for the others; until then it is not started again.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time as _time
 from collections.abc import Callable
@@ -72,6 +80,9 @@ REPORTS_AFTER_CLOSE_S = 300
 RECONCILE_GRACE_S = 60
 RETENTION_GRACE_S = 12 * 3600
 _SEARCH_DAYS = 400
+# Job kinds that run on the back-office thread (module docstring, Threads).
+BACK_OFFICE = frozenset({"reconcile", "daily-reports", "finra-4552", "ats-r", "fair-access", "retention"})
+BACK_OFFICE_STOP_WAIT_S = 10.0
 
 
 def to_datetime(at_us: int) -> datetime:
@@ -192,12 +203,21 @@ class VenueScheduler:
     """The venue's scheduled jobs (module docstring). Build with `build_scheduler`."""
 
     def __init__(self, store: Store, config: VenueConfig, callbacks: SchedulerCallbacks,
-                 clock: Callable[[], int] | None, options: SchedulerOptions) -> None:
+                 clock: Callable[[], int] | None, options: SchedulerOptions,
+                 back_office_thread: bool | None = None) -> None:
         self.store, self.config, self.callbacks, self.options = store, config, callbacks, options
         self.injected_clock = clock is not None
         self.clock: Callable[[], int] = clock or wall_clock_us
         self.runs: list[JobRun] = []
         self._lock = threading.RLock()
+        self._in_flight: set[str] = set()  # back-office jobs queued or running
+        self._back_office: queue.Queue | None = None
+        self._back_office_thread: threading.Thread | None = None
+        if back_office_thread if back_office_thread is not None else not self.injected_clock:
+            self._back_office = queue.Queue()
+            self._back_office_thread = threading.Thread(target=self._back_office_loop, name="back-office",
+                                                        daemon=True)
+            self._back_office_thread.start()
         self.calendar = config.calendar_for("default")
         self._engine = _Engine(self, timezone=timezone.utc,
                                jobstores={JOBSTORE: SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)},
@@ -263,13 +283,32 @@ class VenueScheduler:
         return self
 
     def stop(self) -> None:
-        """Stop the loop (waiting for a running job) and close the store."""
+        """Stop the loop (waiting for a running job; a back-office job gets a few seconds, then runs
+        again at the next start) and close the store."""
         self._engine.shutdown(wait=True)
+        if self._back_office is not None and self._back_office_thread is not None:
+            self._back_office.put(None)
+            self._back_office_thread.join(BACK_OFFICE_STOP_WAIT_S)
+            if self._back_office_thread.is_alive():
+                log.warning("job(s) %s still running at stop: they run again at the next start",
+                            ", ".join(sorted(self._in_flight)))
         self.store.dispose()
 
     def next_run_us(self) -> int | None:
-        nxt = self._engine._lookup_jobstore(JOBSTORE).get_next_run_time()
-        return None if nxt is None else to_us(nxt)
+        """When the next job is due, leaving out back-office jobs still running."""
+        if not self._in_flight:
+            nxt = self._engine._lookup_jobstore(JOBSTORE).get_next_run_time()
+            return None if nxt is None else to_us(nxt)
+        times = [to_us(job.next_run_time) for job in self._engine.get_jobs(jobstore=JOBSTORE)
+                 if job.next_run_time is not None and job.id not in self._in_flight]
+        return min(times, default=None)
+
+    def idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no back-office job is queued or running; False if one still is after `timeout`."""
+        deadline = _time.monotonic() + timeout
+        while self._in_flight and _time.monotonic() < deadline:
+            _time.sleep(0.01)
+        return not self._in_flight
 
     def next_runs(self) -> dict[str, int]:
         """Job id -> its next run time (µs)."""
@@ -284,26 +323,58 @@ class VenueScheduler:
             now = to_datetime(now_us)
             jobstore = self._engine._lookup_jobstore(JOBSTORE)
             for job in jobstore.get_due_jobs(now):
+                if job.id in self._in_flight:
+                    continue  # still on the back-office thread; its next run time is stored when it ends
+                kind = job.kwargs["kind"]
                 run_times = job._get_run_times(now)
                 if job.coalesce:
                     run_times = run_times[-1:]
+                handed_over = False
                 for run_time in run_times:
                     if job.misfire_grace_time is not None and now - run_time > timedelta(
                             seconds=job.misfire_grace_time):
                         log.warning("job %s due at %s missed by %s: skipped (misfire grace %ss)", job.id, run_time,
                                     now - run_time, job.misfire_grace_time)
                         outcome = "missed"
+                    elif self._back_office is not None and kind in BACK_OFFICE and not handed_over:
+                        self._in_flight.add(job.id)
+                        self._back_office.put((job.id, kind, to_us(run_time), now_us, run_times[-1]))
+                        handed_over, outcome = True, "started"
                     else:
-                        outcome = self._run(job.id, job.kwargs["kind"], to_us(run_time), now_us)
+                        outcome = self._run(job.id, kind, to_us(run_time), now_us)
                     done.append(JobRun(job.id, to_us(run_time), now_us, outcome))
-                nxt = job.trigger.get_next_fire_time(run_times[-1], now) if run_times else None
-                if nxt is None:
-                    jobstore.remove_job(job.id)
-                else:
-                    job._modify(next_run_time=nxt)
-                    jobstore.update_job(job)
+                if not handed_over:
+                    self._store_next(jobstore, job, run_times[-1] if run_times else None, now)
             self.runs.extend(done)
         return done
+
+    def _store_next(self, jobstore, job, last_run_time: datetime | None, now: datetime) -> None:
+        nxt = job.trigger.get_next_fire_time(last_run_time, now) if last_run_time is not None else None
+        if nxt is None:
+            jobstore.remove_job(job.id)
+        else:
+            job._modify(next_run_time=nxt)
+            jobstore.update_job(job)
+
+    def _back_office_loop(self) -> None:
+        """Run the back-office jobs handed over by `run_pending`, one at a time; store each one's next
+        run time when it has run, and wake the scheduler's loop to count it again."""
+        assert self._back_office is not None
+        while (item := self._back_office.get()) is not None:
+            job_id, kind, due_us, now_us, last_run_time = item
+            outcome = self._run(job_id, kind, due_us, now_us)
+            with self._lock:
+                try:
+                    jobstore = self._engine._lookup_jobstore(JOBSTORE)
+                    job = jobstore.lookup_job(job_id)
+                    if job is not None:
+                        self._store_next(jobstore, job, last_run_time, to_datetime(self.clock()))
+                except Exception:  # noqa: BLE001 - the thread must go on; the job runs again
+                    log.exception("job %s: its next run time could not be stored", job_id)
+                self.runs.append(JobRun(job_id, due_us, self.clock(), outcome))
+                self._in_flight.discard(job_id)
+            if not self.injected_clock:
+                self._engine.wakeup()
 
     def _run(self, job_id: str, kind: str, due_us: int, now_us: int) -> str:
         try:
@@ -364,8 +435,11 @@ def _both(report, stem) -> None:
 
 
 def build_scheduler(store_url: str, config: VenueConfig, callbacks: SchedulerCallbacks,
-                    clock: Callable[[], int] | None = None, options: SchedulerOptions | None = None) -> VenueScheduler:
+                    clock: Callable[[], int] | None = None, options: SchedulerOptions | None = None,
+                    back_office_thread: bool | None = None) -> VenueScheduler:
     """A scheduler on the venue's database at `store_url` (migrated: the job store's table is
     created by migration 0005_records). Call `start()`; with `clock` (µs) given, drive it with
-    `run_pending(now_us)`."""
-    return VenueScheduler(Store(store_url), config, callbacks, clock, options or SchedulerOptions())
+    `run_pending(now_us)`. `back_office_thread`: run the long jobs on a thread of their own (default:
+    with the wall clock only)."""
+    return VenueScheduler(Store(store_url), config, callbacks, clock, options or SchedulerOptions(),
+                          back_office_thread)

@@ -195,3 +195,55 @@ def test_with_the_wall_clock_the_background_loop_reports_trades(store, tmp_path)
         assert report["late"] is False
     finally:
         scheduler.stop()
+
+
+def test_a_long_reconciliation_does_not_hold_up_the_trade_reports(store, tmp_path):
+    """The reconciliation (minutes, with thousands of unsettled trades to ask the chain about) runs on
+    the back-office thread: trade reports due meanwhile are made on time, the reconciliation is not
+    started twice, and its next run is stored once it has run."""
+    import threading
+
+    from sqlalchemy import insert
+
+    from venue.reports import store as rs
+    from venue.store import schema as t
+
+    clock = [at(2026, 11, 24, 14, 59, 59)]
+    started, release = threading.Event(), threading.Event()
+
+    def reconcile():
+        started.set()
+        assert release.wait(30), "the test never released the reconciliation"
+
+    config = VenueConfig(data_dir=tmp_path, database_url=store.url, calendars={"default": CAL})
+    scheduler = build_scheduler(store.url, config, SchedulerCallbacks(wake=lambda: None, reconcile=reconcile),
+                                clock=lambda: clock[0], back_office_thread=True).start()
+    try:
+        reconcile_due = scheduler.next_runs()["settlement-reconcile"]
+        assert reconcile_due == at(2026, 11, 24, 15, 0)
+        clock[0] = reconcile_due
+        runs = scheduler.run_pending(clock[0])
+        assert ("settlement-reconcile", "started") in [(r.job, r.outcome) for r in runs]
+        assert started.wait(10), "the reconciliation runs on the back-office thread"
+
+        with store.engine.begin() as conn:  # a trade executes while the reconciliation runs
+            conn.execute(insert(t.trades).values(
+                trade_id=1, symbol="ACME", price_ticks=1000, price="10.00", qty=5, buy_order_id=1, sell_order_id=2,
+                buy_account="A", sell_account="B", buy_member="BRKA", sell_member="BRKB", executed_us=clock[0],
+                settlement_status="pending"))
+        for _ in range(3):
+            clock[0] += 1_000_000
+            runs = scheduler.run_pending(clock[0])
+            assert [(r.job, r.outcome) for r in runs] == [("trade-reports", "ok")], "not the reconciliation again"
+        (report,) = rs.trade_report_rows(store)
+        assert report["trade_id"] == 1 and report["late"] is False, "reported 1 s after execution, on time"
+        assert scheduler.next_run_us() == clock[0] + 1_000_000, "the running reconciliation is not due"
+
+        release.set()
+        assert scheduler.idle(10)
+        assert [(r.job, r.outcome) for r in scheduler.runs if r.job == "settlement-reconcile"] == [
+            ("settlement-reconcile", "started"), ("settlement-reconcile", "ok")]
+        assert scheduler.next_runs()["settlement-reconcile"] == at(2026, 11, 24, 15, 5)
+    finally:
+        release.set()
+        scheduler.stop()
