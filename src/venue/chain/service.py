@@ -43,7 +43,7 @@ from venue.chain.settlement import DvPClient
 from venue.chain.worker import SettlementWorker, WorkerSettings, install_signal_handlers
 from venue.config import ConfigError, load_config
 from venue.store import Store
-from venue.store.settlement import CASH_ASSET, LedgerDeltas, SettlementState, SettlementStore
+from venue.store.settlement import CASH_ASSET, LedgerDeltas, SettlementStore
 
 log = logging.getLogger("venue.settlement")
 
@@ -475,11 +475,20 @@ class Reconciliation:
     breaks: list[Break]
 
 
-def reconcile(store: Store, client: DvPClient, symbol: str | None = None) -> Reconciliation:
+def reconcile(store: Store, client: DvPClient, symbol: str | None = None, block: int | None = None) -> Reconciliation:
     """Compares every wallet's on-chain balance of each security (or ``symbol``; ``USD`` for the cash
     token) with the ledger, after adding trades that settled on chain but are not final yet; also
-    token supply against the ledger total, and each account's lots against its holding."""
+    token supply against the ledger total, and each account's lots against its holding.
+
+    A consistent picture while trades settle: the chain is read at one block, the head when the
+    reconciliation starts, and the ledger in one database snapshot taken after it. A trade final in
+    the ledger but settled after that block is taken out again; one not final yet is counted in if
+    it had settled by that block. So a trade settling or becoming final during the reconciliation
+    is never a break. ``block``: reconcile at that block instead (it must be mined already)."""
     settlement = SettlementStore(store)
+    if block is None:
+        block = int(backend.rpc(client.w3, "eth_blockNumber"), 16)
+    snap = settlement.ledger_snapshot(block)
     deployment = client.deployment
     if symbol is None:
         assets = sorted(deployment.securities) + [CASH_ASSET]
@@ -488,15 +497,19 @@ def reconcile(store: Store, client: DvPClient, symbol: str | None = None) -> Rec
     else:
         raise ConfigError(f"{symbol} is not deployed on the settlement chain (deployed: "
                           f"{', '.join(sorted(deployment.securities)) or 'none'})")
-    expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal, settlement.positions())
+    expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal, snap.positions)
     in_flight: list[int] = []
-    deltas = LedgerDeltas()
-    for trade in settlement.unsettled():
-        if trade.status is not SettlementState.FAILED and client.is_settled(str(trade.trade_id)):
+    deltas, later = LedgerDeltas(), LedgerDeltas()
+    for trade in snap.unsettled:
+        if client.is_settled(str(trade.trade_id), block):
             in_flight.append(trade.trade_id)
             deltas.add(trade)
+    for trade in snap.final_after_block:
+        later.add(trade)
     for key, delta in deltas.changes.items():
         expected[key] += delta
+    for key, delta in later.changes.items():
+        expected[key] -= delta
     scale = Decimal(10) ** deployment.cash_decimals
     accounts = sorted({a for a, _ in expected} | set(deployment.investors))
     breaks: list[Break] = []
@@ -510,22 +523,21 @@ def reconcile(store: Store, client: DvPClient, symbol: str | None = None) -> Rec
                                         "account holds it in the ledger but has no wallet on chain"))
                 continue
             if asset == CASH_ASSET:
-                chain = Decimal(client.cash_balance(account_id)) / scale
+                chain = Decimal(client.cash_balance(account_id, block)) / scale
             else:
-                chain = Decimal(client.token_balance(account_id, asset))
+                chain = Decimal(client.token_balance(account_id, asset, block))
             on_chain_total += chain
             if chain != ledger:
                 breaks.append(Break("balance", asset, account_id, chain, ledger,
                                     f"wallet {deployment.wallet(account_id).address}"))
         ledger_total = sum((q for (_, a), q in expected.items() if a == asset), Decimal(0))
-        supply = _total_supply(client, asset)
+        supply = _total_supply(client, asset, block)
         if supply != ledger_total:
             outside = supply - on_chain_total
             breaks.append(Break("supply", asset, None, supply, ledger_total,
                                 f"{outside} held by addresses that are no venue wallet" if outside else
                                 "total supply differs from the ledger total"))
-    lot_totals = settlement.lot_totals()
-    held = settlement.positions()
+    lot_totals, held = snap.lot_totals, snap.positions
     for asset in assets:
         if asset == CASH_ASSET:
             continue
@@ -538,12 +550,12 @@ def reconcile(store: Store, client: DvPClient, symbol: str | None = None) -> Rec
     return Reconciliation(assets, len(accounts), in_flight, breaks)
 
 
-def _total_supply(client: DvPClient, asset: str) -> Decimal:
+def _total_supply(client: DvPClient, asset: str, block: int | str = "latest") -> Decimal:
     if asset == CASH_ASSET:
         cash = contract(client.w3, "SandboxStablecoin", client.deployment.cash_token)
-        return Decimal(read(cash, "totalSupply")) / (Decimal(10) ** client.deployment.cash_decimals)
+        return Decimal(read(cash, "totalSupply", block=block)) / (Decimal(10) ** client.deployment.cash_decimals)
     token = contract(client.w3, "Token", client.deployment.security(asset).token)
-    return Decimal(read(token, "totalSupply"))
+    return Decimal(read(token, "totalSupply", block=block))
 
 
 def reconcile_config(cfg: ChainConfig, store: Store, symbol: str | None = None,

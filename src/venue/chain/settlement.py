@@ -254,23 +254,23 @@ class DvPClient:
 
     # ----- reads
 
-    def is_settled(self, trade_id: str) -> bool:
-        """True if the trade id has settled on chain."""
-        return bool(read(self._dvp, "isSettled", trade_key(trade_id)))
+    def is_settled(self, trade_id: str, block: int | str = "latest") -> bool:
+        """True if the trade id has settled on chain (by ``block``)."""
+        return bool(read(self._dvp, "isSettled", trade_key(trade_id), block=block))
 
     def settled_in_block(self, trade_id: str) -> int | None:
         """Block number in which the trade id settled, or None."""
         block = read(self._dvp, "settledInBlock", trade_key(trade_id))
         return block or None
 
-    def token_balance(self, account_id: str, symbol: str) -> int:
-        """Security tokens held by an account's wallet."""
+    def token_balance(self, account_id: str, symbol: str, block: int | str = "latest") -> int:
+        """Security tokens held by an account's wallet (at ``block``)."""
         token = contract(self.w3, "Token", self.deployment.security(symbol).token)
-        return read(token, "balanceOf", self.deployment.wallet(account_id).address)
+        return read(token, "balanceOf", self.deployment.wallet(account_id).address, block=block)
 
-    def cash_balance(self, account_id: str) -> int:
-        """Stablecoin base units (6 decimals) held by an account's wallet."""
-        return read(self._cash, "balanceOf", self.deployment.wallet(account_id).address)
+    def cash_balance(self, account_id: str, block: int | str = "latest") -> int:
+        """Stablecoin base units (6 decimals) held by an account's wallet (at ``block``)."""
+        return read(self._cash, "balanceOf", self.deployment.wallet(account_id).address, block=block)
 
     def is_verified(self, account_id: str) -> bool:
         """True if the account's wallet is in the identity registry with a valid KYC claim."""

@@ -7,14 +7,15 @@ report in the batch is sent, so an acknowledged order is always a committed orde
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import bindparam, create_engine, event, func, insert, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 
 from venue.book.types import OrdType, SelfMatchPrevention, Side, TimeInForce
@@ -214,19 +215,31 @@ class Store:
             m = conn.execute(select(t.members).where(t.members.c.member_id == s.member_id)).first()
             return session, (_member_from_row(m) if m else None)
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A connection whose reads all see one state of the database, whatever commits meanwhile:
+        REPEATABLE READ on PostgreSQL; on SQLite an explicit BEGIN, as the driver starts no
+        transaction for a SELECT (each SELECT alone would see the latest commit)."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                with conn.begin():
+                    conn.exec_driver_sql("BEGIN")
+                    yield conn
+            else:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
+
     def load_positions(self) -> tuple[list[dict], list[dict], list[dict]]:
         """Holdings, lots and unsettled trades, read in one snapshot so a settlement the worker
         commits meanwhile is seen in all three or in none."""
-        with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                holdings = [dict(r._mapping) for r in conn.execute(select(t.holdings))]
-                lots = [dict(r._mapping) for r in conn.execute(select(t.lots).order_by(t.lots.c.acquired_us,
-                                                                                       t.lots.c.id))]
-                unsettled = [dict(r._mapping) for r in conn.execute(
-                    select(t.trades).where(t.trades.c.settlement_status.notin_(("final", "failed")))
-                    .order_by(t.trades.c.trade_id))]
+        with self.snapshot() as conn:
+            holdings = [dict(r._mapping) for r in conn.execute(select(t.holdings))]
+            lots = [dict(r._mapping) for r in conn.execute(select(t.lots).order_by(t.lots.c.acquired_us,
+                                                                                   t.lots.c.id))]
+            unsettled = [dict(r._mapping) for r in conn.execute(
+                select(t.trades).where(t.trades.c.settlement_status.notin_(("final", "failed")))
+                .order_by(t.trades.c.trade_id))]
         return holdings, lots, unsettled
 
     def pending_settlement_events(self, limit: int = 500) -> list[tuple[dict, dict | None, list[dict]]]:

@@ -155,6 +155,16 @@ class LedgerDeltas:
         self.changes[(trade.sell_account, CASH_ASSET)] += trade.cash_amount
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerSnapshot:
+    """The ledger as one database snapshot saw it (:meth:`SettlementStore.ledger_snapshot`)."""
+
+    positions: dict[tuple[str, str], Decimal]
+    lot_totals: dict[tuple[str, str], int]
+    unsettled: list[TradeToSettle]  # pending, submitted, confirmed
+    final_after_block: list[TradeToSettle]  # final, settled after the chain block asked about
+
+
 def _text(quantity: Decimal) -> str:
     """Decimal text without exponent (holdings are exact text on every backend)."""
     return format(quantity, "f")
@@ -423,22 +433,44 @@ class SettlementStore:
                                 .group_by(t.trades.c.settlement_status))
             return {status: n for status, n in rows}
 
-    def positions(self, asset: str | None = None) -> dict[tuple[str, str], Decimal]:
+    def positions(self, asset: str | None = None, conn: Connection | None = None) -> dict[tuple[str, str], Decimal]:
         """``holdings`` as (account, asset) -> quantity."""
         q = select(t.holdings)
         if asset:
             q = q.where(t.holdings.c.asset == asset)
+        if conn is not None:
+            return {(r.account_id, r.asset): Decimal(r.quantity) for r in conn.execute(q)}
         with self.engine.connect() as conn:
             return {(r.account_id, r.asset): Decimal(r.quantity) for r in conn.execute(q)}
 
-    def lot_totals(self, symbol: str | None = None) -> dict[tuple[str, str], int]:
+    def lot_totals(self, symbol: str | None = None, conn: Connection | None = None) -> dict[tuple[str, str], int]:
         """Sum of lots as (account, symbol) -> quantity."""
         q = (select(t.lots.c.account_id, t.lots.c.symbol, func.sum(t.lots.c.quantity).label("total"))
              .group_by(t.lots.c.account_id, t.lots.c.symbol))
         if symbol:
             q = q.where(t.lots.c.symbol == symbol)
+        if conn is not None:
+            return {(r.account_id, r.symbol): int(r.total) for r in conn.execute(q)}
         with self.engine.connect() as conn:
             return {(r.account_id, r.symbol): int(r.total) for r in conn.execute(q)}
+
+    def ledger_snapshot(self, chain_block: int) -> LedgerSnapshot:
+        """What a reconciliation against the chain at ``chain_block`` needs, read in one snapshot of
+        the database taken after that block was mined: holdings, lot totals, the trades not final
+        yet, and the final trades settled in a later block (in the holdings, not yet on chain at
+        ``chain_block``). A trade the worker settles or finalises meanwhile is seen in all of them
+        or in none."""
+        with self.store.snapshot() as conn:
+            return LedgerSnapshot(
+                self.positions(conn=conn), self.lot_totals(conn=conn),
+                [_trade(r) for r in conn.execute(
+                    select(*_TRADE_COLUMNS).where(t.trades.c.settlement_status.in_(
+                        [SettlementState.PENDING.value, SettlementState.SUBMITTED.value,
+                         SettlementState.CONFIRMED.value])).order_by(t.trades.c.trade_id))],
+                [_trade(r) for r in conn.execute(
+                    select(*_TRADE_COLUMNS).where(t.trades.c.settlement_status == SettlementState.FINAL.value,
+                                                  t.trades.c.block_number > chain_block)
+                    .order_by(t.trades.c.trade_id))])
 
     def unsettled(self) -> list[TradeToSettle]:
         """Every trade neither final nor failed (pending, submitted, confirmed)."""
