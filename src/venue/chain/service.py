@@ -43,7 +43,7 @@ from venue.chain.settlement import DvPClient
 from venue.chain.worker import SettlementWorker, WorkerSettings, install_signal_handlers
 from venue.config import ConfigError, load_config
 from venue.store import Store
-from venue.store.settlement import CASH_ASSET, LedgerDeltas, SettlementStore
+from venue.store.settlement import CASH_ASSET, LedgerDeltas, SettlementState, SettlementStore
 
 log = logging.getLogger("venue.settlement")
 
@@ -484,7 +484,11 @@ def reconcile(store: Store, client: DvPClient, symbol: str | None = None, block:
     reconciliation starts, and the ledger in one database snapshot taken after it. A trade final in
     the ledger but settled after that block is taken out again; one not final yet is counted in if
     it had settled by that block. So a trade settling or becoming final during the reconciliation
-    is never a break. ``block``: reconcile at that block instead (it must be mined already)."""
+    is never a break. Only trades the worker has sent are asked about: a pending trade with no
+    attempt recorded is taken as not settled. The one case where that is wrong, a worker killed
+    between the node accepting its transaction and recording it, shows as a break until the
+    worker's next step finds the trade already settled. ``block``: reconcile at that block instead
+    (it must be mined already)."""
     settlement = SettlementStore(store)
     if block is None:
         block = int(backend.rpc(client.w3, "eth_blockNumber"), 16)
@@ -501,7 +505,10 @@ def reconcile(store: Store, client: DvPClient, symbol: str | None = None, block:
     in_flight: list[int] = []
     deltas, later = LedgerDeltas(), LedgerDeltas()
     for trade in snap.unsettled:
-        if client.is_settled(str(trade.trade_id), block):
+        # Only a trade the worker has sent can have settled: one pending and never sent is not asked
+        # about (a backlog of thousands under load made each run take minutes of node calls).
+        sent = trade.status is not SettlementState.PENDING or trade.attempts > 0
+        if sent and client.is_settled(str(trade.trade_id), block):
             in_flight.append(trade.trade_id)
             deltas.add(trade)
     for trade in snap.final_after_block:
