@@ -396,9 +396,13 @@ class VenueScheduler:
                 log.warning("%d of %d trade report(s) made late (more than 10 s after execution)", late, len(made))
         elif kind == "reconcile":
             assert cb.reconcile is not None
-            breaks = getattr(cb.reconcile(), "breaks", None)
-            if breaks:
-                log.warning("settlement reconciliation: %d break(s) between chain and ledger", len(breaks))
+            started = _time.monotonic()
+            result = cb.reconcile()
+            breaks = getattr(result, "breaks", None) or []
+            in_flight = len(getattr(result, "in_flight_settled", None) or [])
+            (log.warning if breaks else log.info)(
+                "settlement reconciliation: %d break(s) between chain and ledger (%d settled trade(s) not final "
+                "yet counted in; %.1f s)", len(breaks), in_flight, _time.monotonic() - started)
         elif kind == "fair-access":
             assert cb.fair_access is not None
             cb.fair_access(Month.of(local_day(due_us, tz)).shift(-1))
