@@ -37,8 +37,8 @@ instant (the same code: the thread calls it with the clock's time). With an inje
 does not start the background loop.
 
 Threads. The wake-ups and the trade reports run on the scheduler's thread, in due order. The jobs
-that may take minutes (a reconciliation asks the chain about every unsettled trade; the day's
-report files) run one at a time on a back-office thread of their own (with the wall clock; with an
+that may take minutes (a reconciliation makes a node call per trade in flight; the day's report
+files) run one at a time on a back-office thread of their own (with the wall clock; with an
 injected clock on the scheduler's thread unless `back_office_thread=True`), so a trade report never
 waits behind them: it is due within 10 seconds of the execution. A back-office job's next run time
 is stored when it has run, as for the others; until then it is not started again.
