@@ -22,6 +22,7 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -205,13 +206,18 @@ class SettlementStore:
         """Every confirmed trade, oldest trade id first."""
         return self._by_status([SettlementState.CONFIRMED], None)
 
-    def _by_status(self, states: Sequence[SettlementState], limit: int | None) -> list[TradeToSettle]:
+    def _by_status(self, states: Sequence[SettlementState], limit: int | None,
+                   conn: Connection | None = None) -> list[TradeToSettle]:
         q = (select(*_TRADE_COLUMNS).where(t.trades.c.settlement_status.in_([s.value for s in states]))
              .order_by(t.trades.c.trade_id))
         if limit is not None:
             q = q.limit(limit)
-        with self.engine.connect() as conn:
-            return [_trade(r) for r in conn.execute(q)]
+        with self._reading(conn) as c:
+            return [_trade(r) for r in c.execute(q)]
+
+    def _reading(self, conn: Connection | None) -> AbstractContextManager[Connection]:
+        """``conn`` as it is (a caller's snapshot), or a connection of its own."""
+        return nullcontext(conn) if conn is not None else self.engine.connect()
 
     def trade(self, trade_id: int) -> TradeToSettle | None:
         """One trade's settlement view, or None."""
@@ -438,10 +444,8 @@ class SettlementStore:
         q = select(t.holdings)
         if asset:
             q = q.where(t.holdings.c.asset == asset)
-        if conn is not None:
-            return {(r.account_id, r.asset): Decimal(r.quantity) for r in conn.execute(q)}
-        with self.engine.connect() as conn:
-            return {(r.account_id, r.asset): Decimal(r.quantity) for r in conn.execute(q)}
+        with self._reading(conn) as c:
+            return {(r.account_id, r.asset): Decimal(r.quantity) for r in c.execute(q)}
 
     def lot_totals(self, symbol: str | None = None, conn: Connection | None = None) -> dict[tuple[str, str], int]:
         """Sum of lots as (account, symbol) -> quantity."""
@@ -449,10 +453,8 @@ class SettlementStore:
              .group_by(t.lots.c.account_id, t.lots.c.symbol))
         if symbol:
             q = q.where(t.lots.c.symbol == symbol)
-        if conn is not None:
-            return {(r.account_id, r.symbol): int(r.total) for r in conn.execute(q)}
-        with self.engine.connect() as conn:
-            return {(r.account_id, r.symbol): int(r.total) for r in conn.execute(q)}
+        with self._reading(conn) as c:
+            return {(r.account_id, r.symbol): int(r.total) for r in c.execute(q)}
 
     def ledger_snapshot(self, chain_block: int) -> LedgerSnapshot:
         """What a reconciliation against the chain at ``chain_block`` needs, read in one snapshot of
@@ -462,20 +464,16 @@ class SettlementStore:
         or in none."""
         with self.store.snapshot() as conn:
             return LedgerSnapshot(
-                self.positions(conn=conn), self.lot_totals(conn=conn),
-                [_trade(r) for r in conn.execute(
-                    select(*_TRADE_COLUMNS).where(t.trades.c.settlement_status.in_(
-                        [SettlementState.PENDING.value, SettlementState.SUBMITTED.value,
-                         SettlementState.CONFIRMED.value])).order_by(t.trades.c.trade_id))],
+                self.positions(conn=conn), self.lot_totals(conn=conn), self.unsettled(conn),
                 [_trade(r) for r in conn.execute(
                     select(*_TRADE_COLUMNS).where(t.trades.c.settlement_status == SettlementState.FINAL.value,
                                                   t.trades.c.block_number > chain_block)
                     .order_by(t.trades.c.trade_id))])
 
-    def unsettled(self) -> list[TradeToSettle]:
+    def unsettled(self, conn: Connection | None = None) -> list[TradeToSettle]:
         """Every trade neither final nor failed (pending, submitted, confirmed)."""
         return self._by_status([SettlementState.PENDING, SettlementState.SUBMITTED, SettlementState.CONFIRMED],
-                               None)
+                               None, conn)
 
     def cap_table(self, symbol: str) -> CapTable:
         """Holders of record of ``symbol`` from holdings, with their lots and account details."""
