@@ -259,8 +259,7 @@ class _Engine:
                     log.critical("the FIX process is gone: engine stopping")
                     return 1
                 if kind == "cmds":
-                    for cmd in payload[0]:
-                        sequencer.submit(cmd)
+                    sequencer.submit_all(payload[0])
                 elif kind == "sent":
                     sequencer.sent_exec_id = max(sequencer.sent_exec_id, payload[0])
                 elif kind == "go":

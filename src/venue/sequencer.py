@@ -96,7 +96,7 @@ class Sequencer:
         self.ship = ship
         self.clock = clock
         self.on_fatal = on_fatal
-        self._queue: queue.SimpleQueue[Command | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Command | list[Command] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="sequencer", daemon=True)
         # Reports leave through a sender thread, so the next batch's commit overlaps these sends.
         self._outbox: queue.SimpleQueue[list[Report] | None] = queue.SimpleQueue()
@@ -132,6 +132,10 @@ class Sequencer:
     def submit(self, cmd: Command) -> None:
         """Queue a command; safe from any thread, never blocks."""
         self._queue.put(cmd)
+
+    def submit_all(self, cmds: list[Command]) -> None:
+        """Queue commands in order, waking the sequencer once for all of them."""
+        self._queue.put(cmds)
 
     @property
     def alive(self) -> bool:
@@ -191,19 +195,20 @@ class Sequencer:
     def _drain(self, wait: float) -> list[Command]:
         cmds: list[Command] = []
         try:
-            first = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
         except queue.Empty:
             return cmds
-        if first is not None:
-            cmds.append(first)
-        while len(cmds) < MAX_BATCH:
+        while True:
+            if isinstance(item, list):
+                cmds += item
+            elif item is not None:
+                cmds.append(item)
+            if len(cmds) >= MAX_BATCH:
+                return cmds
             try:
-                nxt = self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
-                break
-            if nxt is not None:
-                cmds.append(nxt)
-        return cmds
+                return cmds
 
     def _cycle(self, cmds: list[Command]) -> None:
         for cmd in cmds:

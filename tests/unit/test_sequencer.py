@@ -1,0 +1,159 @@
+"""The sequencer over a real store: group commit, ack after commit, a failed commit.
+
+The store is the real one (SQLite and PostgreSQL). Only its `commit` is wrapped, to hold a commit
+in flight until the test lets it through, and in one test to fail it: a moment that cannot be
+chosen otherwise (a database taken away at that instant is what tests/chaos does, without the
+control over which batch it hits).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+
+from venue import sandbox as sb
+from venue.config import load_config
+from venue.messages import ExecutionReport, NewOrderCommand
+from venue.sequencer import Sequencer
+from venue.server import build_core
+from venue.store import Store
+
+OLD_LOTS_US = time.time_ns() // 1000 - 730 * 86_400_000_000
+
+
+class HeldCommits:
+    """The real store; each commit waits for a permit, and the batches are shown to the test."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.batches: queue.SimpleQueue = queue.SimpleQueue()
+        self.permits = threading.Semaphore(0)
+        self.fail_next: BaseException | None = None
+
+    def commit(self, batch) -> None:
+        self.batches.put(batch)
+        assert self.permits.acquire(timeout=30), "the test never let this commit through"
+        if self.fail_next is not None:
+            exc, self.fail_next = self.fail_next, None
+            raise exc
+        self.store.commit(batch)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def let_start_through(self) -> None:
+        """Commit what the sequencer does by itself at start (the opening of the books)."""
+        while True:
+            try:
+                self.batches.get(timeout=0.5)
+            except queue.Empty:
+                return
+            self.permits.release()
+
+
+@pytest.fixture
+def venue_store(store_url, tmp_path):
+    cfg = load_config(sb.prepare(tmp_path / "sandbox", 9878, database_url=store_url, fresh=True, chain="none"))
+    store = Store(cfg.database_url)
+    for account in ("A-ALICE", "B-BOB"):  # old lots: no holding period in the way
+        store.set_holding(account, "ACME", Decimal(100_000))
+        store.add_lot(account, "ACME", 100_000 - int(sum(lot["quantity"] for lot in store.lots(account, "ACME"))),
+                      OLD_LOTS_US)
+    yield store, cfg
+    store.dispose()
+
+
+def order(comp_id: str, cl: str, side: str, price: str = "10.00") -> NewOrderCommand:
+    account = {"BRKA": "A-ALICE", "BRKB": "B-BOB"}[comp_id]
+    return NewOrderCommand(comp_id, cl, "ACME", side, "2", Decimal(1), Decimal(price), "1", account)
+
+
+def answers(sent: list, cl_ord_id: str) -> list[str]:
+    return [r.exec_type for r in list(sent) if isinstance(r, ExecutionReport) and r.cl_ord_id == cl_ord_id]
+
+
+def wait_for(check, what: str, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_orders_arriving_during_a_commit_are_the_next_batch_and_answered_after_its_commit(venue_store):
+    store, cfg = venue_store
+    held = HeldCommits(store)
+    sent: list = []
+    seq = Sequencer(build_core(store, cfg), held, send=sent.append)
+    seq.start()
+    held.let_start_through()
+    try:
+        seq.submit(order("BRKA", "A1", "1"))
+        first = held.batches.get(timeout=10)  # A1's batch is committing (held)
+        assert [row["cl_ord_id"] for row in first.cl_ord_ids] == ["A1"] and not answers(sent, "A1")
+        seq.submit(order("BRKB", "B1", "2"))  # crosses A1
+        seq.submit(order("BRKB", "B2", "2", "10.50"))
+        time.sleep(0.2)
+        assert not any(answers(sent, cl) for cl in ("A1", "B1", "B2")), "nothing is answered before its commit"
+        assert held.batches.empty(), "one batch in flight at a time"
+
+        held.permits.release()  # A1's commit returns: its ack goes out, then B1 and B2 go together
+        second = held.batches.get(timeout=10)
+        wait_for(lambda: answers(sent, "A1") == ["0"], "A1's ack (sent after its commit)")
+        assert answers(sent, "B1") == [] and answers(sent, "B2") == []
+        cl_ord_ids = {row["cl_ord_id"] for row in second.cl_ord_ids}
+        assert cl_ord_ids == {"B1", "B2"}, "what arrived during the commit is the next batch"
+        assert second.trades, "B1's fill of A1 is in the second batch"
+
+        held.permits.release()
+        wait_for(lambda: answers(sent, "B2") and answers(sent, "A1") == ["0", "F"], "the second batch's reports")
+        assert answers(sent, "B1") == ["0", "F"] and answers(sent, "B2") == ["0"]
+    finally:
+        held.permits.release(10)
+        seq.stop()
+    rows = {o.cl_ord_id: o for o in store.orders(status=None, limit=100)}
+    assert (rows["A1"].status.value, rows["A1"].cum) == ("2", 1)
+    assert (rows["B1"].status.value, rows["B2"].status.value) == ("2", "0")
+
+
+def test_a_failed_commit_refuses_its_batch_and_what_came_meanwhile_then_recovers(venue_store):
+    store, cfg = venue_store
+    held = HeldCommits(store)
+    sent: list = []
+    seq = Sequencer(build_core(store, cfg), held, send=sent.append, rebuild=lambda: build_core(store, cfg))
+    seq.start()
+    held.let_start_through()
+    try:
+        seq.submit(order("BRKA", "A1", "1"))
+        held.batches.get(timeout=10)
+        held.permits.release()
+        wait_for(lambda: answers(sent, "A1"), "A1's ack")
+
+        seq.submit(order("BRKB", "B1", "2"))  # would fill A1; its commit will fail
+        held.batches.get(timeout=10)
+        seq.submit(order("BRKB", "B2", "2", "10.50"))  # arrives while B1's batch commits
+        time.sleep(0.2)
+        held.fail_next = ConnectionError("the database went away")
+        held.permits.release()
+        wait_for(lambda: answers(sent, "B2"), "B2's answer")
+        assert answers(sent, "B1") == ["8"] and answers(sent, "B2") == ["8"], "refused, not acknowledged"
+        assert all(r.venue_reason == "X910" for r in sent
+                   if isinstance(r, ExecutionReport) and r.cl_ord_id in ("B1", "B2"))
+        assert answers(sent, "A1") == ["0"], "A1's fill by B1 was never journaled, nor reported"
+
+        held.permits.release(10)  # the store answers: the core is rebuilt from it, orders accepted again
+        wait_for(lambda: not seq.degraded, "the rebuilt core", timeout=15)
+        seq.submit(order("BRKB", "B3", "2"))
+        wait_for(lambda: answers(sent, "A1") == ["0", "F"], "B3's fill of A1")
+        assert answers(sent, "B3") == ["0", "F"]
+    finally:
+        held.permits.release(10)
+        seq.stop()
+    rows = {o.cl_ord_id: o for o in store.orders(status=None, limit=100)}
+    assert set(rows) == {"A1", "B3"}
