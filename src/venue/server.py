@@ -249,9 +249,11 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
     while not venue.stopped.wait(0.5):
         pass
     fatal = venue.fatal
-    if view is not None:
-        view.stop()
-    if settlement is not None:
-        settlement.stop()
-    venue.stop()
+    try:
+        venue.stop()  # first: a back-office job still running (a reconciliation) reads the chain node
+    finally:
+        if view is not None:
+            view.stop()
+        if settlement is not None:
+            settlement.stop()
     return EXIT_FATAL if fatal is not None else 0
