@@ -667,8 +667,9 @@ class VenueUnderTest:
         if resume:
             args.append("--resume")
         self.output = []
+        from venue.chain.backend import die_with_parent  # a bench that is killed leaves no venue running
         self.proc = subprocess.Popen(self.cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, cwd=ROOT)
+                                     text=True, cwd=ROOT, preexec_fn=die_with_parent)
         ready = threading.Event()
 
         def pump(proc=self.proc) -> None:
@@ -827,8 +828,10 @@ class FloorUnderTest:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> FloorUnderTest:
+        from venue.chain.backend import die_with_parent
         self.proc = subprocess.Popen([sys.executable, __file__, "--serve-floor", str(self.port), "--work",
-                                      str(self.work)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+                                      str(self.work)], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                                     preexec_fn=die_with_parent)
         line = self.proc.stdout.readline()
         if "floor ready" not in line:
             raise RuntimeError(f"floor did not start: {line!r}")
