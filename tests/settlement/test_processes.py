@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,6 +19,9 @@ from venue.chain.service import deploy_sandbox_chain, reconcile, start_worker_pr
 from venue.chain.settlement import DvPClient
 from venue.chain.transactions import TxSender
 from venue.store.settlement import SettlementStore
+from venuetest import wait_for
+
+SETTLE_TIMEOUT_S = 120.0  # trades settle at the chain's pace
 
 pytestmark = pytest.mark.chain
 
@@ -30,16 +32,6 @@ def write_config(path: Path, store_url: str, url: str, deployment: Path, **chain
              f'deployment = "{deployment}"', 'operator_key = "dev"'] + [f"{k} = {v}" for k, v in settings.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def wait_for(predicate, timeout: float = 120.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def assert_stops_cleanly(worker, log: Path) -> None:
@@ -67,7 +59,7 @@ def test_worker_killed_mid_batch_settles_every_trade_once(store, store_url, chai
     try:
         worker = start_worker_process(config)
         try:
-            wait_for(lambda: "submitted" in statuses(store).values(), what="a submitted trade")
+            wait_for(lambda: "submitted" in statuses(store).values(), what="a submitted trade", timeout=SETTLE_TIMEOUT_S)
             worker.send_signal(signal.SIGKILL)
             worker.wait(10)
         finally:
@@ -83,7 +75,7 @@ def test_worker_killed_mid_batch_settles_every_trade_once(store, store_url, chai
 
     worker = start_worker_process(config)
     try:
-        wait_for(lambda: set(statuses(store).values()) == {"final"}, what="every trade final")
+        wait_for(lambda: set(statuses(store).values()) == {"final"}, what="every trade final", timeout=SETTLE_TIMEOUT_S)
     finally:
         assert_stops_cleanly(worker, tmp_path / "settlement.log")
 
@@ -149,7 +141,7 @@ def test_sandbox_chain_worker_process_cli_and_reconcile(store, store_url, tmp_pa
             insert_trades(store, trades)
             worker = start_worker_process(config)
             try:
-                wait_for(lambda: set(statuses(store).values()) == {"final"}, what="every trade final")
+                wait_for(lambda: set(statuses(store).values()) == {"final"}, what="every trade final", timeout=SETTLE_TIMEOUT_S)
             finally:
                 assert_stops_cleanly(worker, tmp_path / "settlement.log")
             assert "settlement worker ready" in (tmp_path / "settlement.log").read_text()
@@ -210,7 +202,7 @@ def test_serve_with_an_embedded_chain_starts_node_deploys_and_settles(store, sto
         assert running.url.startswith("http://127.0.0.1:") and running.chain.node_process.poll() is None
         trades = stream(5)
         insert_trades(store, trades)
-        wait_for(lambda: set(statuses(store).values()) == {"final"}, what="every trade final")
+        wait_for(lambda: set(statuses(store).values()) == {"final"}, what="every trade final", timeout=SETTLE_TIMEOUT_S)
         assert reconcile_config(cfg, store).breaks == []
     finally:
         running.stop()

@@ -21,6 +21,7 @@ from venue.messages import ExecutionReport, NewOrderCommand
 from venue.sequencer import Sequencer
 from venue.server import build_core
 from venue.store import Store
+from venuetest import wait_for
 
 OLD_LOTS_US = time.time_ns() // 1000 - 730 * 86_400_000_000
 
@@ -74,16 +75,6 @@ def order(comp_id: str, cl: str, side: str, price: str = "10.00") -> NewOrderCom
 
 def answers(sent: list, cl_ord_id: str) -> list[str]:
     return [r.exec_type for r in list(sent) if isinstance(r, ExecutionReport) and r.cl_ord_id == cl_ord_id]
-
-
-def wait_for(check, what: str, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_orders_arriving_during_a_commit_are_the_next_batch_and_answered_after_its_commit(venue_store):
