@@ -32,6 +32,7 @@ settlement worker's and node's CPU is printed apart.
     python bench/fix_load.py                         # full run: floor, sqlite, floor, postgres, floor
     python bench/fix_load.py --quick                 # short, for development
     python bench/fix_load.py --stores sqlite --profile /tmp/prof   # py-spy during the pipelined phase
+    python bench/fix_load.py --stores sqlite --profile /tmp/prof --profile-phase latency
 """
 
 from __future__ import annotations
@@ -896,6 +897,27 @@ def summarize_profile(path: Path, top: int = 20) -> str:
     return "\n".join(out)
 
 
+def profile_venue(directory: str, kind: str, phase: str, fix_pid: int, engine_pids: list[int],
+                  seconds: int) -> list[tuple[str, subprocess.Popen, Path]]:
+    """py-spy on the venue's FIX process and engine process for one phase: (process, py-spy, output)."""
+    profiles = []
+    for what, pid in [("FIX process", fix_pid)] + [("engine process", p) for p in engine_pids]:
+        prof_path = Path(directory) / f"{kind}-{phase}-{what.split()[0].lower()}-{pid}.txt"
+        prof = start_profile(pid, prof_path, seconds)
+        if prof is not None:
+            profiles.append((what, prof, prof_path))
+    if profiles:
+        time.sleep(0.5)  # py-spy attaches
+    return profiles
+
+
+def print_profiles(profiles: list[tuple[str, subprocess.Popen, Path]], kind: str, phase: str) -> None:
+    for what, prof, prof_path in profiles:
+        prof.wait(120)
+        print(f"  py-spy profile of the venue's {what} ({kind}, {phase} phase), {prof_path}:")
+        print(summarize_profile(prof_path))
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -940,26 +962,21 @@ def run_target(kind: str, args, work: Path) -> dict[str, PhaseResult]:
         tag = {"sqlite": "S", "postgres": "P", "floor": "F"}[kind]
         # one at a time: the book the latency phase meets is the same on every store
         Load(sessions, make_stream(args.warmup, args.seed + 1, f"{tag}W")).run("warmup", "latency")
-        lat = Load(sessions, make_stream(args.latency_orders, args.seed, f"{tag}L")).run(
-            "latency", "latency", cpu_pid=target.pid, side_pids=side, engine_pids=engine)
+        profiling = bool(args.profile) and kind != "floor"
+        lat_load = Load(sessions, make_stream(args.latency_orders, args.seed, f"{tag}L"))
+        profiles = profile_venue(args.profile, kind, "latency", target.pid, engine,
+                                 max(5, int(args.latency_orders / 600))) if profiling and args.profile_phase == "latency" else []
+        lat = lat_load.run("latency", "latency", cpu_pid=target.pid, side_pids=side, engine_pids=engine)
         results["latency"] = lat
         report_phase(lat, f"{kind} one-at-a-time")
+        print_profiles(profiles, kind, "one-at-a-time")
         load = Load(sessions, make_stream(args.orders, args.seed + 2, f"{tag}T"))
-        profiles = []  # (process name, py-spy, output)
-        if args.profile and kind != "floor":
-            for what, pid in [("FIX process", target.pid)] + [("engine process", p) for p in engine]:
-                prof_path = Path(args.profile) / f"{kind}-{what.split()[0].lower()}-{pid}.txt"
-                prof = start_profile(pid, prof_path, max(5, int(args.orders / 1500)))
-                if prof is not None:
-                    profiles.append((what, prof, prof_path))
-            time.sleep(0.5)  # py-spy attaches
+        profiles = profile_venue(args.profile, kind, "pipelined", target.pid, engine,
+                                 max(5, int(args.orders / 1500))) if profiling and args.profile_phase == "pipelined" else []
         tp = load.run("pipelined", "pipelined", args.window, cpu_pid=target.pid, side_pids=side, engine_pids=engine)
         results["pipelined"] = tp
         report_phase(tp, f"{kind} pipelined w={args.window}")
-        for what, prof, prof_path in profiles:
-            prof.wait(120)
-            print(f"  py-spy profile of the venue's {what} ({kind}, pipelined phase), {prof_path}:")
-            print(summarize_profile(prof_path))
+        print_profiles(profiles, kind, "pipelined")
         for s in sessions.values():
             s.close()
         if kind != "floor":
@@ -1006,7 +1023,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=20260501)
     ap.add_argument("--chain", default="embedded",
                     help="venue settlement: embedded, anvil (a node the bench starts from node_modules), none or a URL")
-    ap.add_argument("--profile", help="directory: py-spy record the venue during the pipelined phase")
+    ap.add_argument("--profile", help="directory: py-spy record the venue during one phase (--profile-phase)")
+    ap.add_argument("--profile-phase", choices=["pipelined", "latency"], default="pipelined",
+                    help="the phase --profile records")
     ap.add_argument("--work", default=None, help="working directory (default: a temporary one)")
     ap.add_argument("--quick", action="store_true", help="short run for development")
     ap.add_argument("--target", type=float, default=0.70, help="venue/floor orders/s target")

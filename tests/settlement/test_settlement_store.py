@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 import pytest
@@ -59,6 +60,52 @@ def test_buy_then_sell_in_one_batch_uses_the_new_lot(store):
     settlement.mark_final([Settled(i, None, 5) for i in (3, 1, 2)], T0)
     assert lots(store, "B-CAROL", "ACME") == [(200, OPENING_US + 2, 2)]
     assert settlement.positions("ACME")[("B-CAROL", "ACME")] == 200
+
+
+def _fifo_model(stored: list[tuple[int, int]], batch: list[Trade], account: str) -> list[tuple[int, int]]:
+    """What `account`'s lots must be after `batch` settles in trade-id order: (quantity, acquired_us),
+    stored lots first among equal acquisition times, each sale taking from the oldest."""
+    book = [[q, at, 0] for q, at in stored]
+    for trade in sorted(batch, key=lambda x: x.trade_id):
+        if trade.seller == account:
+            want = trade.qty
+            for lot in sorted(book, key=lambda x: (x[1], x[2])):
+                take = min(lot[0], want)
+                lot[0] -= take
+                want -= take
+        if trade.buyer == account:
+            book.append([trade.qty, trade.executed_us, 1])
+    return [(q, at) for q, at, _ in sorted(book, key=lambda x: (x[1], x[2])) if q]
+
+
+@pytest.mark.parametrize("seed_", [1, 2, 3])
+def test_sales_across_many_lots_take_the_oldest_first(store, seed_):
+    """An account holding far more lots than one page of reading: sales settled in batches (some
+    settling out of execution order, some buying and selling in one batch) leave exactly the lots
+    oldest-first consumption leaves."""
+    rng = random.Random(seed_)
+    settlement = SettlementStore(store)
+    stored = [(rng.randint(1, 5), OPENING_US + rng.randrange(0, 60) * 1_000) for _ in range(150)]
+    with store.engine.begin() as conn:
+        conn.execute(delete(t.lots).where(t.lots.c.account_id == "A-ALICE", t.lots.c.symbol == "ACME"))
+        conn.execute(insert(t.lots), [{"account_id": "A-ALICE", "symbol": "ACME", "quantity": q, "acquired_us": at,
+                                       "trade_id": None} for q, at in stored])
+    next_id = 1
+    for _ in range(6):
+        batch = []
+        for _ in range(rng.randint(1, 12)):
+            alice_sells = rng.random() < 0.7
+            batch.append(Trade(next_id, "ACME", "A-ALICE" if alice_sells else "B-BOB",
+                               "B-BOB" if alice_sells else "A-ALICE", rng.randint(1, 40), "10.00",
+                               OPENING_US + rng.randrange(0, 80) * 1_000))
+            next_id += 1
+        insert_trades(store, batch)
+        expected = _fifo_model([(q, at) for q, at, _ in lots(store, "A-ALICE", "ACME")], batch, "A-ALICE")
+
+        settlement.mark_final([Settled(tr.trade_id, None, 5) for tr in reversed(batch)], T0)
+
+        assert [(q, at) for q, at, _ in lots(store, "A-ALICE", "ACME")] == expected
+    assert settlement.lot_totals("ACME")[("A-ALICE", "ACME")] == sum(q for q, _ in expected)
 
 
 def test_failed_changes_nothing_and_is_terminal(store):

@@ -19,6 +19,7 @@ Node outages never fail a trade: the worker keeps it pending or submitted and re
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -26,7 +27,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from venue.store import schema as t
@@ -111,6 +112,54 @@ class _Lot:
     acquired_us: int
     trade_id: int | None
     original: int = 0
+
+
+class _LotBook:
+    """One account's lots in one symbol, inside a settlement transaction: the stored lots read
+    oldest first (acquired, then id) a page at a time, as far as sales reach, and the lots this
+    transaction adds (after stored lots acquired at the same instant, in the order added).
+    Lots are written at the end of the transaction (`SettlementStore._apply_to_lots`), so the pages
+    read are one consistent prefix."""
+
+    PAGE = 32
+
+    def __init__(self, conn: Connection, account_id: str, symbol: str, for_update: bool) -> None:
+        self.conn, self.account_id, self.symbol, self.for_update = conn, account_id, symbol, for_update
+        self.stored: list[_Lot] = []
+        self.all_read = False
+        self.added: list[_Lot] = []
+
+    def _read_page(self) -> None:
+        q = (select(t.lots).where(t.lots.c.account_id == self.account_id, t.lots.c.symbol == self.symbol)
+             .order_by(t.lots.c.acquired_us, t.lots.c.id).limit(self.PAGE).offset(len(self.stored)))
+        if self.for_update:
+            q = q.with_for_update()
+        rows = [_Lot(r.id, r.quantity, r.acquired_us, r.trade_id, r.quantity) for r in self.conn.execute(q)]
+        self.stored += rows
+        self.all_read = len(rows) < self.PAGE
+
+    def consume(self, qty: int) -> int:
+        """Take `qty` from the oldest lots; returns what the lots could not cover."""
+        i = j = 0
+        while qty:
+            if i == len(self.stored) and not self.all_read:
+                self._read_page()
+                continue
+            stored = self.stored[i] if i < len(self.stored) else None
+            added = self.added[j] if j < len(self.added) else None
+            if stored is None and added is None:
+                break
+            if added is None or (stored is not None and stored.acquired_us <= added.acquired_us):
+                lot, i = stored, i + 1
+            else:
+                lot, j = added, j + 1
+            take = min(lot.quantity, qty)
+            lot.quantity -= take
+            qty -= take
+        return qty
+
+    def add(self, lot: _Lot) -> None:
+        bisect.insort_right(self.added, lot, key=lambda x: x.acquired_us)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,24 +294,20 @@ class SettlementStore:
 
     def mark_confirmed(self, settled: Iterable[Settled], at_us: int | None = None) -> int:
         """submitted/confirmed -> confirmed in a block (not yet final). Returns how many changed."""
-        at = at_us or now_us()
-        n = 0
+        moves: dict[int, dict] = {}
+        for s in settled:
+            moves.setdefault(s.trade_id, {"tx_hash": s.tx_hash, "block_number": s.block_number,
+                                          "settlement_error": None})
         with self.engine.begin() as conn:
-            for s in settled:
-                n += self._move(conn, s.trade_id, (SettlementState.SUBMITTED, SettlementState.CONFIRMED),
-                                SettlementState.CONFIRMED, at, tx_hash=s.tx_hash, block_number=s.block_number,
-                                settlement_error=None)
-        return n
+            return len(self._move(conn, moves, (SettlementState.SUBMITTED, SettlementState.CONFIRMED),
+                                  SettlementState.CONFIRMED, at_us or now_us()))
 
     def return_to_pending(self, trade_ids: Iterable[int], note: str, at_us: int | None = None) -> int:
         """submitted/confirmed -> pending (the chain does not show them settled); ``note`` says why."""
-        at = at_us or now_us()
-        n = 0
+        moves = {trade_id: {"block_number": None, "settlement_error": note} for trade_id in trade_ids}
         with self.engine.begin() as conn:
-            for trade_id in trade_ids:
-                n += self._move(conn, trade_id, (SettlementState.SUBMITTED, SettlementState.CONFIRMED),
-                                SettlementState.PENDING, at, block_number=None, settlement_error=note)
-        return n
+            return len(self._move(conn, moves, (SettlementState.SUBMITTED, SettlementState.CONFIRMED),
+                                  SettlementState.PENDING, at_us or now_us()))
 
     def note_error(self, trade_ids: Iterable[int], note: str, at_us: int | None = None) -> None:
         """Records why a non-terminal trade is waiting (node down, whole transaction refused)."""
@@ -280,18 +325,20 @@ class SettlementStore:
         """pending/submitted/confirmed -> failed, with a ``failed`` event each; nothing in the ledger
         changes. Returns the trade ids that changed."""
         at = at_us or now_us()
-        done: list[int] = []
+        first: dict[int, Failure] = {}
+        for f in failures:
+            first.setdefault(f.trade_id, f)  # a trade named twice: its first failure
+        moves = {i: {"tx_hash": f.tx_hash, "block_number": f.block_number, "settlement_error": f.reason[:2000]}
+                 for i, f in first.items()}
         with self.engine.begin() as conn:
-            for f in failures:
-                moved = self._move(conn, f.trade_id, (SettlementState.PENDING, SettlementState.SUBMITTED,
-                                                      SettlementState.CONFIRMED),
-                                   SettlementState.FAILED, at, tx_hash=f.tx_hash, block_number=f.block_number,
-                                   settlement_error=f.reason[:2000])
-                if moved:
-                    conn.execute(insert(t.settlement_events).values(
-                        trade_id=f.trade_id, outcome=EventOutcome.FAILED.value, tx_hash=f.tx_hash,
-                        block_number=f.block_number, reason=f.reason[:2000], created_us=at))
-                    done.append(f.trade_id)
+            moved = self._move(conn, moves, (SettlementState.PENDING, SettlementState.SUBMITTED,
+                                             SettlementState.CONFIRMED), SettlementState.FAILED, at)
+            done = [i for i in first if i in moved]
+            if done:
+                conn.execute(insert(t.settlement_events), [
+                    {"trade_id": i, "outcome": EventOutcome.FAILED.value, "tx_hash": first[i].tx_hash,
+                     "block_number": first[i].block_number, "reason": first[i].reason[:2000], "created_us": at}
+                    for i in done])
         return done
 
     def mark_final(self, settled: Iterable[Settled], at_us: int | None = None) -> list[int]:
@@ -299,93 +346,107 @@ class SettlementStore:
         ledger updated, all in one transaction. Returns the trade ids that changed (a trade already
         final is skipped: the ledger moves once per trade)."""
         at = at_us or now_us()
-        done: list[TradeToSettle] = []
+        first: dict[int, Settled] = {}
+        for s in sorted(settled, key=lambda s: s.trade_id):
+            first.setdefault(s.trade_id, s)
+        if not first:
+            return []
         with self.engine.begin() as conn:
-            for s in sorted(settled, key=lambda s: s.trade_id):
-                row = conn.execute(select(*_TRADE_COLUMNS).where(t.trades.c.trade_id == s.trade_id)).first()
-                if row is None:
-                    continue
-                moved = self._move(conn, s.trade_id, (SettlementState.PENDING, SettlementState.SUBMITTED,
-                                                      SettlementState.CONFIRMED),
-                                   SettlementState.FINAL, at, tx_hash=s.tx_hash, block_number=s.block_number,
-                                   settlement_error=None)
-                if not moved:
-                    continue
-                conn.execute(insert(t.settlement_events).values(
-                    trade_id=s.trade_id, outcome=EventOutcome.FINAL.value, tx_hash=s.tx_hash,
-                    block_number=s.block_number, reason=None, created_us=at))
-                done.append(_trade(row))
+            rows = {r.trade_id: r for r in
+                    conn.execute(select(*_TRADE_COLUMNS).where(t.trades.c.trade_id.in_(list(first))))}
+            moves = {i: {"tx_hash": s.tx_hash, "block_number": s.block_number, "settlement_error": None}
+                     for i, s in first.items() if i in rows}
+            moved = self._move(conn, moves, (SettlementState.PENDING, SettlementState.SUBMITTED,
+                                             SettlementState.CONFIRMED), SettlementState.FINAL, at)
+            done = [_trade(rows[i]) for i in first if i in moved]
             if done:
+                conn.execute(insert(t.settlement_events), [
+                    {"trade_id": d.trade_id, "outcome": EventOutcome.FINAL.value, "tx_hash": first[d.trade_id].tx_hash,
+                     "block_number": first[d.trade_id].block_number, "reason": None, "created_us": at}
+                    for d in done])
                 self._apply_to_ledger(conn, done)
         return [d.trade_id for d in done]
 
-    def _move(self, conn: Connection, trade_id: int, expected: Sequence[SettlementState], to: SettlementState,
-              at: int, **values) -> int:
-        res = conn.execute(
-            update(t.trades)
-            .where(t.trades.c.trade_id == trade_id,
-                   t.trades.c.settlement_status.in_([s.value for s in expected]))
-            .values(settlement_status=to.value, settlement_updated_us=at, **values))
-        return res.rowcount
+    @staticmethod
+    def _move(conn: Connection, moves: dict[int, dict], expected: Sequence[SettlementState], to: SettlementState,
+              at: int) -> set[int]:
+        """Trades (trade id -> the columns to set) that are in an `expected` state move to `to`; returns
+        those that moved. One guarded UPDATE per distinct set of values (a batch's trades share their
+        transaction and block), not one per trade: the worker holds SQLite's write lock, which the
+        venue's journal waits for, while it writes."""
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for trade_id, values in moves.items():
+            groups[tuple(sorted(values.items()))].append(trade_id)
+        moved: set[int] = set()
+        for values, ids in groups.items():
+            for i in range(0, len(ids), 500):
+                res = conn.execute(
+                    update(t.trades)
+                    .where(t.trades.c.trade_id.in_(ids[i:i + 500]),
+                           t.trades.c.settlement_status.in_([s.value for s in expected]))
+                    .values(settlement_status=to.value, settlement_updated_us=at, **dict(values))
+                    .returning(t.trades.c.trade_id))
+                moved.update(r[0] for r in res)
+        return moved
 
     # ------------------------------------------------------------ the ledger
     def _apply_to_ledger(self, conn: Connection, trades: Sequence[TradeToSettle]) -> None:
         deltas = LedgerDeltas()
         for trade in trades:
             deltas.add(trade)
-        for (account_id, asset), delta in sorted(deltas.changes.items()):
-            if delta == 0:
-                continue
-            where = (t.holdings.c.account_id == account_id) & (t.holdings.c.asset == asset)
-            q = select(t.holdings.c.quantity).where(where)
+        changes = [(key, delta) for key, delta in sorted(deltas.changes.items()) if delta != 0]
+        if changes:
+            h = t.holdings.c
+            q = select(h.account_id, h.asset, h.quantity).where(h.account_id.in_({a for (a, _), _ in changes}))
             if self._for_update:
                 q = q.with_for_update()
-            current = conn.execute(q).scalar()
-            if current is None:
-                conn.execute(insert(t.holdings).values(account_id=account_id, asset=asset, quantity=_text(delta)))
-            else:
-                conn.execute(update(t.holdings).where(where).values(quantity=_text(Decimal(current) + delta)))
+            current = {(r.account_id, r.asset): r.quantity for r in conn.execute(q)}
+            inserts = [{"account_id": a, "asset": asset, "quantity": _text(delta)}
+                       for (a, asset), delta in changes if (a, asset) not in current]
+            updates = [{"b_account": a, "b_asset": asset, "quantity": _text(Decimal(current[a, asset]) + delta)}
+                       for (a, asset), delta in changes if (a, asset) in current]
+            if inserts:
+                conn.execute(insert(t.holdings), inserts)
+            if updates:
+                conn.execute(update(t.holdings).where(h.account_id == bindparam("b_account"),
+                                                      h.asset == bindparam("b_asset")), updates)
         self._apply_to_lots(conn, trades)
 
     def _apply_to_lots(self, conn: Connection, trades: Sequence[TradeToSettle]) -> None:
-        """Sellers' lots consumed oldest first (the last one split), a new lot per purchase."""
-        books: dict[tuple[str, str], list[_Lot]] = {}
+        """Sellers' lots consumed oldest first (the last one split), a new lot per purchase.
 
-        def lots_of(account_id: str, symbol: str) -> list[_Lot]:
+        Only the lots a sale reaches are read: an account that buys all day holds a lot per
+        purchase, and reading them all for every settlement made each one slower than the last
+        (and, on SQLite, held the write lock that the venue's journal waits for)."""
+        books: dict[tuple[str, str], _LotBook] = {}
+
+        def book(account_id: str, symbol: str) -> _LotBook:
             key = (account_id, symbol)
             if key not in books:
-                q = (select(t.lots).where(t.lots.c.account_id == account_id, t.lots.c.symbol == symbol)
-                     .order_by(t.lots.c.acquired_us, t.lots.c.id))
-                if self._for_update:
-                    q = q.with_for_update()
-                books[key] = [_Lot(r.id, r.quantity, r.acquired_us, r.trade_id, r.quantity)
-                              for r in conn.execute(q)]
+                books[key] = _LotBook(conn, account_id, symbol, self._for_update)
             return books[key]
 
         for trade in sorted(trades, key=lambda x: x.trade_id):
-            remaining = trade.qty
-            for lot in lots_of(trade.sell_account, trade.symbol):
-                if remaining == 0:
-                    break
-                take = min(lot.quantity, remaining)
-                lot.quantity -= take
-                remaining -= take
-            # remaining > 0: the ledger had fewer lots than the chain had tokens; `venue ta reconcile`
+            # a shortfall: the ledger had fewer lots than the chain had tokens; `venue ta reconcile`
             # reports the account's lots not adding up to its holding.
-            buyer = lots_of(trade.buy_account, trade.symbol)
-            buyer.append(_Lot(None, trade.qty, trade.executed_us, trade.trade_id))
-            buyer.sort(key=lambda lot: (lot.acquired_us, lot.id is None, lot.id or 0))
-        for (account_id, symbol), lots in books.items():
-            for lot in lots:
-                if lot.id is None:
-                    if lot.quantity > 0:
-                        conn.execute(insert(t.lots).values(account_id=account_id, symbol=symbol,
-                                                           quantity=lot.quantity, acquired_us=lot.acquired_us,
-                                                           trade_id=lot.trade_id))
-                elif lot.quantity == 0:
-                    conn.execute(delete(t.lots).where(t.lots.c.id == lot.id))
-                elif lot.quantity != lot.original:
-                    conn.execute(update(t.lots).where(t.lots.c.id == lot.id).values(quantity=lot.quantity))
+            book(trade.sell_account, trade.symbol).consume(trade.qty)
+            book(trade.buy_account, trade.symbol).add(_Lot(None, trade.qty, trade.executed_us, trade.trade_id))
+        gone: list[int] = []
+        changed: list[dict] = []
+        new: list[dict] = []
+        for lot_book in books.values():
+            gone += [lot.id for lot in lot_book.stored if lot.quantity == 0]
+            changed += [{"b_id": lot.id, "quantity": lot.quantity} for lot in lot_book.stored
+                        if lot.quantity and lot.quantity != lot.original]
+            new += [{"account_id": lot_book.account_id, "symbol": lot_book.symbol, "quantity": lot.quantity,
+                     "acquired_us": lot.acquired_us, "trade_id": lot.trade_id}
+                    for lot in lot_book.added if lot.quantity > 0]
+        if gone:
+            conn.execute(delete(t.lots).where(t.lots.c.id.in_(gone)))
+        if changed:
+            conn.execute(update(t.lots).where(t.lots.c.id == bindparam("b_id")), changed)
+        if new:
+            conn.execute(insert(t.lots), new)
 
     def ensure_opening_lots(self, symbols: Iterable[str], at_us: int | None = None) -> int:
         """Gives every security holding without (enough) lots an opening lot for the difference,
