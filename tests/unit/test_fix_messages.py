@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from venue.fix_acceptor import SOH, SUPPORTED_APP_MESSAGES, Tag, VenueApplication, _BodyFields, structural_tags
-from venue.messages import ExecutionReport, OrderCancelReject
+from venue.messages import ExecutionReport, OrderCancelReject, SettlementReport
 from venue.server import fix_dictionary
 
 PROPERTY = settings(max_examples=300, deadline=None, database=None)
@@ -266,6 +266,59 @@ def test_cancel_reject_equals_the_field_by_field_reference(reject):
     reference = reference_cancel_reject(reject)
     assert built.toString() == reference.toString()
     assert header_of(built) == header_of(reference)
+
+
+def reference_trade_capture_report(r: SettlementReport):
+    """TradeCaptureReport (35=AE) field by field, its side in a NoSides group, as the builder before
+    this test's change wrote it."""
+    import quickfix44 as fix44
+    m, put = reference_message("AE")
+    put("TradeReportID", f"S{r.trade_id}-{r.side}")
+    put("ExecType", "F")
+    put("TrdMatchID", r.trade_id)
+    put("PreviouslyReported", "N")
+    put("Symbol", r.symbol)
+    put("LastQty", str(r.qty))
+    put("LastPx", format(r.price, "f"))
+    put("TradeDate", utc_us(r.executed_us)[:8])
+    put("TransactTime", utc_us(r.transact_time_us))
+    put("SettlDate", utc_us(r.transact_time_us)[:8])
+    put("SettlementTxHash", r.tx_hash)
+    if r.block_number is not None:
+        put("SettlementBlockNumber", str(r.block_number))
+    put("SettlementStatus", r.status)
+    numbers = spec().numbers
+    side = fix44.TradeCaptureReport.NoSides()
+    for name, value in (("Side", r.side), ("OrderID", r.order_id), ("ClOrdID", r.cl_ord_id), ("Account", r.account)):
+        if value or name in ("Side", "OrderID"):
+            side.setField(numbers[name], value.replace(SOH, " "))
+    m.addGroup(side)
+    return m
+
+
+settlement_reports = st.builds(
+    SettlementReport, to=st.just("M1"), trade_id=ID, symbol=TEXT, side=st.sampled_from(["1", "2"]), qty=QTY,
+    price=PRICE, order_id=ID, cl_ord_id=st.one_of(st.just(""), ID), account=st.one_of(st.just(""), TEXT),
+    tx_hash=st.one_of(st.just(""), st.text("0123456789abcdef", min_size=64, max_size=64).map("0x".__add__)),
+    block_number=st.one_of(st.none(), st.integers(0, 10**12)), status=st.sampled_from(["final", "failed"]),
+    executed_us=TIME_US, transact_time_us=TIME_US)
+
+
+@PROPERTY
+@given(settlement_reports, st.booleans())
+def test_trade_capture_report_equals_the_field_by_field_reference(report, with_dictionary):
+    """Parsed from one string with the session's dictionary (the venue's path), or field by field
+    without one: the same message, its side readable as a NoSides entry."""
+    import quickfix44 as fix44
+    app = VenueApplication(lambda cmd: None, lambda *a: None)
+    if with_dictionary:
+        app.dictionary = data_dictionary()
+    built = app._trade_capture_report(report)
+    assert built.toString() == reference_trade_capture_report(report).toString()
+    side = fix44.TradeCaptureReport.NoSides()
+    built.getGroup(1, side)
+    assert (side.getField(54), side.getField(37)) == (report.side, report.order_id.replace(SOH, " "))
+    assert built.getField(552) == "1" and not built.hasGroup(2, side)
 
 
 def _report(**changes) -> ExecutionReport:
