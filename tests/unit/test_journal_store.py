@@ -142,3 +142,44 @@ def test_a_refused_batch_leaves_nothing_on_any_path(stores):
             store.commit(bad)
         assert _journal(store) == before
 
+
+
+def test_a_commit_waits_for_another_writer_and_gives_up_after_the_busy_timeout(tmp_path, monkeypatch):
+    """SQLite: while another process's transaction (here another connection) holds the write lock,
+    the journal's commit waits, commits once the lock is released, and after the busy timeout fails
+    with SQLite's own error, writing nothing."""
+    import sqlite3
+    import threading
+
+    from venue.store import repository
+
+    store = Store(f"sqlite:///{tmp_path / 'venue.db'}")
+    store.migrate()
+    other = sqlite3.connect(tmp_path / "venue.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        done = threading.Event()
+
+        def commit() -> None:
+            store.commit(_first_batch())
+            done.set()
+
+        writer = threading.Thread(target=commit)
+        writer.start()
+        assert not done.wait(0.3)  # held behind the other writer
+        other.execute("COMMIT")
+        assert done.wait(30)
+        writer.join()
+        assert [o["order_id"] for o in _journal(store)["orders"]] == [1, 2, 3]
+
+        monkeypatch.setattr(repository, "BUSY_TIMEOUT_MS", 200)
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            store.commit(_second_batch())
+        other.execute("ROLLBACK")
+        assert [e["exec_id"] for e in _journal(store)["executions"]] == [10, 11, 12]
+        store.commit(_second_batch())  # the connection is usable again, with its busy timeout back
+        assert [e["exec_id"] for e in _journal(store)["executions"]] == [10, 11, 12, 13]
+    finally:
+        other.close()
+        store.dispose()
