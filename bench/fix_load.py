@@ -964,15 +964,18 @@ def run_target(kind: str, args, work: Path) -> dict[str, PhaseResult]:
         Load(sessions, make_stream(args.warmup, args.seed + 1, f"{tag}W")).run("warmup", "latency")
         profiling = bool(args.profile) and kind != "floor"
         lat_load = Load(sessions, make_stream(args.latency_orders, args.seed, f"{tag}L"))
-        profiles = profile_venue(args.profile, kind, "latency", target.pid, engine,
-                                 max(5, int(args.latency_orders / 600))) if profiling and args.profile_phase == "latency" else []
+        profiles = []
+        if profiling and args.profile_phase == "latency":
+            profiles = profile_venue(args.profile, kind, "latency", target.pid, engine,
+                                     max(5, int(args.latency_orders / 600)))
         lat = lat_load.run("latency", "latency", cpu_pid=target.pid, side_pids=side, engine_pids=engine)
         results["latency"] = lat
         report_phase(lat, f"{kind} one-at-a-time")
         print_profiles(profiles, kind, "one-at-a-time")
         load = Load(sessions, make_stream(args.orders, args.seed + 2, f"{tag}T"))
-        profiles = profile_venue(args.profile, kind, "pipelined", target.pid, engine,
-                                 max(5, int(args.orders / 1500))) if profiling and args.profile_phase == "pipelined" else []
+        profiles = []
+        if profiling and args.profile_phase == "pipelined":
+            profiles = profile_venue(args.profile, kind, "pipelined", target.pid, engine, max(5, int(args.orders / 1500)))
         tp = load.run("pipelined", "pipelined", args.window, cpu_pid=target.pid, side_pids=side, engine_pids=engine)
         results["pipelined"] = tp
         report_phase(tp, f"{kind} pipelined w={args.window}")

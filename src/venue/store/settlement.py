@@ -397,7 +397,7 @@ class SettlementStore:
         changes = [(key, delta) for key, delta in sorted(deltas.changes.items()) if delta != 0]
         if changes:
             h = t.holdings.c
-            q = select(h.account_id, h.asset, h.quantity).where(h.account_id.in_({a for (a, _), _ in changes}))
+            q = select(h.account_id, h.asset, h.quantity).where(h.account_id.in_(sorted({a for (a, _), _ in changes})))
             if self._for_update:
                 q = q.with_for_update()
             current = {(r.account_id, r.asset): r.quantity for r in conn.execute(q)}
