@@ -219,8 +219,9 @@ class _BodyFields:
         return None
 
 
-def _message(fields: list[str]):
-    """One message from `tag=value` strings (header fields included), parsed in one binding call.
+def _message(fields: list[str], dictionary=None):
+    """One message from `tag=value` strings (header fields included), parsed in one binding call;
+    with the data `dictionary`, repeating groups are parsed as groups.
 
     Not validated here (the engine fills in the rest of the header when it sends). A value holding
     SOH would split into stray fields: it is sent with a space instead.
@@ -228,7 +229,7 @@ def _message(fields: list[str]):
     raw = SOH.join(fields) + SOH
     if raw.count(SOH) != len(fields):
         raw = SOH.join(f.replace(SOH, " ") for f in fields) + SOH
-    return fix.Message(raw, False)
+    return fix.Message(raw, False) if dictionary is None else fix.Message(raw, dictionary, False)
 
 
 class HeldMessages:
@@ -700,11 +701,8 @@ class VenueApplication(fix.Application):
         QuickFIX ends a group at the first field that is not one of its own, and drops a group that
         ends the string. Without a dictionary: field by field, `group_class` giving its order."""
         if self.dictionary is not None:
-            fields = [body[0], f"{count_tag}={len(entries)}", *(f for entry in entries for f in entry), *body[1:]]
-            raw = SOH.join(fields) + SOH
-            if raw.count(SOH) != len(fields):
-                raw = SOH.join(f.replace(SOH, " ") for f in fields) + SOH
-            return fix.Message(raw, self.dictionary, False)
+            return _message([body[0], f"{count_tag}={len(entries)}", *(f for entry in entries for f in entry),
+                             *body[1:]], self.dictionary)
         m = fix.Message()
         m.getHeader().setField(Tag.MsgType, body[0].partition("=")[2])
         for part, fields in [(m, body[1:])] + [(group_class(), entry) for entry in entries]:
