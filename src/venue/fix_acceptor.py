@@ -569,8 +569,9 @@ class VenueApplication(fix.Application):
         elif isinstance(report, OrderCancelReject):
             self._send_to(self._cancel_reject(report), report.to)
         elif isinstance(report, SecurityStatusReport):
+            msg = self._security_status(report)  # one message for every session
             for comp_id in list(self._session_ids):
-                self._send_to(self._security_status(report), comp_id)
+                self._send_to(msg, comp_id)
         elif isinstance(report, SettlementReport):
             msg = self._trade_capture_report(report)  # one message for the member and its drop copies
             for comp_id in (report.to, *report.copy_to):
@@ -589,8 +590,9 @@ class VenueApplication(fix.Application):
         elif isinstance(report, MassCancelReport):
             self._send_to(self._mass_cancel_report(report), report.to)
         elif isinstance(report, TradingSessionStatusReport):
+            msg = self._trading_session_status(report)
             for comp_id in list(self._session_ids):
-                self._send_to(self._trading_session_status(report), comp_id)
+                self._send_to(msg, comp_id)
         else:
             raise TypeError(f"cannot send {report!r}")
 
