@@ -69,8 +69,14 @@ class Record:
         if comp == DROP_COPY:
             self.dc_exec_ids.add(exec_id)
             if exec_type == b"F":
-                self.dc_fills[exec_id] = (m.get(b"49"), int(m.get(b"880", b"0")), int(m.get(b"32", b"0")),
-                                          m.get(b"31"), m.get(b"54"), int(m.get(b"37", b"0")))
+                self.dc_fills[exec_id] = (
+                    m.get(b"49"),
+                    int(m.get(b"880", b"0")),
+                    int(m.get(b"32", b"0")),
+                    m.get(b"31"),
+                    m.get(b"54"),
+                    int(m.get(b"37", b"0")),
+                )
             return
         if exec_type == b"8":
             self.rejected[m.get(b"20001", b"?").decode()] += 1
@@ -84,8 +90,14 @@ class Record:
         if exec_type == b"F":
             if exec_id in self.fills and not possdup:
                 self.duplicates += 1
-            self.fills[exec_id] = (comp, int(m.get(b"880", b"0")), int(m.get(b"32", b"0")), m.get(b"31"),
-                                   m.get(b"54"), order_id)
+            self.fills[exec_id] = (
+                comp,
+                int(m.get(b"880", b"0")),
+                int(m.get(b"32", b"0")),
+                m.get(b"31"),
+                m.get(b"54"),
+                order_id,
+            )
 
 
 class Members:
@@ -116,6 +128,7 @@ class Members:
     def pump(self, record: Record, timeout: float) -> list[str]:
         """Read what is there; returns the CompIDs whose connection died."""
         import select
+
         live = {s.sock: s for s in self.sessions.values() if s.sock is not None}
         if not live:
             return []
@@ -136,8 +149,7 @@ class Members:
             s.close()
 
 
-def load_round(members: Members, record: Record, ops: list[fl.Op], rate: float, kill_after: float | None,
-               kill) -> int:
+def load_round(members: Members, record: Record, ops: list[fl.Op], rate: float, kill_after: float | None, kill) -> int:
     """Send `ops` at about `rate` messages/s; SIGKILL the venue `kill_after` seconds in (None: no
     kill). Returns the messages sent before the connections died."""
     t0 = time.monotonic()
@@ -233,6 +245,7 @@ class Anvil:
 
     def __init__(self, work: Path) -> None:
         from venue.chain import backend
+
         self.backend = backend
         self.port = backend.free_port()
         self.state = work / "anvil-state.json"
@@ -251,6 +264,7 @@ class Anvil:
 
 def wait_settled(venue: fl.VenueUnderTest, timeout: float) -> tuple[dict[str, int], float]:
     from venue.store.settlement import SettlementStore
+
     store = venue.store()
     t0 = time.monotonic()
     try:
@@ -275,6 +289,7 @@ def check_settlement(venue: fl.VenueUnderTest, timeout: float) -> list[str]:
     if any(r["status"] != "final" for r in rows):
         problems.append("settlement list shows trades not final")
     from venue.store.settlement import SettlementStore
+
     store = venue.store()
     try:
         finals = Counter(e["trade_id"] for e in SettlementStore(store).events() if e["outcome"] == "final")
@@ -284,8 +299,10 @@ def check_settlement(venue: fl.VenueUnderTest, timeout: float) -> list[str]:
     if twice:
         problems.append(f"{len(twice)} trades settled more than once: {twice[:5]}")
     attempts = Counter(r["attempts"] for r in rows)
-    print(f"  settlement attempts per trade: {dict(sorted(attempts.items()))}; final events {sum(finals.values())} "
-          f"for {len(rows)} trades")
+    print(
+        f"  settlement attempts per trade: {dict(sorted(attempts.items()))}; final events {sum(finals.values())} "
+        f"for {len(rows)} trades"
+    )
     res = venue.cli("ta", "reconcile", check=False)
     print(f"  ta reconcile: exit {res.returncode}; {res.stdout.strip().splitlines()[-1] if res.stdout.strip() else ''}")
     if res.returncode != 0:
@@ -304,9 +321,20 @@ def _running(pid: int) -> bool:
         return False
 
 
-def run(kills: int, store_kind: str, chain: str, work: Path, *, seed: int = 7, rate: float = 300.0,
-        node_kills: int = 0, settle_timeout: float = 300.0, orders_per_round: int = 1500, racy: bool = False,
-        log=print) -> list[str]:
+def run(
+    kills: int,
+    store_kind: str,
+    chain: str,
+    work: Path,
+    *,
+    seed: int = 7,
+    rate: float = 300.0,
+    node_kills: int = 0,
+    settle_timeout: float = 300.0,
+    orders_per_round: int = 1500,
+    racy: bool = False,
+    log=print,
+) -> list[str]:
     """`kills` SIGKILLs under load (and `node_kills` chain outages); returns every problem found."""
     rng = random.Random(seed)
     pg_name = None
@@ -353,9 +381,11 @@ def run(kills: int, store_kind: str, chain: str, work: Path, *, seed: int = 7, r
             venue.start()
             members.logon(record)
             found = verify(venue, record, expect_all_reported=True)
-            log(f"  kill {rnd + 1:2d}/{kills}: after {kill_after:.2f}s, {sent} msgs sent; restart "
+            log(
+                f"  kill {rnd + 1:2d}/{kills}: after {kill_after:.2f}s, {sent} msgs sent; restart "
                 f"{time.monotonic() - t0 - kill_after:.1f}s; {len(record.acked)} orders acked, {len(record.fills)} "
-                f"fills so far; {len(alive)} orphans; " + ("OK" if not found else f"{len(found)} PROBLEMS"))
+                f"fills so far; {len(alive)} orphans; " + ("OK" if not found else f"{len(found)} PROBLEMS")
+            )
             for p in found[:6]:
                 log(f"      ! {p}")
             problems += [f"kill {rnd + 1}: {p}" for p in found]
@@ -369,9 +399,11 @@ def run(kills: int, store_kind: str, chain: str, work: Path, *, seed: int = 7, r
         missing = set(record.acked) - {int(r["order_id"]) for r in rows}
         if missing:
             problems.append(f"`venue orders --status all` lacks {len(missing)} acknowledged orders")
-        log(f"  total: {record.sent} msgs sent, {len(record.acked)} orders acknowledged, {len(record.fills)} fills, "
+        log(
+            f"  total: {record.sent} msgs sent, {len(record.acked)} orders acknowledged, {len(record.fills)} fills, "
             f"{len(record.dc_exec_ids)} drop-copy reports; rejects {dict(record.rejected.most_common(5))}; "
-            f"orphaned settlement processes after SIGKILL: {orphans_seen}")
+            f"orphaned settlement processes after SIGKILL: {orphans_seen}"
+        )
         errors = fl.venue_log_errors(venue.data_dir)
         if errors:
             log(f"  venue.log: {len(errors)} ERROR/CRITICAL lines, first: {errors[0]}")
@@ -387,8 +419,9 @@ def run(kills: int, store_kind: str, chain: str, work: Path, *, seed: int = 7, r
     return problems
 
 
-def node_outage(venue, members: Members, record: Record, anvil: Anvil | None, rng, rnd: int, seed: int,
-                rate: float, log) -> list[str]:
+def node_outage(
+    venue, members: Members, record: Record, anvil: Anvil | None, rng, rnd: int, seed: int, rate: float, log
+) -> list[str]:
     """Stop the chain node, keep trading, start it again; the venue must keep accepting orders."""
     problems = []
     acked_before = len(record.acked)
@@ -407,8 +440,10 @@ def node_outage(venue, members: Members, record: Record, anvil: Anvil | None, rn
     if len(record.acked) <= acked_before:
         problems.append("no order acknowledged while the chain node was down")
     counts, _ = wait_settled(venue, 0)
-    log(f"  chain node down (round {rnd}): {len(record.acked) - acked_before} orders acked meanwhile; "
-        f"settlement {counts}")
+    log(
+        f"  chain node down (round {rnd}): {len(record.acked) - acked_before} orders acked meanwhile; "
+        f"settlement {counts}"
+    )
     if anvil is not None:
         time.sleep(rng.uniform(1, 4))
         anvil.start()
@@ -420,8 +455,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kills", type=int, default=20)
     ap.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
-    ap.add_argument("--chain", choices=["anvil", "embedded", "none"], default=None,
-                    help="default: anvil if installed under node_modules, else embedded")
+    ap.add_argument(
+        "--chain",
+        choices=["anvil", "embedded", "none"],
+        default=None,
+        help="default: anvil if installed under node_modules, else embedded",
+    )
     ap.add_argument("--node-kills", type=int, default=2)
     ap.add_argument("--rate", type=float, default=300.0, help="order messages/s during a round")
     ap.add_argument("--seed", type=int, default=7)
@@ -430,16 +469,29 @@ def main() -> int:
     ap.add_argument("--work", default=None)
     args = ap.parse_args()
     from venue.chain import backend
+
     chain = args.chain or ("anvil" if backend.find_anvil() else "embedded")
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="chaos_"))
     print(fl.machine_info())
-    print(f"settings: {args.kills} SIGKILLs, store {args.store}, chain {chain}, {args.node_kills} node outages, "
-          f"{args.rate:.0f} msgs/s, seed {args.seed}")
+    print(
+        f"settings: {args.kills} SIGKILLs, store {args.store}, chain {chain}, {args.node_kills} node outages, "
+        f"{args.rate:.0f} msgs/s, seed {args.seed}"
+    )
     t0 = time.monotonic()
-    problems = run(args.kills, args.store, chain, work, seed=args.seed, rate=args.rate, node_kills=args.node_kills,
-                   settle_timeout=args.settle_timeout, racy=args.racy)
-    print(f"chaos: {'PASSED' if not problems else f'FAILED ({len(problems)} problems)'} in "
-          f"{time.monotonic() - t0:.0f}s")
+    problems = run(
+        args.kills,
+        args.store,
+        chain,
+        work,
+        seed=args.seed,
+        rate=args.rate,
+        node_kills=args.node_kills,
+        settle_timeout=args.settle_timeout,
+        racy=args.racy,
+    )
+    print(
+        f"chaos: {'PASSED' if not problems else f'FAILED ({len(problems)} problems)'} in {time.monotonic() - t0:.0f}s"
+    )
     for p in problems[:30]:
         print(f"  ! {p}")
     return 1 if problems else 0

@@ -184,10 +184,13 @@ def machine_info() -> str:
     except (OSError, StopIteration):
         model = platform.processor() or "?"
     import quickfix
-    return (f"machine: {os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()} ({platform.python_implementation()}); quickfix "
-            f"{getattr(quickfix, '__version__', '1.16')}; simplefix {getattr(simplefix, '__version__', '?')}; "
-            f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; client gc {'on' if gc.isenabled() else 'off'}")
+
+    return (
+        f"machine: {os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()} ({platform.python_implementation()}); quickfix "
+        f"{getattr(quickfix, '__version__', '1.16')}; simplefix {getattr(simplefix, '__version__', '?')}; "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; client gc {'on' if gc.isenabled() else 'off'}"
+    )
 
 
 # ---------------------------------------------------------------- the client side of a FIX session
@@ -204,7 +207,7 @@ def split_messages(buf: bytes) -> tuple[list[bytes], bytes]:
         stop = buf.find(SOH, end + 4)
         if stop < 0:
             break
-        out.append(buf[start:stop + 1])
+        out.append(buf[start : stop + 1])
         start = stop + 1
     return out, buf[start:]
 
@@ -230,8 +233,9 @@ class Session:
         self.closed = False
         self.last_in_seq = 0
 
-    def encode(self, msg_type: str, body: list[tuple[int, str]], seq: int | None = None, *,
-               header: list[tuple[int, str]] = ()) -> bytes:
+    def encode(
+        self, msg_type: str, body: list[tuple[int, str]], seq: int | None = None, *, header: list[tuple[int, str]] = ()
+    ) -> bytes:
         m = simplefix.FixMessage()
         m.append_pair(8, "FIX.4.4", header=True)
         m.append_pair(35, msg_type, header=True)
@@ -274,8 +278,9 @@ class Session:
                 self.send("0", [(112, m.get(b"112", b"").decode())])
             elif mt == b"2":  # the venue lost messages of ours: we never resend orders, gap-fill
                 begin = m.get(b"7", b"1").decode()
-                raw_gf = self.encode("4", [(123, "Y"), (36, str(self.out_seq))], seq=int(begin),
-                                     header=[(43, "Y"), (122, _ts())])
+                raw_gf = self.encode(
+                    "4", [(123, "Y"), (36, str(self.out_seq))], seq=int(begin), header=[(43, "Y"), (122, _ts())]
+                )
                 self.sock.sendall(raw_gf)
             out.append(m)
         return out
@@ -332,16 +337,44 @@ class Op:
     def body(self) -> list[tuple[int, str]]:
         px = f"{self.price_ticks // 100}.{self.price_ticks % 100:02d}"
         if self.msg_type == "D":
-            return [(11, self.cl_ord_id), (1, MEMBERS[self.comp_id]), (55, SYMBOL), (54, self.side),
-                    (60, TRANSACT_TIME), (38, str(self.qty)), (40, "2"), (44, px), (59, "1")]
+            return [
+                (11, self.cl_ord_id),
+                (1, MEMBERS[self.comp_id]),
+                (55, SYMBOL),
+                (54, self.side),
+                (60, TRANSACT_TIME),
+                (38, str(self.qty)),
+                (40, "2"),
+                (44, px),
+                (59, "1"),
+                (528, "A"),
+            ]
         if self.msg_type == "F":
             return [(11, self.cl_ord_id), (41, self.orig), (55, SYMBOL), (54, self.side), (60, TRANSACT_TIME)]
-        return [(11, self.cl_ord_id), (41, self.orig), (1, MEMBERS[self.comp_id]), (55, SYMBOL), (54, self.side),
-                (60, TRANSACT_TIME), (38, str(self.qty)), (40, "2"), (44, px), (59, "1")]
+        return [
+            (11, self.cl_ord_id),
+            (41, self.orig),
+            (1, MEMBERS[self.comp_id]),
+            (55, SYMBOL),
+            (54, self.side),
+            (60, TRANSACT_TIME),
+            (38, str(self.qty)),
+            (40, "2"),
+            (44, px),
+            (59, "1"),
+        ]
 
 
-def make_stream(n: int, seed: int, tag: str, comp_ids=tuple(MEMBERS), cancel_share: float = 0.25,
-                replace_share: float = 0.10, racy: bool = False, max_resting: int | None = None) -> list[Op]:
+def make_stream(
+    n: int,
+    seed: int,
+    tag: str,
+    comp_ids=tuple(MEMBERS),
+    cancel_share: float = 0.25,
+    replace_share: float = 0.10,
+    racy: bool = False,
+    max_resting: int | None = None,
+) -> list[Op]:
     """`n` order messages, sessions in turn: GTC limit orders of 1-5 lots, half of them priced to
     cross (buys 10.00-10.05, sells 9.95-10.00), half resting away from the market (buys 9.85-9.94,
     sells 10.06-10.15); cancels and replaces (kept away from the market) of the session's own resting
@@ -445,8 +478,15 @@ class Load:
             s.out_seq += 1
         self.by_sock = {s.sock: s for s in sessions.values()}
 
-    def _absorb(self, result: PhaseResult, pending: dict[bytes, tuple[int, str]], timeout: float,
-                outstanding: Counter, t_end: list[int], seen_exec: set[bytes]) -> None:
+    def _absorb(
+        self,
+        result: PhaseResult,
+        pending: dict[bytes, tuple[int, str]],
+        timeout: float,
+        outstanding: Counter,
+        t_end: list[int],
+        seen_exec: set[bytes],
+    ) -> None:
         r, _, _ = select.select(list(self.by_sock), [], [], timeout)
         now = time.perf_counter_ns()
         for sock in r:
@@ -460,8 +500,13 @@ class Load:
                         if xid in seen_exec:
                             result.duplicate_exec_ids += 1
                         seen_exec.add(xid)
-                        result.fills[xid] = (s.comp_id, m.get(b"880", b""), int(m.get(b"32", b"0")),
-                                             m.get(b"31", b""), m.get(b"54", b""))
+                        result.fills[xid] = (
+                            s.comp_id,
+                            m.get(b"880", b""),
+                            int(m.get(b"32", b"0")),
+                            m.get(b"31", b""),
+                            m.get(b"54", b""),
+                        )
                     elif m.get(b"150") == b"8":
                         result.rejected[m.get(b"20001", m.get(b"58", b"?")).decode()] += 1
                 elif mt == b"9":
@@ -484,9 +529,17 @@ class Load:
                     outstanding[comp] -= 1
                     t_end[0] = now
 
-    def run(self, name: str, mode: str, window: int = 64, timeout: float = 120.0, cpu_pid: int | None = None,
-            side_pids: list[int] | None = None, trail: float = 0.5,
-            engine_pids: list[int] | None = None) -> PhaseResult:
+    def run(
+        self,
+        name: str,
+        mode: str,
+        window: int = 64,
+        timeout: float = 120.0,
+        cpu_pid: int | None = None,
+        side_pids: list[int] | None = None,
+        trail: float = 0.5,
+        engine_pids: list[int] | None = None,
+    ) -> PhaseResult:
         """Send every message; return when each has its first answer (then read `trail` more seconds
         for the passive sides' fills)."""
         ops, raw = self.ops, self.raw
@@ -504,7 +557,7 @@ class Load:
         deadline = time.monotonic() + timeout
         t0 = time.perf_counter_ns()
         if mode == "latency":
-            for op, data in zip(ops, raw):
+            for op, data in zip(ops, raw, strict=True):
                 s = self.sessions[op.comp_id]
                 key = op.cl_ord_id.encode()
                 pending[key] = (time.perf_counter_ns(), op.comp_id)
@@ -525,7 +578,7 @@ class Load:
                     at = cursor[comp]
                     if free <= 0 or at >= len(idx):
                         continue
-                    chunk = idx[at:at + free]
+                    chunk = idx[at : at + free]
                     cursor[comp] = at + len(chunk)
                     now = time.perf_counter_ns()
                     for i in chunk:
@@ -600,6 +653,7 @@ def verify_fills_against_store(fills: dict[bytes, tuple], trades: list[dict]) ->
 
 def create_pg_database(prefix: str = "venue_bench") -> tuple[str, str]:
     import psycopg
+
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -608,23 +662,34 @@ def create_pg_database(prefix: str = "venue_bench") -> tuple[str, str]:
 
 def drop_pg_database(name: str) -> None:
     import psycopg
+
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(*taken: int) -> int:
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in taken:
+            return port
 
 
 class VenueUnderTest:
     """`venue sandbox` in a subprocess, on a store the bench prepared (funded for load)."""
 
-    def __init__(self, data_dir: Path, db_url: str | None, chain: str = "embedded", port: int | None = None,
-                 unlimited_rate: bool = True) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        db_url: str | None,
+        chain: str = "embedded",
+        port: int | None = None,
+        unlimited_rate: bool = True,
+    ) -> None:
         self.data_dir, self.db_url, self.chain = data_dir.resolve(), db_url, chain
         self.port = port or free_port()
+        self.tls_port = free_port(self.port)
         self.unlimited_rate = unlimited_rate
         self.proc: subprocess.Popen | None = None
         self.output: list[str] = []
@@ -639,11 +704,14 @@ class VenueUnderTest:
         account (only where the chain is deployed at start: embedded or none)."""
         from venue import sandbox as sb
         from venue.store import Store
-        sb.prepare(self.data_dir, self.port, database_url=self.db_url, fresh=True, chain=self.chain)
+
+        sb.prepare(
+            self.data_dir, self.port, database_url=self.db_url, fresh=True, chain=self.chain, tls_port=self.tls_port
+        )
         store = Store(self.store_url)
         try:
             old = time.time_ns() // 1000 - 730 * 86_400_000_000
-            for account in (MEMBERS.values() if fund and self.chain in ("embedded", "none") else ()):
+            for account in MEMBERS.values() if fund and self.chain in ("embedded", "none") else ():
                 for asset, qty in BENCH_HOLDINGS.items():
                     store.set_holding(account, asset, Decimal(qty))
                     if asset != "USD":
@@ -664,13 +732,21 @@ class VenueUnderTest:
 
     def start(self, resume: bool = True, timeout: float = 180.0) -> VenueUnderTest:
         """Start (on the prepared store); returns once the venue says it is ready."""
-        args = ["sandbox", "--port", str(self.port), "--data-dir", str(self.data_dir), "--chain", self.chain]
+        args = ["sandbox", "--port", str(self.port), "--tls-port", str(self.tls_port)]
+        args += ["--data-dir", str(self.data_dir), "--chain", self.chain]
         if resume:
             args.append("--resume")
         self.output = []
         from venue.chain.backend import die_with_parent  # a bench that is killed leaves no venue running
-        self.proc = subprocess.Popen(self.cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, cwd=ROOT, preexec_fn=die_with_parent)
+
+        self.proc = subprocess.Popen(
+            self.cmd(*args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+            preexec_fn=die_with_parent,
+        )
         ready = threading.Event()
 
         def pump(proc=self.proc) -> None:
@@ -695,14 +771,21 @@ class VenueUnderTest:
         return self.proc.pid
 
     def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        res = subprocess.run(self.cmd("--config", str(self.data_dir / "venue.toml"), *args), capture_output=True,
-                             text=True, cwd=ROOT, timeout=timeout)
+        res = subprocess.run(
+            self.cmd("--config", str(self.data_dir / "venue.toml"), *args),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=timeout,
+            env={"VENUE_READ_REASON": "benchmark correctness check", **os.environ},  # orders, settlement list
+        )
         if check and res.returncode != 0:
             raise RuntimeError(f"venue {' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
         return res
 
     def store(self):
         from venue.store import Store
+
         return Store(self.store_url)
 
     def kill(self) -> list[int]:
@@ -740,8 +823,14 @@ def venue_log_errors(data_dir: Path) -> list[str]:
     out = []
     for i, line in enumerate(lines):
         if " ERROR " in line or " CRITICAL " in line:
-            tail = next((lines[j] for j in range(i + 1, min(i + 40, len(lines)))
-                         if lines[j] and not lines[j].startswith((" ", "Traceback"))), "")
+            tail = next(
+                (
+                    lines[j]
+                    for j in range(i + 1, min(i + 40, len(lines)))
+                    if lines[j] and not lines[j].startswith((" ", "Traceback"))
+                ),
+                "",
+            )
             out.append(f"{line[24:180]} ... {tail[:120]}")
     return out
 
@@ -760,17 +849,23 @@ def serve_floor(port: int, settings_dir: Path) -> None:
             super().__init__()
             self.n = 0
 
-        def onCreate(self, sid): pass  # noqa: E704, N802
+        def onCreate(self, sid):
+            pass  # noqa: E704, N802
 
-        def onLogon(self, sid): pass  # noqa: E704, N802
+        def onLogon(self, sid):
+            pass  # noqa: E704, N802
 
-        def onLogout(self, sid): pass  # noqa: E704, N802
+        def onLogout(self, sid):
+            pass  # noqa: E704, N802
 
-        def toAdmin(self, msg, sid): pass  # noqa: E704, N802
+        def toAdmin(self, msg, sid):
+            pass  # noqa: E704, N802
 
-        def fromAdmin(self, msg, sid): pass  # noqa: E704, N802
+        def fromAdmin(self, msg, sid):
+            pass  # noqa: E704, N802
 
-        def toApp(self, msg, sid): pass  # noqa: E704, N802
+        def toApp(self, msg, sid):
+            pass  # noqa: E704, N802
 
         def fromApp(self, msg, sid):  # noqa: N802
             try:
@@ -802,10 +897,23 @@ def serve_floor(port: int, settings_dir: Path) -> None:
                 print(f"floor: {exc!r}", file=sys.stderr, flush=True)
 
     settings_dir.mkdir(parents=True, exist_ok=True)
-    lines = ["[DEFAULT]", "ConnectionType=acceptor", f"SocketAcceptPort={port}", "SocketReuseAddress=Y",
-             "SocketNodelay=Y", f"SenderCompID={TARGET}", "NonStopSession=Y", "StartTime=00:00:00",
-             "EndTime=00:00:00", "UseDataDictionary=Y", f"DataDictionary={ROOT / 'fix_config' / 'FIX44.xml'}",
-             "ValidateUserDefinedFields=Y", "AllowUnknownMsgFields=N", "TimestampPrecision=6", "CheckLatency=N"]
+    lines = [
+        "[DEFAULT]",
+        "ConnectionType=acceptor",
+        f"SocketAcceptPort={port}",
+        "SocketReuseAddress=Y",
+        "SocketNodelay=Y",
+        f"SenderCompID={TARGET}",
+        "NonStopSession=Y",
+        "StartTime=00:00:00",
+        "EndTime=00:00:00",
+        "UseDataDictionary=Y",
+        f"DataDictionary={ROOT / 'fix_config' / 'FIX44.xml'}",
+        "ValidateUserDefinedFields=Y",
+        "AllowUnknownMsgFields=N",
+        "TimestampPrecision=6",
+        "CheckLatency=N",
+    ]
     for comp in MEMBERS:
         lines += ["", "[SESSION]", "BeginString=FIX.4.4", f"TargetCompID={comp}"]
     path = settings_dir / "floor.cfg"
@@ -830,9 +938,14 @@ class FloorUnderTest:
 
     def start(self) -> FloorUnderTest:
         from venue.chain.backend import die_with_parent
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve-floor", str(self.port), "--work",
-                                      str(self.work)], stdout=subprocess.PIPE, text=True, cwd=ROOT,
-                                     preexec_fn=die_with_parent)
+
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve-floor", str(self.port), "--work", str(self.work)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            preexec_fn=die_with_parent,
+        )
         line = self.proc.stdout.readline()
         if "floor ready" not in line:
             raise RuntimeError(f"floor did not start: {line!r}")
@@ -861,9 +974,26 @@ def start_profile(pid: int, out: Path, seconds: int) -> subprocess.Popen | None:
         print("  (py-spy not installed: `pip install py-spy` to profile)")
         return None
     out.parent.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
-                             "--format", "raw", "--threads", "--nonblocking", "-o", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(seconds),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--threads",
+            "--nonblocking",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def summarize_profile(path: Path, top: int = 20) -> str:
@@ -879,7 +1009,7 @@ def summarize_profile(path: Path, top: int = 20) -> str:
         n = int(n)
         frames = stack.split(";")
         thread = frames[0]
-        threads[thread.split(" ")[0] + " " + thread.split("\"")[1] if '"' in thread else thread] += n
+        threads[thread.split(" ")[0] + " " + thread.split('"')[1] if '"' in thread else thread] += n
         frames = [f for f in frames[1:] if f]
         if not frames:
             continue
@@ -889,16 +1019,19 @@ def summarize_profile(path: Path, top: int = 20) -> str:
             incl[f] += n
     if not total:
         return "  (empty profile)"
-    out = [f"  {total} samples; by thread: " + ", ".join(f"{t} {c / total:.0%}" for t, c in threads.most_common(6)),
-           "  self time:"]
+    out = [
+        f"  {total} samples; by thread: " + ", ".join(f"{t} {c / total:.0%}" for t, c in threads.most_common(6)),
+        "  self time:",
+    ]
     out += [f"    {c / total:6.1%}  {f}" for f, c in self_c.most_common(top)]
     out.append("  inclusive (venue code):")
     out += [f"    {c / total:6.1%}  {f}" for f, c in incl.most_common() if "venue/" in f][:top]
     return "\n".join(out)
 
 
-def profile_venue(directory: str, kind: str, phase: str, fix_pid: int, engine_pids: list[int],
-                  seconds: int) -> list[tuple[str, subprocess.Popen, Path]]:
+def profile_venue(
+    directory: str, kind: str, phase: str, fix_pid: int, engine_pids: list[int], seconds: int
+) -> list[tuple[str, subprocess.Popen, Path]]:
     """py-spy on the venue's FIX process and engine process for one phase: (process, py-spy, output)."""
     profiles = []
     for what, pid in [("FIX process", fix_pid)] + [("engine process", p) for p in engine_pids]:
@@ -925,20 +1058,23 @@ def report_phase(r: PhaseResult, label: str) -> None:
     fills = len(r.fills)
     cpu = f"venue CPU {r.cpu_s / r.messages * 1e6:7.0f} us/order" if r.cpu_s else ""
     if r.engine_cpu_s:
-        cpu += (f" (FIX process {(r.cpu_s - r.engine_cpu_s) / r.messages * 1e6:.0f} + engine process "
-                f"{r.engine_cpu_s / r.messages * 1e6:.0f})")
+        cpu += (
+            f" (FIX process {(r.cpu_s - r.engine_cpu_s) / r.messages * 1e6:.0f} + engine process "
+            f"{r.engine_cpu_s / r.messages * 1e6:.0f})"
+        )
     if r.cpu_s:
         cpu += f", {r.sys_cpu_s / r.cpu_s:.0%} in the kernel"
     side = f" (+settlement {r.side_cpu_s / r.messages * 1e6:.0f} us/order)" if r.side_cpu_s else ""
     if r.db_cpu_s >= 0.05:
         side += f" (+database server {r.db_cpu_s / r.messages * 1e6:.0f} us/order)"
-    side += (f"; load client {r.client_cpu_s / r.messages * 1e6:.0f} us/order; cores busy "
-             f"{r.machine_busy:.0%}")
-    print(f"  {label:<24} {r.messages:6d} msgs in {r.seconds:6.2f}s: {r.rate:8.0f} orders/s, "
-          f"{r.exec_reports / r.seconds if r.seconds else 0:8.0f} exec reports/s; "
-          f"ack p50 {r.pct(50):7.0f} p99 {r.pct(99):7.0f} p99.9 {r.pct(99.9):7.0f} us; {cpu}{side}; "
-          f"fills {fills} checksum {fills_checksum(r.fills)}; cancel rejects {r.cancel_rejects}"
-          + (f"; rejected {dict(r.rejected.most_common(4))}" if r.rejected else ""))
+    side += f"; load client {r.client_cpu_s / r.messages * 1e6:.0f} us/order; cores busy {r.machine_busy:.0%}"
+    print(
+        f"  {label:<24} {r.messages:6d} msgs in {r.seconds:6.2f}s: {r.rate:8.0f} orders/s, "
+        f"{r.exec_reports / r.seconds if r.seconds else 0:8.0f} exec reports/s; "
+        f"ack p50 {r.pct(50):7.0f} p99 {r.pct(99):7.0f} p99.9 {r.pct(99.9):7.0f} us; {cpu}{side}; "
+        f"fills {fills} checksum {fills_checksum(r.fills)}; cancel rejects {r.cancel_rejects}"
+        + (f"; rejected {dict(r.rejected.most_common(4))}" if r.rejected else "")
+    )
 
 
 def run_target(kind: str, args, work: Path) -> dict[str, PhaseResult]:
@@ -966,8 +1102,9 @@ def run_target(kind: str, args, work: Path) -> dict[str, PhaseResult]:
         lat_load = Load(sessions, make_stream(args.latency_orders, args.seed, f"{tag}L"))
         profiles = []
         if profiling and args.profile_phase == "latency":
-            profiles = profile_venue(args.profile, kind, "latency", target.pid, engine,
-                                     max(5, int(args.latency_orders / 600)))
+            profiles = profile_venue(
+                args.profile, kind, "latency", target.pid, engine, max(5, int(args.latency_orders / 600))
+            )
         lat = lat_load.run("latency", "latency", cpu_pid=target.pid, side_pids=side, engine_pids=engine)
         results["latency"] = lat
         report_phase(lat, f"{kind} one-at-a-time")
@@ -975,7 +1112,9 @@ def run_target(kind: str, args, work: Path) -> dict[str, PhaseResult]:
         load = Load(sessions, make_stream(args.orders, args.seed + 2, f"{tag}T"))
         profiles = []
         if profiling and args.profile_phase == "pipelined":
-            profiles = profile_venue(args.profile, kind, "pipelined", target.pid, engine, max(5, int(args.orders / 1500)))
+            profiles = profile_venue(
+                args.profile, kind, "pipelined", target.pid, engine, max(5, int(args.orders / 1500))
+            )
         tp = load.run("pipelined", "pipelined", args.window, cpu_pid=target.pid, side_pids=side, engine_pids=engine)
         results["pipelined"] = tp
         report_phase(tp, f"{kind} pipelined w={args.window}")
@@ -991,18 +1130,22 @@ def run_target(kind: str, args, work: Path) -> dict[str, PhaseResult]:
             seen = {}
             for r in (lat, tp):
                 seen.update(r.fills)
-            problems = verify_fills_against_store(seen, [t for t in trades if int(t["trade_id"]) in
-                                                          {int(f[1]) for f in seen.values()} or True])
+            problems = verify_fills_against_store(
+                seen, [t for t in trades if int(t["trade_id"]) in {int(f[1]) for f in seen.values()} or True]
+            )
             dups = lat.duplicate_exec_ids + tp.duplicate_exec_ids
             warm_trades = len(trades) - len({int(f[1]) for f in seen.values()})
-            print(f"  journal: {len(trades)} trades ({warm_trades} from the warm-up); "
-                  f"member fills vs journal: {'OK' if not problems or all('no member saw' in p for p in problems) else 'MISMATCH'}"
-                  f"; duplicate ExecIDs: {dups}")
+            print(
+                f"  journal: {len(trades)} trades ({warm_trades} from the warm-up); "
+                f"member fills vs journal: {'OK' if not problems or all('no member saw' in p for p in problems) else 'MISMATCH'}"
+                f"; duplicate ExecIDs: {dups}"
+            )
             for p in problems[:5]:
                 if "no member saw" not in p:
                     print(f"    ! {p}")
             results["problems"] = [p for p in problems if "no member saw" not in p] + (
-                [f"{dups} duplicate ExecIDs"] if dups else [])
+                [f"{dups} duplicate ExecIDs"] if dups else []
+            )
             errors = venue_log_errors(target.data_dir)
             if errors:
                 print(f"  ! venue.log has {len(errors)} ERROR/CRITICAL lines; first: {errors[0]}")
@@ -1024,11 +1167,15 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--window", type=int, default=64, help="messages in flight per session (pipelined)")
     ap.add_argument("--seed", type=int, default=20260501)
-    ap.add_argument("--chain", default="embedded",
-                    help="venue settlement: embedded, anvil (a node the bench starts from node_modules), none or a URL")
+    ap.add_argument(
+        "--chain",
+        default="embedded",
+        help="venue settlement: embedded, anvil (a node the bench starts from node_modules), none or a URL",
+    )
     ap.add_argument("--profile", help="directory: py-spy record the venue during one phase (--profile-phase)")
-    ap.add_argument("--profile-phase", choices=["pipelined", "latency"], default="pipelined",
-                    help="the phase --profile records")
+    ap.add_argument(
+        "--profile-phase", choices=["pipelined", "latency"], default="pipelined", help="the phase --profile records"
+    )
     ap.add_argument("--work", default=None, help="working directory (default: a temporary one)")
     ap.add_argument("--quick", action="store_true", help="short run for development")
     ap.add_argument("--target", type=float, default=0.70, help="venue/floor orders/s target")
@@ -1041,10 +1188,12 @@ def main() -> int:
         args.orders, args.latency_orders, args.warmup = 3000, 300, 200
     import contextlib
     import tempfile
+
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="fix_load_"))
     with contextlib.ExitStack() as stack:
         if args.chain == "anvil":
             from venue.chain import backend
+
             args.chain = stack.enter_context(backend.anvil_node()).url
             print(f"anvil node at {args.chain} (each venue deploys its sandbox contracts to it)")
         return _run(args, work)
@@ -1052,11 +1201,13 @@ def main() -> int:
 
 def _run(args, work: Path) -> int:
     print(machine_info())
-    print(f"settings: seed {args.seed}; stream {SYMBOL} GTC limits of 1-5 lots, half crossing within 5 ticks "
-          f"of 10.00, half resting 6-15 ticks away; ~25% cancels, ~10% replaces of resting orders from {', '.join(MEMBERS)}; latency phase {args.latency_orders} msgs one in "
-          f"flight; pipelined {args.orders} msgs, window {args.window}/session; warm-up {args.warmup}; venue "
-          f"chain {args.chain}, FileStore + file log (its production config), no rate limit; floor: "
-          f"ThreadedSocketAcceptor, MemoryStore, no log, integer tags")
+    print(
+        f"settings: seed {args.seed}; stream {SYMBOL} GTC limits of 1-5 lots, half crossing within 5 ticks "
+        f"of 10.00, half resting 6-15 ticks away; ~25% cancels, ~10% replaces of resting orders from {', '.join(MEMBERS)}; latency phase {args.latency_orders} msgs one in "
+        f"flight; pipelined {args.orders} msgs, window {args.window}/session; warm-up {args.warmup}; venue "
+        f"chain {args.chain}, FileStore + file log (its production config), no rate limit; floor: "
+        f"ThreadedSocketAcceptor, MemoryStore, no log, integer tags"
+    )
     results: dict[str, dict[str, PhaseResult]] = {}
     stores = [k for k in args.stores.split(",") if k]
     # The floor runs before and after each venue (floor, sqlite, floor, postgres, floor): a shared
@@ -1074,27 +1225,35 @@ def _run(args, work: Path) -> int:
     if floors:
         print("venue / floor (the floor: the mean of the runs right before and after the venue's):")
         for i, kind in enumerate(stores):
-            v, around = results[kind], floors[i:i + 2]
+            v, around = results[kind], floors[i : i + 2]
             rate = sum(f["pipelined"].rate for f in around) / len(around)
             cpu = sum(f["pipelined"].cpu_s / f["pipelined"].messages for f in around) / len(around)
             lat50 = sum(f["latency"].pct(50) for f in around) / len(around)
             lat99 = sum(f["latency"].pct(99) for f in around) / len(around)
             ratio = v["pipelined"].rate / rate
-            print(f"  {kind:<9} orders/s {v['pipelined'].rate:7.0f} / {rate:7.0f} = {ratio:5.0%} "
-                  f"(target >= {args.target:.0%}: {'met' if ratio >= args.target else 'NOT met'}; floor before "
-                  f"{around[0]['pipelined'].rate:.0f}, after {around[-1]['pipelined'].rate:.0f}); "
-                  f"ack latency p50 {v['latency'].pct(50) / lat50:4.1f}x, "
-                  f"p99 {v['latency'].pct(99) / lat99:4.1f}x; CPU/order "
-                  f"{v['pipelined'].cpu_s / v['pipelined'].messages * 1e6:.0f} vs {cpu * 1e6:.0f} us")
+            print(
+                f"  {kind:<9} orders/s {v['pipelined'].rate:7.0f} / {rate:7.0f} = {ratio:5.0%} "
+                f"(target >= {args.target:.0%}: {'met' if ratio >= args.target else 'NOT met'}; floor before "
+                f"{around[0]['pipelined'].rate:.0f}, after {around[-1]['pipelined'].rate:.0f}); "
+                f"ack latency p50 {v['latency'].pct(50) / lat50:4.1f}x, "
+                f"p99 {v['latency'].pct(99) / lat99:4.1f}x; CPU/order "
+                f"{v['pipelined'].cpu_s / v['pipelined'].messages * 1e6:.0f} vs {cpu * 1e6:.0f} us"
+            )
     checks = {k: fills_checksum(r["latency"].fills) for k, r in results.items()}
     if len(set(checks.values())) > 1:
         print(f"! latency-phase fills differ between stores: {checks}")
         failed = True
-    for kind, r in results.items():
+    for r in results.values():
         if r.get("problems"):
             failed = True
-    print("correctness: " + ("FAILED" if failed else "every message answered; member fills equal the journal; "
-                             "latency-phase checksums equal across stores"))
+    print(
+        "correctness: "
+        + (
+            "FAILED"
+            if failed
+            else "every message answered; member fills equal the journal; latency-phase checksums equal across stores"
+        )
+    )
     return 1 if failed else 0
 
 

@@ -70,9 +70,7 @@ def expected_balances(investors: list[str], trades: list[SettlementInstruction])
     return tokens, cash
 
 
-def run_backend(
-    kind: str, sizes: list[int], n_batched: int, n_single: int, investors_n: int, seed: int
-) -> list[dict]:
+def run_backend(kind: str, sizes: list[int], n_batched: int, n_single: int, investors_n: int, seed: int) -> list[dict]:
     node_cm = backend.anvil_node() if kind == "anvil" else backend.embedded_node()
     rows = []
     with node_cm as node:
@@ -128,12 +126,8 @@ def run_backend(
             raise SystemExit(f"[{kind}] final balances differ from the reference model")
         assert sum(got_tokens.values()) == INITIAL_QTY * investors_n
         assert sum(got_cash.values()) == INITIAL_CASH * investors_n
-        digest = hashlib.sha256(
-            repr(sorted(got_tokens.items()) + sorted(got_cash.items())).encode()
-        ).hexdigest()[:16]
-        print(
-            f"  checksum: {len(all_trades)} trades settled, balances match the reference model, sha256 {digest}"
-        )
+        digest = hashlib.sha256(repr(sorted(got_tokens.items()) + sorted(got_cash.items())).encode()).hexdigest()[:16]
+        print(f"  checksum: {len(all_trades)} trades settled, balances match the reference model, sha256 {digest}")
     return rows
 
 
@@ -141,9 +135,7 @@ def machine() -> str:
     anvil = backend.find_anvil()
     anvil_version = "missing"
     if anvil:
-        anvil_version = subprocess.run(
-            [str(anvil), "--version"], capture_output=True, text=True
-        ).stdout.splitlines()[0]
+        anvil_version = subprocess.run([str(anvil), "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     return (
         f"python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} cpus, "
         f"gc {'on' if gc.isenabled() else 'off'} (threshold {gc.get_threshold()}), {anvil_version}"
@@ -151,9 +143,7 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="embedded,anvil")
     parser.add_argument("--sizes", default="1,50,200")
     parser.add_argument("--seed", type=int, default=1)

@@ -58,8 +58,10 @@ def main() -> int:
     args = ap.parse_args()
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="soak_"))
     print(fl.machine_info())
-    print(f"settings: {args.minutes:g} min at {args.rate:.0f} msgs/s, store {args.store}, chain {args.chain}, "
-          f"seed {args.seed}; flat if the RSS slope over the second half is below {args.max_slope} MiB/min")
+    print(
+        f"settings: {args.minutes:g} min at {args.rate:.0f} msgs/s, store {args.store}, chain {args.chain}, "
+        f"seed {args.seed}; flat if the RSS slope over the second half is below {args.max_slope} MiB/min"
+    )
     total = int(args.minutes * 60 * args.rate)
     pg_name = None
     venue = None
@@ -79,6 +81,7 @@ def main() -> int:
         stamps: list[tuple[float, float]] = []  # (seconds since start, latency us) per answer
         rss: list[tuple[float, dict[str, int]]] = []  # (seconds, RSS per process role)
         from collections import Counter
+
         outstanding, seen, t_end = Counter(), set(), [0]
         t0 = time.monotonic()
         next_sample = t0
@@ -99,15 +102,24 @@ def main() -> int:
                 stamps.append((elapsed, lat))
             answered_before = len(result.latencies_us)
             if now >= next_sample:
-                rss.append((now - t0, {role: sum(fl.rss_bytes(p) for p in pids if Path(f"/proc/{p}").exists())
-                                       for role, pids in roles.items()}))
+                rss.append(
+                    (
+                        now - t0,
+                        {
+                            role: sum(fl.rss_bytes(p) for p in pids if Path(f"/proc/{p}").exists())
+                            for role, pids in roles.items()
+                        },
+                    )
+                )
                 next_sample += 1.0
             if elapsed > args.minutes * 60 + 120:
                 print(f"! {len(pending)} messages unanswered 2 minutes after the end")
                 break
         elapsed = time.monotonic() - t0
-        print(f"sent {sent} messages in {elapsed:.0f}s ({sent / elapsed:.0f}/s), {result.exec_reports} exec reports, "
-              f"{len(result.fills)} fills, rejects {dict(result.rejected.most_common(3))}")
+        print(
+            f"sent {sent} messages in {elapsed:.0f}s ({sent / elapsed:.0f}/s), {result.exec_reports} exec reports, "
+            f"{len(result.fills)} fills, rejects {dict(result.rejected.most_common(3))}"
+        )
         print("minute  answers   p50 us   p99 us  p99.9 us    max us   venue RSS MiB (FIX + engine)")
         minutes = int(elapsed // 60) + 1
         for m in range(minutes):
@@ -115,8 +127,10 @@ def main() -> int:
             mem = [sum(r[1][role] for role in VENUE) for r in rss if m * 60 <= r[0] < (m + 1) * 60]
             if not lats:
                 continue
-            print(f"{m + 1:6d} {len(lats):8d} {fl.percentile(lats, 50):8.0f} {fl.percentile(lats, 99):8.0f} "
-                  f"{fl.percentile(lats, 99.9):9.0f} {max(lats):9.0f}   {(mem[-1] if mem else 0) / 2**20:8.1f}")
+            print(
+                f"{m + 1:6d} {len(lats):8d} {fl.percentile(lats, 50):8.0f} {fl.percentile(lats, 99):8.0f} "
+                f"{fl.percentile(lats, 99.9):9.0f} {max(lats):9.0f}   {(mem[-1] if mem else 0) / 2**20:8.1f}"
+            )
         rate_per_min = sent / elapsed * 60
         print(f"memory over the second half ({sum(1 for t, _ in rss if t >= elapsed / 2)} samples):")
         print("  process                 RSS MiB start -> end   slope MiB/min   bytes per order message")
@@ -125,11 +139,15 @@ def main() -> int:
             members = VENUE if role == "venue (FIX + engine)" else (role,)
             series = [(t, sum(per[r] for r in members if r in per)) for t, per in rss]
             slopes[role] = slope_per_minute([(t, v / 2**20) for t, v in series if t >= elapsed / 2])
-            print(f"  {role:22s}  {series[0][1] / 2**20:7.1f} -> {series[-1][1] / 2**20:7.1f}   {slopes[role]:+13.2f}   "
-                  f"{slopes[role] * 2**20 / rate_per_min:+10.0f}")
+            print(
+                f"  {role:22s}  {series[0][1] / 2**20:7.1f} -> {series[-1][1] / 2**20:7.1f}   {slopes[role]:+13.2f}   "
+                f"{slopes[role] * 2**20 / rate_per_min:+10.0f}"
+            )
         flat = abs(slopes["venue (FIX + engine)"]) < args.max_slope
-        print(f"memory: the venue's slope {slopes['venue (FIX + engine)']:+.2f} MiB/min -> "
-              f"{'flat' if flat else 'GROWING'} (threshold {args.max_slope} MiB/min)")
+        print(
+            f"memory: the venue's slope {slopes['venue (FIX + engine)']:+.2f} MiB/min -> "
+            f"{'flat' if flat else 'GROWING'} (threshold {args.max_slope} MiB/min)"
+        )
         errors = fl.venue_log_errors(venue.data_dir)
         if errors:
             print(f"! venue.log: {len(errors)} ERROR lines; first: {errors[0]}")
@@ -149,8 +167,13 @@ def process_roles(venue: fl.VenueUnderTest) -> dict[str, list[int]]:
     roles: dict[str, list[int]] = {"FIX process": [venue.pid], "engine": list(venue.engine)}
     for pid in venue.side:
         cmdline = fl._cmdline(pid)
-        role = ("settlement worker" if b"venue.chain.worker" in cmdline else
-                "embedded chain node" if b"embedded_node" in cmdline else "other")
+        role = (
+            "settlement worker"
+            if b"venue.chain.worker" in cmdline
+            else "embedded chain node"
+            if b"embedded_node" in cmdline
+            else "other"
+        )
         roles.setdefault(role, []).append(pid)
     return roles
 

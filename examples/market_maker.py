@@ -39,7 +39,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DICTIONARY = ROOT / "fix_config" / "FIX44.xml"
 
 BUY, SELL = "1", "2"  # Side(54)
+PRINCIPAL = "P"  # OrderCapacity(528): a market maker quotes for its own account
 SIDE_NAMES = {BUY: "bid", SELL: "offer"}
 
 
@@ -91,6 +92,7 @@ class Tag:
     MDEntrySize = 271
     MDUpdateAction = 279
     SecurityReqID = 320
+    OrderCapacity = 528
     MassCancelRequestType = 530
     MassCancelResponse = 531
     TotalAffectedOrders = 533
@@ -108,7 +110,7 @@ MD_NEW, MD_CHANGE, MD_DELETE = "0", "1", "2"
 
 def utc_now() -> str:
     """A FIX UTCTimestamp with milliseconds."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y%m%d-%H:%M:%S.") + f"{now.microsecond // 1000:03d}"
 
 
@@ -128,13 +130,13 @@ class Quote:
     """One resting order of ours (a bid or an offer) and the request, if any, that is in flight."""
 
     side: str
-    cl_ord_id: str          # the order's current ClOrdID
-    price: int              # ticks
-    qty: int                # OrderQty (total, including what has traded)
-    order_id: str = ""      # the venue's OrderID, known once acknowledged
+    cl_ord_id: str  # the order's current ClOrdID
+    price: int  # ticks
+    qty: int  # OrderQty (total, including what has traded)
+    order_id: str = ""  # the venue's OrderID, known once acknowledged
     leaves: int = 0
     cum: int = 0
-    pending: str = ""       # "new", "replace" or "cancel" while a request awaits its answer
+    pending: str = ""  # "new", "replace" or "cancel" while a request awaits its answer
     pending_cl_ord_id: str = ""
     pending_price: int | None = None  # the new price of a replace in flight
 
@@ -148,12 +150,12 @@ class Market:
     """What the strategy knows about one symbol: the book, our quotes, our position."""
 
     symbol: str
-    ref: int | None = None        # reference price in ticks (from --ref), the last fallback
-    tick: Decimal | None = None   # from the SecurityList
+    ref: int | None = None  # reference price in ticks (from --ref), the last fallback
+    tick: Decimal | None = None  # from the SecurityList
     lot: int = 1
     md_req_id: str = ""
     rpt_seq: int = 0
-    bids: dict[int, int] = field(default_factory=dict)    # price ticks -> size, everyone's
+    bids: dict[int, int] = field(default_factory=dict)  # price ticks -> size, everyone's
     offers: dict[int, int] = field(default_factory=dict)
     last_trade: int | None = None
     quotes: dict[str, Quote | None] = field(default_factory=lambda: {BUY: None, SELL: None})
@@ -176,8 +178,9 @@ class Market:
         """The best price of the other participants on one side: the book minus our own quote."""
         levels = self.bids if side == BUY else self.offers
         own = self.quotes[side]
-        prices = [p for p, size in levels.items()
-                  if size - (own.leaves if own and own.order_id and own.price == p else 0) > 0]
+        prices = [
+            p for p, size in levels.items() if size - (own.leaves if own and own.order_id and own.price == p else 0) > 0
+        ]
         if not prices:
             return None
         return max(prices) if side == BUY else min(prices)
@@ -335,13 +338,17 @@ class MarketMaker:
         self.stopping = True
         if self.logged_on:
             self.mass_cancel_id = self.next_id("MC")
-            self.send("q", [(Tag.ClOrdID, self.mass_cancel_id), (Tag.MassCancelRequestType, "7"),
-                            (Tag.TransactTime, utc_now())])
+            self.send(
+                "q",
+                [(Tag.ClOrdID, self.mass_cancel_id), (Tag.MassCancelRequestType, "7"), (Tag.TransactTime, utc_now())],
+            )
             if not self.pump_until(lambda: self.mass_cancel_answered or not self.logged_on, 10):
                 log.error("no OrderMassCancelReport within 10 s")
             if not self.logged_on:
-                log.warning("disconnected before the mass cancel was answered: the venue cancels the quotes "
-                            "of a cancel-on-disconnect session itself")
+                log.warning(
+                    "disconnected before the mass cancel was answered: the venue cancels the quotes "
+                    "of a cancel-on-disconnect session itself"
+                )
             # The 150=4 execution reports follow the 35=r; wait for them so the last status is true.
             self.pump_until(lambda: not any(q for m in self.markets.values() for q in m.quotes.values()), 5)
             session = fix.Session.lookupSession(self.session_id)
@@ -453,8 +460,12 @@ class MarketMaker:
             if i == 1:
                 seq = int(field_or(group, Tag.RptSeq, "0"))
                 if seq != market.rpt_seq + 1:
-                    log.warning("%s: market data gap (RptSeq %d after %d): subscribing again",
-                                market.symbol, seq, market.rpt_seq)
+                    log.warning(
+                        "%s: market data gap (RptSeq %d after %d): subscribing again",
+                        market.symbol,
+                        seq,
+                        market.rpt_seq,
+                    )
                     self.subscribe(market)
                     return
                 market.rpt_seq = seq
@@ -479,8 +490,9 @@ class MarketMaker:
         cl_ord_id = field_or(msg, Tag.ClOrdID, "")
         order_id = field_or(msg, Tag.OrderID, "")
         quote = market.quotes[side]
-        ours = quote is not None and (order_id == quote.order_id != "" or cl_ord_id in (quote.cl_ord_id,
-                                                                                        quote.pending_cl_ord_id))
+        ours = quote is not None and (
+            order_id == quote.order_id != "" or cl_ord_id in (quote.cl_ord_id, quote.pending_cl_ord_id)
+        )
         if exec_type in ("F", "H"):  # a fill, or a trade bust that undoes one
             qty = int(msg.getField(Tag.LastQty))
             signed = qty if side == BUY else -qty
@@ -493,8 +505,14 @@ class MarketMaker:
                     market.bought += qty
                 else:
                     market.sold += qty
-                log.info("%s: %s %d at %s (position %+d)", symbol, "bought" if side == BUY else "sold", qty,
-                         msg.getField(Tag.LastPx), market.position + signed)
+                log.info(
+                    "%s: %s %d at %s (position %+d)",
+                    symbol,
+                    "bought" if side == BUY else "sold",
+                    qty,
+                    msg.getField(Tag.LastPx),
+                    market.position + signed,
+                )
             market.position += signed
         if not ours:
             return
@@ -526,8 +544,7 @@ class MarketMaker:
         for market in self.markets.values():
             for side, quote in market.quotes.items():
                 if quote is not None and quote.pending_cl_ord_id == cl_ord_id:
-                    log.info("%s %s: request refused: %s", market.symbol, SIDE_NAMES[side],
-                             field_or(msg, Tag.Text, ""))
+                    log.info("%s %s: request refused: %s", market.symbol, SIDE_NAMES[side], field_or(msg, Tag.Text, ""))
                     quote.pending = quote.pending_cl_ord_id = ""
                     quote.pending_price = None
                     market.retry_after[side] = time.monotonic() + 1.0
@@ -558,8 +575,10 @@ class MarketMaker:
             bid = min(bid, others_offer - 1)
         if others_bid is not None:
             offer = max(offer, others_bid + 1)
-        return {BUY: bid if bid > 0 and market.position < self.s.max_position else None,
-                SELL: offer if market.position > -self.s.max_position else None}
+        return {
+            BUY: bid if bid > 0 and market.position < self.s.max_position else None,
+            SELL: offer if market.position > -self.s.max_position else None,
+        }
 
     def requote(self) -> None:
         """Bring each quote to its wanted price and size: new order, replace (35=G) or cancel."""
@@ -596,22 +615,54 @@ class MarketMaker:
     def new_order(self, market: Market, side: str, price: int, qty: int) -> None:
         cl_ord_id = self.next_id("Q")
         market.quotes[side] = Quote(side, cl_ord_id, price, qty, pending="new", pending_cl_ord_id=cl_ord_id)
-        self.send("D", [(Tag.ClOrdID, cl_ord_id), (Tag.Account, self.s.account), (Tag.Symbol, market.symbol),
-                        (Tag.Side, side), (Tag.TransactTime, utc_now()), (Tag.OrderQty, str(qty)),
-                        (Tag.OrdType, "2"), (Tag.Price, market.price(price)), (Tag.TimeInForce, "0")])
+        self.send(
+            "D",
+            [
+                (Tag.ClOrdID, cl_ord_id),
+                (Tag.Account, self.s.account),
+                (Tag.Symbol, market.symbol),
+                (Tag.Side, side),
+                (Tag.TransactTime, utc_now()),
+                (Tag.OrderQty, str(qty)),
+                (Tag.OrdType, "2"),
+                (Tag.Price, market.price(price)),
+                (Tag.TimeInForce, "0"),
+                (Tag.OrderCapacity, PRINCIPAL),
+            ],
+        )
 
     def replace(self, market: Market, quote: Quote, price: int, qty: int) -> None:
         quote.pending, quote.pending_cl_ord_id, quote.pending_price = "replace", self.next_id("Q"), price
-        self.send("G", [(Tag.ClOrdID, quote.pending_cl_ord_id), (Tag.OrigClOrdID, quote.cl_ord_id),
-                        (Tag.OrderID, quote.order_id), (Tag.Account, self.s.account), (Tag.Symbol, market.symbol),
-                        (Tag.Side, quote.side), (Tag.TransactTime, utc_now()), (Tag.OrderQty, str(qty)),
-                        (Tag.OrdType, "2"), (Tag.Price, market.price(price)), (Tag.TimeInForce, "0")])
+        self.send(
+            "G",
+            [
+                (Tag.ClOrdID, quote.pending_cl_ord_id),
+                (Tag.OrigClOrdID, quote.cl_ord_id),
+                (Tag.OrderID, quote.order_id),
+                (Tag.Account, self.s.account),
+                (Tag.Symbol, market.symbol),
+                (Tag.Side, quote.side),
+                (Tag.TransactTime, utc_now()),
+                (Tag.OrderQty, str(qty)),
+                (Tag.OrdType, "2"),
+                (Tag.Price, market.price(price)),
+                (Tag.TimeInForce, "0"),
+            ],
+        )
 
     def cancel(self, market: Market, quote: Quote) -> None:
         quote.pending, quote.pending_cl_ord_id = "cancel", self.next_id("Q")
-        self.send("F", [(Tag.ClOrdID, quote.pending_cl_ord_id), (Tag.OrigClOrdID, quote.cl_ord_id),
-                        (Tag.OrderID, quote.order_id), (Tag.Symbol, market.symbol), (Tag.Side, quote.side),
-                        (Tag.TransactTime, utc_now())])
+        self.send(
+            "F",
+            [
+                (Tag.ClOrdID, quote.pending_cl_ord_id),
+                (Tag.OrigClOrdID, quote.cl_ord_id),
+                (Tag.OrderID, quote.order_id),
+                (Tag.Symbol, market.symbol),
+                (Tag.Side, quote.side),
+                (Tag.TransactTime, utc_now()),
+            ],
+        )
 
     # ------------------------------------------------------------ sending
     def next_id(self, prefix: str) -> str:
@@ -640,15 +691,19 @@ class MarketMaker:
     def print_status(self) -> None:
         parts = []
         for m in self.markets.values():
+
             def show(side: str, m=m) -> str:
                 q = m.quotes[side]
                 if q is None or m.tick is None or not q.order_id:
                     return "-"
                 return f"{q.leaves}@{m.price(q.price)}"
+
             fair = m.fair()
             fair_text = m.price(fair) if fair is not None and m.tick is not None else "?"
-            parts.append(f"{m.symbol} pos {m.position:+d} bid {show(BUY)} offer {show(SELL)} fair {fair_text} "
-                         f"fills {m.fills} (bought {m.bought}, sold {m.sold})")
+            parts.append(
+                f"{m.symbol} pos {m.position:+d} bid {show(BUY)} offer {show(SELL)} fair {fair_text} "
+                f"fills {m.fills} (bought {m.bought}, sold {m.sold})"
+            )
         state = "logged on" if self.logged_on else "not logged on"
         print(f"{time.strftime('%H:%M:%S')} status [{state}] " + " | ".join(parts), flush=True)
 
@@ -669,33 +724,37 @@ def write_settings(s: Settings) -> Path:
     canceled its orders when it went away, and it quotes afresh."""
     s.state_dir.mkdir(parents=True, exist_ok=True)
     path = s.state_dir / "initiator.cfg"
-    path.write_text("\n".join([
-        "[DEFAULT]",
-        "ConnectionType=initiator",
-        f"SocketConnectHost={s.host}",
-        f"SocketConnectPort={s.port}",
-        "SocketNodelay=Y",
-        "ReconnectInterval=2",
-        "HeartBtInt=10",
-        "StartTime=00:00:00",
-        "EndTime=00:00:00",
-        "NonStopSession=Y",
-        "ResetOnLogon=Y",
-        "ResetOnLogout=Y",
-        "ResetOnDisconnect=Y",
-        "UseDataDictionary=Y",
-        f"DataDictionary={s.dictionary}",
-        "ValidateFieldsOutOfOrder=N",
-        "CheckLatency=N",
-        f"FileStorePath={s.state_dir / 'store'}",
-        f"FileLogPath={s.state_dir / 'log'}",
-        "",
-        "[SESSION]",
-        "BeginString=FIX.4.4",
-        f"SenderCompID={s.comp_id}",
-        f"TargetCompID={s.target}",
-        "",
-    ]))
+    path.write_text(
+        "\n".join(
+            [
+                "[DEFAULT]",
+                "ConnectionType=initiator",
+                f"SocketConnectHost={s.host}",
+                f"SocketConnectPort={s.port}",
+                "SocketNodelay=Y",
+                "ReconnectInterval=2",
+                "HeartBtInt=10",
+                "StartTime=00:00:00",
+                "EndTime=00:00:00",
+                "NonStopSession=Y",
+                "ResetOnLogon=Y",
+                "ResetOnLogout=Y",
+                "ResetOnDisconnect=Y",
+                "UseDataDictionary=Y",
+                f"DataDictionary={s.dictionary}",
+                "ValidateFieldsOutOfOrder=N",
+                "CheckLatency=N",
+                f"FileStorePath={s.state_dir / 'store'}",
+                f"FileLogPath={s.state_dir / 'log'}",
+                "",
+                "[SESSION]",
+                "BeginString=FIX.4.4",
+                f"SenderCompID={s.comp_id}",
+                f"TargetCompID={s.target}",
+                "",
+            ]
+        )
+    )
     return path
 
 
@@ -706,14 +765,28 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     p.add_argument("--comp-id", default="MM1", help="your SenderCompID (also the logon Username)")
     p.add_argument("--password", default="sandbox")
     p.add_argument("--account", default="M-MAKER", help="the investor account the quotes are for")
-    p.add_argument("--symbol", action="append", dest="symbols", metavar="SYMBOL",
-                   help="a symbol to quote (repeatable; default ACME)")
-    p.add_argument("--ref", action="append", default=[], metavar="SYMBOL=PRICE",
-                   help="reference price used until the book or a trade gives one (repeatable)")
+    p.add_argument(
+        "--symbol",
+        action="append",
+        dest="symbols",
+        metavar="SYMBOL",
+        help="a symbol to quote (repeatable; default ACME)",
+    )
+    p.add_argument(
+        "--ref",
+        action="append",
+        default=[],
+        metavar="SYMBOL=PRICE",
+        help="reference price used until the book or a trade gives one (repeatable)",
+    )
     p.add_argument("--spread-ticks", type=int, default=10, help="distance between bid and offer, in ticks")
     p.add_argument("--size", type=int, default=100, help="quantity of each quote (rounded down to whole lots)")
-    p.add_argument("--max-position", type=int, default=1000,
-                   help="stop bidding at +N, stop offering at -N; quotes shift by one spread at N")
+    p.add_argument(
+        "--max-position",
+        type=int,
+        default=1000,
+        help="stop bidding at +N, stop offering at -N; quotes shift by one spread at N",
+    )
     p.add_argument("--duration", type=float, default=0, help="seconds to run (0: until SIGINT/SIGTERM)")
     p.add_argument("--status-interval", type=float, default=5, help="seconds between status lines")
     p.add_argument("--state-dir", help="where the QuickFIX settings, store and logs go (default: a new temp dir)")
@@ -729,14 +802,28 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     if a.spread_ticks < 2 or a.size <= 0 or a.max_position <= 0:
         p.error("--spread-ticks must be at least 2; --size and --max-position must be positive")
     state_dir = Path(a.state_dir) if a.state_dir else Path(tempfile.mkdtemp(prefix="market-maker-"))
-    return Settings(a.host, a.port, a.comp_id, a.password, a.account, tuple(a.symbols or ["ACME"]), refs,
-                    a.spread_ticks, a.size, a.max_position, a.duration, a.status_interval, state_dir.resolve(),
-                    Path(a.dictionary).resolve())
+    return Settings(
+        a.host,
+        a.port,
+        a.comp_id,
+        a.password,
+        a.account,
+        tuple(a.symbols or ["ACME"]),
+        refs,
+        a.spread_ticks,
+        a.size,
+        a.max_position,
+        a.duration,
+        a.status_interval,
+        state_dir.resolve(),
+        Path(a.dictionary).resolve(),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
-                        format="%(asctime)s market-maker %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stdout, format="%(asctime)s market-maker %(levelname)s %(message)s"
+    )
     s = parse_args(argv)
     events: queue.Queue = queue.Queue()
     app = MakerApp(events, s.comp_id, s.password)
@@ -749,8 +836,14 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    log.info("connecting to %s:%d as %s; quoting %s; state in %s", s.host, s.port, s.comp_id,
-             ", ".join(s.symbols), s.state_dir)
+    log.info(
+        "connecting to %s:%d as %s; quoting %s; state in %s",
+        s.host,
+        s.port,
+        s.comp_id,
+        ", ".join(s.symbols),
+        s.state_dir,
+    )
     initiator.start()
     strategy = threading.Thread(target=maker.run, name="strategy")
     strategy.start()

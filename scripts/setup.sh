@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up the development environment: a virtualenv in .venv with the venue and its test tools, and
 # the npm packages (Solidity compiler, ERC-3643 suite, anvil). Safe to run again: it only redoes
-# what changed. The first run compiles quickfix from source (10-20 minutes on 2 cores; pip caches
-# the wheel, later runs take seconds).
+# what changed. The first run on a machine compiles quickfix from source with TLS (5-20 minutes on
+# 2 cores; scripts/build-quickfix.sh keeps the wheel, later runs take seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,12 +13,13 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/pip install --quiet --upgrade pip wheel setuptools
 fi
 
+# quickfix with TLS (HAVE_SSL, OpenSSL): built once per machine, before pip could take a plain wheel.
+scripts/build-quickfix.sh .venv/bin/python
+
 stamp=.venv/.venue-setup
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: installing Python packages (the first quickfix build compiles C++ for 10-20 minutes)"
-  # -O1 without debug info builds quickfix about twice as fast and runs as fast.
-  CFLAGS="${CFLAGS:--O1 -g0 -DNDEBUG}" CXXFLAGS="${CXXFLAGS:--O1 -g0 -DNDEBUG}" \
-    .venv/bin/pip install --quiet -e ".[test]"
+  echo "setup: installing Python packages"
+  .venv/bin/pip install --quiet -e ".[test]"
   touch "$stamp"
 fi
 

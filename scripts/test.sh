@@ -14,4 +14,5 @@ if ! pg_isready -q -h "$PGHOST_" -p 5432 2>/dev/null; then
   pg_isready -h "$PGHOST_" -p 5432 || { echo "test: PostgreSQL is not available on $PGHOST_:5432" >&2; exit 1; }
 fi
 
-exec .venv/bin/python -m pytest "$@"
+# Tests wait on venues, sockets and databases more than on the CPU: three workers on two cores.
+exec .venv/bin/python -m pytest -n "${VENUE_TEST_WORKERS:-3}" "$@"

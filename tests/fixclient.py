@@ -7,9 +7,10 @@ TestRequests, keeps every application message it received, and can wait for one 
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import simplefix
 
@@ -42,17 +43,29 @@ class Msg(dict):
 
 
 def _ts() -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y%m%d-%H:%M:%S.") + f"{now.microsecond // 1000:03d}"
 
 
 class FixClient:
     """One FIX session from the member's side."""
 
-    def __init__(self, port: int, comp_id: str, *, target: str = "ATS", host: str = "127.0.0.1",
-                 password: str | None = "sandbox", username: str | None = None, heartbeat: int = 30,
-                 seq: int = 1) -> None:
+    def __init__(
+        self,
+        port: int,
+        comp_id: str,
+        *,
+        target: str = "ATS",
+        host: str = "127.0.0.1",
+        password: str | None = "sandbox",
+        username: str | None = None,
+        heartbeat: int = 30,
+        seq: int = 1,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """`tls`: connect over TLS with this context (its client certificate, the CA it trusts)."""
         self.port, self.comp_id, self.target, self.host = port, comp_id, target, host
+        self.tls = tls
         self.password = password
         self.username = comp_id if username is None else username
         self.heartbeat = heartbeat
@@ -65,8 +78,9 @@ class FixClient:
 
     # ------------------------------------------------------------ session
     def connect(self) -> FixClient:
-        self.sock = socket.create_connection((self.host, self.port), timeout=5)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock = socket.create_connection((self.host, self.port), timeout=5)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host) if self.tls else sock
         self.closed = False
         return self
 
@@ -127,8 +141,16 @@ class FixClient:
 
     def _gap_fill(self, begin: int) -> None:
         m = simplefix.FixMessage()
-        for tag, value in ((8, "FIX.4.4"), (35, "4"), (49, self.comp_id), (56, self.target), (34, str(begin)),
-                           (43, "Y"), (52, _ts()), (122, _ts())):
+        for tag, value in (
+            (8, "FIX.4.4"),
+            (35, "4"),
+            (49, self.comp_id),
+            (56, self.target),
+            (34, str(begin)),
+            (43, "Y"),
+            (52, _ts()),
+            (122, _ts()),
+        ):
             m.append_pair(tag, value, header=True)
         m.append_pair(123, "Y")
         m.append_pair(36, str(self.out_seq))
@@ -138,15 +160,37 @@ class FixClient:
         assert self.sock is not None, "not connected"
         self.sock.sendall(raw)
 
-    def new_order(self, cl_ord_id: str, symbol: str, side: str, qty, price=None, *, account: str | None = None,
-                  ord_type: str | None = None, tif: str = "0", extra: list[tuple[int, str]] | None = None) -> None:
-        """Send a NewOrderSingle (limit if a price is given, else market)."""
-        fields = [(11, cl_ord_id), (55, symbol), (54, side), (60, _ts()), (38, str(qty)),
-                  (40, ord_type or ("2" if price is not None else "1")), (59, tif)]
+    def new_order(
+        self,
+        cl_ord_id: str,
+        symbol: str,
+        side: str,
+        qty,
+        price=None,
+        *,
+        account: str | None = None,
+        ord_type: str | None = None,
+        tif: str = "0",
+        capacity: str | None = "A",
+        extra: list[tuple[int, str]] | None = None,
+    ) -> None:
+        """Send a NewOrderSingle (limit if a price is given, else market); OrderCapacity(528) A
+        (agency) unless `capacity` says otherwise (None: left out)."""
+        fields = [
+            (11, cl_ord_id),
+            (55, symbol),
+            (54, side),
+            (60, _ts()),
+            (38, str(qty)),
+            (40, ord_type or ("2" if price is not None else "1")),
+            (59, tif),
+        ]
         if price is not None:
             fields.append((44, str(price)))
         if account is not None:
             fields.append((1, account))
+        if capacity is not None:
+            fields.append((528, capacity))
         fields += extra or []
         self.send("D", fields)
 
@@ -158,14 +202,36 @@ class FixClient:
             fields.append((37, order_id))
         self.send("F", fields)
 
-    def replace(self, cl_ord_id: str, orig: str, symbol: str, side: str, qty, price, *, account: str | None = None,
-                tif: str | None = None, ord_type: str = "2") -> None:
-        fields = [(11, cl_ord_id), (41, orig), (55, symbol), (54, side), (60, _ts()), (38, str(qty)),
-                  (40, ord_type), (44, str(price))]
+    def replace(
+        self,
+        cl_ord_id: str,
+        orig: str,
+        symbol: str,
+        side: str,
+        qty,
+        price,
+        *,
+        account: str | None = None,
+        tif: str | None = None,
+        ord_type: str = "2",
+        capacity: str | None = None,
+    ) -> None:
+        fields = [
+            (11, cl_ord_id),
+            (41, orig),
+            (55, symbol),
+            (54, side),
+            (60, _ts()),
+            (38, str(qty)),
+            (40, ord_type),
+            (44, str(price)),
+        ]
         if account is not None:
             fields.append((1, account))
         if tif is not None:
             fields.append((59, tif))
+        if capacity is not None:
+            fields.append((528, capacity))
         self.send("G", fields)
 
     def status(self, cl_ord_id: str, symbol: str, side: str, order_id: str | None = None) -> None:
@@ -180,7 +246,7 @@ class FixClient:
         self.sock.settimeout(timeout)
         try:
             data = self.sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             return
         if not data:
             self.closed = True
@@ -220,9 +286,14 @@ class FixClient:
 
     def exec_report(self, cl_ord_id: str | None = None, exec_type: str | None = None, timeout: float = 10.0) -> Msg:
         """The next ExecutionReport for `cl_ord_id` (and ExecType, if given)."""
+
         def match(m: Msg) -> bool:
-            return (m.type == "8" and (cl_ord_id is None or m.get(11) == cl_ord_id)
-                    and (exec_type is None or m.get(150) == exec_type))
+            return (
+                m.type == "8"
+                and (cl_ord_id is None or m.get(11) == cl_ord_id)
+                and (exec_type is None or m.get(150) == exec_type)
+            )
+
         return self.wait_for(match, timeout)
 
     def drain(self, seconds: float = 0.3) -> list[Msg]:

@@ -13,34 +13,40 @@
 - Entitlements: which securities a member may trade (`entitled`); rows in the store, "*" = all.
 - Every grant, denial, limitation, restoration and revocation is recorded with its reason and the
   standard applied (`venue.store.access.record_access`).
-- Reads across members through the CLI are recorded with the operator's identity (`audit_read`).
+- Operators: who runs a `venue` command and with which role (`Role`), from the `[operators]`
+  section of the venue TOML (spec/fair-access.md section 5):
+
+      [operators]
+      users = { alice = "admin", bob = "compliance" }          # OS user name -> role
+      tokens = { "sha256:<hex of sha256(token)>" = "carol:ops" }   # token hash -> "name:role"
+
+  The identity is the token's name when $VENUE_OPERATOR_TOKEN is set (a token not listed is
+  refused, never replaced by the OS user), else the real OS user of the process (its uid, not
+  $USER).
+- Reads of a member's confidential trading information are recorded with the operator and the
+  reason before anything is shown (`venue.store.access.record_data_access`).
 """
 
 from __future__ import annotations
 
-import getpass
+import hashlib
 import json
 import logging
 import os
+import pwd
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from venue import fair_access as fa
-from venue.config import ConfigError
+from venue.config import ConfigError, read_config
 
 log = logging.getLogger("venue.access")
 
-if TYPE_CHECKING:
-    from venue.store import Store
-
 ALL_SECURITIES = "*"
 VENUE_SCOPE = "venue"
-OPERATOR_ENV = "VENUE_OPERATOR"
+TOKEN_ENV = "VENUE_OPERATOR_TOKEN"
 
 _STANDARD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 
@@ -91,27 +97,37 @@ class AccessStandards:
             raise ValueError("name at least one standard")
         unknown = [i for i in ids if i not in self.ids()]
         if unknown:
-            raise ValueError(f"unknown standard {', '.join(unknown)}; the written standards are "
-                             f"{', '.join(self.ids())}")
+            raise ValueError(
+                f"unknown standard {', '.join(unknown)}; the written standards are {', '.join(self.ids())}"
+            )
         return ",".join(dict.fromkeys(ids))
 
 
 DEFAULT_STANDARDS = AccessStandards(
     standards=(
-        AccessStandard("AS-1", "Registered broker-dealer under Exchange Act section 15 and FINRA member "
-                               "in good standing"),
-        AccessStandard("AS-2", "Signed subscriber agreement accepting the venue's rules and rules of "
-                               "engagement"),
+        AccessStandard(
+            "AS-1", "Registered broker-dealer under Exchange Act section 15 and FINRA member in good standing"
+        ),
+        AccessStandard("AS-2", "Signed subscriber agreement accepting the venue's rules and rules of engagement"),
         AccessStandard("AS-3", "Passed the venue's connectivity certification in the sandbox"),
-        AccessStandard("AS-4", "Continues to meet AS-1 to AS-3 and complies with the subscriber agreement "
-                               "and the venue's rules; a documented failure is the only ground to limit "
-                               "or suspend access under this standard"),
-        AccessStandard("AS-5", "Risk controls: trading may be limited at once (kill switch, credit or "
-                               "error-trade controls) to protect the market; each limit is recorded and "
-                               "reviewed"),
-        AccessStandard("AS-6", "Security-specific terms: entitlement to a security may be withdrawn at the "
-                               "member's own request or where the security's transfer restrictions "
-                               "require it"),
+        AccessStandard(
+            "AS-4",
+            "Continues to meet AS-1 to AS-3 and complies with the subscriber agreement "
+            "and the venue's rules; a documented failure is the only ground to limit "
+            "or suspend access under this standard",
+        ),
+        AccessStandard(
+            "AS-5",
+            "Risk controls: trading may be limited at once (kill switch, credit or "
+            "error-trade controls) to protect the market; each limit is recorded and "
+            "reviewed",
+        ),
+        AccessStandard(
+            "AS-6",
+            "Security-specific terms: entitlement to a security may be withdrawn at the "
+            "member's own request or where the security's transfer restrictions "
+            "require it",
+        ),
     ),
     admission=("AS-1", "AS-2", "AS-3"),
 )
@@ -147,11 +163,7 @@ def load_standards(path: Path | None) -> AccessStandards:
     """The written access standards of the venue configured in `path` (defaults without a file)."""
     if path is None or not path.exists():
         return DEFAULT_STANDARDS
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    section = raw.get("access")
+    section = read_config(path).get("access")  # every section's keys checked, [access] among them
     if section is not None and not isinstance(section, Mapping):
         raise ConfigError(f"[access] in {path} must be a table")
     return parse_standards(section)
@@ -164,44 +176,149 @@ def entitled(entitlements: Mapping[str, frozenset[str]], member_id: str, symbol:
     return bool(held) and (symbol in held or ALL_SECURITIES in held)
 
 
-def operator() -> str:
-    """Who is running this command: $VENUE_OPERATOR, else the OS user name (self-declared: an audit
-    trail, not authentication; see spec/fair-access.md section 5)."""
-    name = os.environ.get(OPERATOR_ENV, "").strip()
-    if name:
-        return name[:64]
+# ---------------------------------------------------------------- operators and roles
+class Role(str, Enum):
+    """What an operator of the venue may do (spec/fair-access.md section 5)."""
+
+    ADMIN = "admin"  # every command, and the only role for a command no other role is named for
+    OPS = "ops"  # runs the venue and trading operations: serve, halts, kill switches, sessions
+    COMPLIANCE = "compliance"  # investors' and members' compliance state, access decisions, reports
+    READ_ONLY = "read-only"  # lists the registry; no member's confidential trading information
+
+    def may(self, roles: frozenset[Role]) -> bool:
+        """May an operator with this role run a command open to `roles`? Admin may run every one."""
+        return self is Role.ADMIN or self in roles
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """Who runs this command: a name, its role, and how it was established ("OS user" or "token")."""
+
+    name: str
+    role: Role
+    via: str
+
+    def __str__(self) -> str:
+        return f"{self.via} {self.name} ({self.role.value})"
+
+
+@dataclass(frozen=True, slots=True)
+class Operators:
+    """The `[operators]` section: OS user name -> role, and token hash ("sha256:<hex>") -> (name, role)."""
+
+    users: Mapping[str, Role]
+    tokens: Mapping[str, tuple[str, Role]]
+
+
+class NotAnOperator(Exception):
+    """The person running the command has no role; the message says who and how to grant one."""
+
+
+_OPERATOR_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$")
+_TOKEN_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+_ROLES = ", ".join(r.value for r in Role)
+
+
+def _role(value, where: str) -> Role:
     try:
-        return getpass.getuser()[:64] or "unknown"
-    except Exception:  # noqa: BLE001 - no user name in this environment
-        return "unknown"
+        return Role(value)
+    except ValueError:
+        raise ConfigError(f"{where}: unknown role {value!r}; the roles are {_ROLES}") from None
 
 
-def audit_read(store: Store, command: str, scope: str) -> int:
-    """Record a read across members' trading information (301(b)(10)) by the current operator;
-    returns the record's id. Call it before showing the data."""
-    from venue.store.access import record_data_access
-    return record_data_access(store, operator(), command, scope)
+def parse_operators(section: Mapping, path: Path) -> Operators:
+    """The `[operators]` section of the venue TOML -> Operators; ConfigError naming a bad name,
+    token hash or role."""
+    users, tokens = section.get("users", {}), section.get("tokens", {})
+    for key, value in (("users", users), ("tokens", tokens)):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{path}: [operators] {key} must be a table, e.g. {key} = {{ ... }}")
+    parsed_users: dict[str, Role] = {}
+    for name, role in users.items():
+        if not _OPERATOR_NAME.match(name):
+            raise ConfigError(f"{path}: [operators] users: {name!r} is not an OS user name")
+        parsed_users[name] = _role(role, f"{path}: [operators] users {name}")
+    parsed_tokens: dict[str, tuple[str, Role]] = {}
+    for digest, value in tokens.items():
+        if not _TOKEN_HASH.match(digest.lower()):
+            raise ConfigError(
+                f'{path}: [operators] tokens: {digest!r} must be "sha256:" and the 64 hex digits of the '
+                "token's SHA-256 (the token itself is never written in the config)"
+            )
+        name, _, role = value.partition(":") if isinstance(value, str) else ("", "", "")
+        if not _OPERATOR_NAME.match(name) or not role:
+            raise ConfigError(f'{path}: [operators] tokens: {value!r} must be "name:role", e.g. "carol:ops"')
+        parsed_tokens[digest.lower()] = (name, _role(role, f"{path}: [operators] tokens {name}"))
+    return Operators(parsed_users, parsed_tokens)
 
 
-def monthly_assessment(store: Store, month: fa.Month, out_dir: Path) -> Path:
-    """The scheduler's monthly fair-access run: for every security, the closed month's volumes and
-    share and whether the security is under the fair-access regime in the month that follows;
-    written as JSON into `out_dir` and logged."""
-    from venue.store import access as sa
-    venue, market = sa.venue_daily_volume(store), sa.market_daily_volume(store)
-    symbols = sorted(set(store.load_world().securities) | set(venue) | set(market))
-    rows = []
-    for symbol in symbols:
-        (volume, _), (_, next_regime) = fa.assess(venue.get(symbol, {}), market.get(symbol, {}),
-                                                  [month, month.shift(1)])
-        rows.append({"symbol": symbol, "month": str(month), "venue_volume": volume.venue_volume,
-                     "market_volume": volume.market_volume, "trading_days": volume.trading_days,
-                     "share": None if volume.share is None else str(volume.share), "qualifies": volume.qualifies,
-                     "regime_next_month": next_regime.fair_access,
-                     "qualifying_months": [str(m) for m in next_regime.qualifying]})
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"fair-access-{month}.json"
-    path.write_text(json.dumps(rows, indent=2) + "\n")
-    under = [r["symbol"] for r in rows if r["regime_next_month"]]
-    log.info("fair access %s: %s under the regime next month; written to %s", month, ", ".join(under) or "none", path)
-    return path
+def load_operators(path: Path) -> Operators | None:
+    """The operators of the venue configured in `path`; None when the file has no `[operators]`
+    section (nobody has a role). ConfigError when anyone but its owner could grant themselves a
+    role: a config file that every OS user may write is refused."""
+    raw = read_config(path)  # every section's keys checked, [operators] among them
+    section = raw.get("operators")
+    if section is None:
+        return None
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{path}: [operators] must be a table")
+    if path.stat().st_mode & 0o002:
+        raise ConfigError(
+            f"{path}: every OS user may write this file, and so grant themselves any role; make it "
+            f"writable by the venue's admins only (chmod o-w {path})"
+        )
+    return parse_operators(section, path)
+
+
+def token_hash(token: str) -> str:
+    """How an operator token is listed in `[operators] tokens`: "sha256:" and its hex SHA-256."""
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def os_user(uid: int | None = None) -> str | None:
+    """The name of the real user of this process (from its uid; $USER and $LOGNAME are not asked:
+    anyone can set them). None when the uid has no name."""
+    try:
+        return pwd.getpwuid(os.getuid() if uid is None else uid).pw_name
+    except KeyError:
+        return None
+
+
+def identify(operators: Operators, path: Path, env: Mapping[str, str] | None = None) -> Operator:
+    """Who runs this command, with the role `operators` gives them: the token's name when
+    $VENUE_OPERATOR_TOKEN is set, else the OS user. NotAnOperator when the token is not listed
+    (never falling back to the OS user) or the user has no role."""
+    env = os.environ if env is None else env
+    token = env.get(TOKEN_ENV)
+    if token is not None:
+        if not token.strip():
+            raise NotAnOperator(f"${TOKEN_ENV} is set but empty: unset it, or set it to your operator token")
+        listed = operators.tokens.get(token_hash(token.strip()))
+        if listed is None:
+            raise NotAnOperator(
+                f"the operator token in ${TOKEN_ENV} is not listed in [operators] tokens of {path}: "
+                "an admin lists its SHA-256 there (see spec/fair-access.md section 5)"
+            )
+        return Operator(listed[0], listed[1], "token")
+    name = os_user()
+    if name is None:
+        raise NotAnOperator(
+            f"this process's uid {os.getuid()} has no OS user name: use an operator token (${TOKEN_ENV})"
+        )
+    role = operators.users.get(name)
+    if role is None:
+        raise NotAnOperator(
+            f"OS user {name} has no operator role in {path}: an admin grants one by adding it to "
+            f'[operators] users, e.g. users = {{ {name} = "read-only" }} (roles: {_ROLES})'
+        )
+    return Operator(name, role, "OS user")
+
+
+def operators_toml(users: Mapping[str, Role]) -> str:
+    """An `[operators]` section naming `users` (what `venue init` and `venue sandbox` write)."""
+    entries = ", ".join(f"{json.dumps(name)} = {json.dumps(role.value)}" for name, role in users.items())
+    return (
+        "\n# Who may run `venue` commands, and with which role (spec/fair-access.md section 5):\n"
+        '# users = OS user name -> role; tokens = "sha256:<hex>" -> "name:role" ($VENUE_OPERATOR_TOKEN).\n'
+        f"[operators]\nusers = {{ {entries} }}\n"
+    )

@@ -1,4 +1,11 @@
-"""FIX logon checks: Username(553) must be the session's CompID and Password(554) must match.
+"""FIX logon checks: Username(553) must be the session's CompID and Password(554) must match; the
+connection must be the session's transport, from an allowed address, and over TLS carry a client
+certificate whose CN is the CompID (and, if the session is bound to one, that very certificate).
+
+Transport: a TLS session logs on only through the TLS acceptor (each session is configured on one
+acceptor); a plaintext session only from a loopback address unless [fix] plaintext = "any" (and
+never when it is "off"). The peer's address and certificate come from QuickFIX (`venue.fix_peer`);
+a logon whose connection is unknown is refused (fail closed).
 
 Every attempt is recorded in the store's auth_events table with its outcome: `accepted`,
 `refused` (the check failed) or `locked` (refused without checking, see below).
@@ -25,7 +32,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from venue.model import MemberStatus
+from venue.fix_peer import Peer
+from venue.model import MemberStatus, Transport
 from venue.passwords import verify_password
 from venue.store import Store
 
@@ -58,36 +66,59 @@ class Authenticator:
     suspension or a password change applies to the next logon without a restart), and locks out a
     CompID after repeated failures."""
 
-    def __init__(self, store: Store, *, max_failures: int | None = None, window_s: float | None = None,
-                 lockout_s: float | None = None, max_lockout_s: float | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_failures: int | None = None,
+        window_s: float | None = None,
+        lockout_s: float | None = None,
+        max_lockout_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        plaintext: str = "loopback",
+    ) -> None:
         self.store = store
-        self.max_failures = max_failures if max_failures is not None else int(
-            _env_number("VENUE_LOGON_MAX_FAILURES", DEFAULT_MAX_FAILURES))
+        self.plaintext = plaintext
+        self.max_failures = (
+            max_failures
+            if max_failures is not None
+            else int(_env_number("VENUE_LOGON_MAX_FAILURES", DEFAULT_MAX_FAILURES))
+        )
         self.window_s = window_s if window_s is not None else _env_number("VENUE_LOGON_WINDOW_S", DEFAULT_WINDOW_S)
-        self.lockout_s = lockout_s if lockout_s is not None else _env_number("VENUE_LOGON_LOCKOUT_S",
-                                                                            DEFAULT_LOCKOUT_S)
-        self.max_lockout_s = max_lockout_s if max_lockout_s is not None else _env_number(
-            "VENUE_LOGON_MAX_LOCKOUT_S", DEFAULT_MAX_LOCKOUT_S)
+        self.lockout_s = lockout_s if lockout_s is not None else _env_number("VENUE_LOGON_LOCKOUT_S", DEFAULT_LOCKOUT_S)
+        self.max_lockout_s = (
+            max_lockout_s
+            if max_lockout_s is not None
+            else _env_number("VENUE_LOGON_MAX_LOCKOUT_S", DEFAULT_MAX_LOCKOUT_S)
+        )
         if self.max_failures < 1 or self.window_s <= 0 or self.lockout_s <= 0 or self.max_lockout_s < self.lockout_s:
-            raise ValueError("logon throttling needs max_failures >= 1, window_s > 0 and "
-                             "0 < lockout_s <= max_lockout_s")
+            raise ValueError(
+                "logon throttling needs max_failures >= 1, window_s > 0 and 0 < lockout_s <= max_lockout_s"
+            )
         self._clock = clock
         self._lock = threading.Lock()  # the engine checks logons of different sessions on different threads
         self._failures: dict[str, deque[float]] = {}
         self._locked_until: dict[str, float] = {}
         self._lockouts: dict[str, int] = {}
 
-    def check(self, comp_id: str, username: str | None, password: str | None) -> str | None:
+    def check(self, comp_id: str, username: str | None, password: str | None, peer: Peer | None) -> str | None:
         """None if the logon is accepted, else the reason sent in the Logout's Text(58)."""
+        where = _describe(peer)
         locked = self._lockout_left(comp_id)
         if locked is not None:
             reason = f"Too many failed logons: try again in {math.ceil(locked)} seconds"
-            return self._record(comp_id, "locked", reason) or reason
-        reason = self._reason(comp_id, username, password)
+            return self._record(comp_id, "locked", f"{reason} ({where})") or reason
+        reason = self._reason(comp_id, username, password, peer)
         self._count(comp_id, failed=reason is not None)
-        return self._record(comp_id, "accepted" if reason is None else "refused", reason or "logon accepted",
-                            refused=reason is not None) or reason
+        return (
+            self._record(
+                comp_id,
+                "accepted" if reason is None else "refused",
+                f"{reason or 'logon accepted'} ({where})",
+                refused=reason is not None,
+            )
+            or reason
+        )
 
     def lockout_left(self, comp_id: str) -> float | None:
         """Seconds until `comp_id` may log on again, or None if it is not locked out."""
@@ -122,8 +153,13 @@ class Authenticator:
             self._lockouts[comp_id] = level + 1
             duration = min(self.lockout_s * 2 ** min(level, 62), self.max_lockout_s)
             self._locked_until[comp_id] = now + duration
-        log.warning("logons of %s locked for %.0f s after %d failed attempts within %.0f s",
-                    comp_id, duration, self.max_failures, self.window_s)
+        log.warning(
+            "logons of %s locked for %.0f s after %d failed attempts within %.0f s",
+            comp_id,
+            duration,
+            self.max_failures,
+            self.window_s,
+        )
 
     def _record(self, comp_id: str, outcome: str, reason: str, refused: bool = True) -> str | None:
         """Write the attempt to auth_events; a reason to refuse if that is not possible."""
@@ -134,7 +170,7 @@ class Authenticator:
             return None if refused else "Logon not possible now: venue store unavailable"
         return None
 
-    def _reason(self, comp_id: str, username: str | None, password: str | None) -> str | None:
+    def _reason(self, comp_id: str, username: str | None, password: str | None, peer: Peer | None) -> str | None:
         if not username or password is None:
             return "Username(553) and Password(554) are required"
         if username != comp_id:
@@ -144,6 +180,45 @@ class Authenticator:
             return "Unknown CompID"
         if not verify_password(password, session.password_hash):
             return "Invalid username or password"
+        refused = self._connection(session, peer)
+        if refused is not None:
+            return refused
         if session.member_id is not None and (member is None or member.status is not MemberStatus.ACTIVE):
             return "Member is suspended"
+        if not session.enabled:
+            return "Session is disabled by venue operations"
         return None
+
+    def _connection(self, session, peer: Peer | None) -> str | None:
+        """Why this connection may not carry the session's logon, or None."""
+        if peer is None:
+            return "Connection could not be identified; logon refused"
+        if session.allowed_addresses and peer.address not in session.allowed_addresses:
+            return f"Connections from {peer.address} are not allowed for {session.comp_id}"
+        if session.transport is Transport.TLS:
+            if not peer.tls:
+                return f"{session.comp_id} logs on over TLS only, on the venue's TLS port"
+            if peer.cert_cn != session.comp_id:
+                return f"Client certificate CN={peer.cert_cn or '(none)'} does not match SenderCompID {session.comp_id}"
+            if session.cert_sha256 and peer.cert_sha256 != session.cert_sha256:
+                return f"Client certificate is not the one bound to {session.comp_id}"
+            return None
+        if peer.tls:
+            return f"{session.comp_id} is a plaintext session: log on at the venue's plaintext port"
+        if self.plaintext == "off":
+            return "Plaintext FIX is not accepted by this venue: use TLS"
+        if self.plaintext == "loopback" and not is_loopback(peer.address):
+            return f"Plaintext FIX is accepted from loopback only, not from {peer.address}: use TLS"
+        return None
+
+
+def is_loopback(address: str) -> bool:
+    return address.startswith("127.") or address == "::1"
+
+
+def _describe(peer: Peer | None) -> str:
+    if peer is None:
+        return "connection unknown"
+    if not peer.tls:
+        return f"from {peer.address}, plaintext"
+    return f"from {peer.address}, TLS, client certificate CN={peer.cert_cn} SHA256={peer.cert_sha256}"

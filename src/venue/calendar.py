@@ -13,7 +13,7 @@ auctions) until `close` -> closed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -29,7 +29,7 @@ class SessionPhase(str, Enum):
 
 @lru_cache(maxsize=256)
 def _local_date(tz_name: str, utc_minute: int) -> date:
-    return datetime.fromtimestamp(utc_minute * 60, tz=timezone.utc).astimezone(ZoneInfo(tz_name)).date()
+    return datetime.fromtimestamp(utc_minute * 60, tz=UTC).astimezone(ZoneInfo(tz_name)).date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class TradingCalendar:
         return self.open == self.close == time(0, 0)
 
     def _local(self, now_us: int) -> datetime:
-        return datetime.fromtimestamp(now_us / 1_000_000, tz=timezone.utc).astimezone(self._tz)
+        return datetime.fromtimestamp(now_us / 1_000_000, tz=UTC).astimezone(self._tz)
 
     def trading_day(self, now_us: int) -> date:
         """The calendar date (in the venue's time zone) that `now_us` falls on (asked for every
@@ -103,6 +103,7 @@ def parse_calendar(spec: dict) -> TradingCalendar:
     """Build a calendar from config: {timezone, pre_open "HH:MM" (optional), open "HH:MM", close "HH:MM" (or
     "HH:MM:SS"),
     weekdays [0..6], holidays [dates]}."""
+
     def hhmm(text: str) -> time:
         return time(*(int(part) for part in text.split(":")))  # HH:MM or HH:MM:SS
 

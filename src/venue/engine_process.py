@@ -59,10 +59,13 @@ class EngineProcess:
     def __init__(self) -> None:
         """Spawn the process; it loads its modules while this one prepares (store, chain)."""
         from venue.chain.backend import die_with_parent
+
         ours, theirs = socket.socketpair()
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "venue.engine_process", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], preexec_fn=die_with_parent)
+            pass_fds=[theirs.fileno()],
+            preexec_fn=die_with_parent,
+        )
         theirs.close()
         self._conn = Connection(ours.detach())
         self._on_fatal: Callable[[str], None] = lambda why: None
@@ -83,8 +86,9 @@ class EngineProcess:
         try:
             kind, payload = self._conn.recv()
         except EOFError:
-            raise EngineGone(f"the engine process ended while starting (exit code {self._proc.wait()}); "
-                             "see venue.log") from None
+            raise EngineGone(
+                f"the engine process ended while starting (exit code {self._proc.wait()}); see venue.log"
+            ) from None
         if kind != "ready":
             self._proc.wait(10)
             raise EngineGone(f"the engine process could not start: {payload}")
@@ -189,6 +193,7 @@ class EngineProcess:
 
 def _engine_main(fd: int) -> int:
     from venue.chain.backend import die_with_parent
+
     die_with_parent()
     parent = os.getppid()
     if parent == 1:
@@ -203,11 +208,13 @@ def _engine_main(fd: int) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the FIX process, which stops us
     conn = Connection(fd)
     import venue.server  # noqa: F401 - loaded while the FIX process prepares the store and the chain
+
     first = conn.recv()
     if first[0] != "start":
         return 0  # stopped before it started
     _, cfg, chain, verbose = first
     from venue.server import configure_logging
+
     configure_logging(cfg.data_dir, verbose)
     lock = threading.Lock()
 
@@ -228,25 +235,43 @@ class _Engine:
     """The sequencer, the core it runs, the chain view and the scheduler, fed by the connection."""
 
     def __init__(self, cfg, chain: dict | None, ship: Callable[[tuple], None]) -> None:
-        from venue.server import build_core
         from venue.sequencer import Sequencer
+        from venue.server import build_core, cancel_on_restart
         from venue.store import Store
+
         self.cfg, self.ship = cfg, ship
         self.store = store = Store(cfg.database_url)
         self.view = None
         if chain is not None:
             from venue.chain.service import load_deployment
             from venue.chain.view import ChainView
-            self.view = ChainView(chain["url"], load_deployment(chain["deployment"]),
-                                  refresh_s=chain["view_refresh"]).start()
+
+            self.view = ChainView(
+                chain["url"], load_deployment(chain["deployment"]), refresh_s=chain["view_refresh"]
+            ).start()
         self.core = core = build_core(store, cfg, self.view)
-        self.sequencer = Sequencer(core, store, send=None, ship=lambda reports: ship(("reports", reports)),
-                                   on_fatal=lambda exc: ship(("fatal", f"the journal cannot be written ({exc})")),
-                                   rebuild=lambda: build_core(store, cfg, self.view))
+        self.sequencer = Sequencer(
+            core,
+            store,
+            send=None,
+            ship=lambda reports: ship(("reports", reports)),
+            on_fatal=lambda exc: ship(("fatal", f"the journal cannot be written ({exc})")),
+            rebuild=lambda: build_core(store, cfg, self.view),
+        )
         self.replayed = [core.replay_report(row) for row in store.unsent_executions()]
+        self.restart_cancels = cancel_on_restart(core, store)
         self.chain = chain
-        ship(("ready", {"open_orders": len(core.orders), "sessions": len(core.world.sessions),
-                        "securities": len(core.world.securities), "replayed": len(self.replayed)}))
+        ship(
+            (
+                "ready",
+                {
+                    "open_orders": len(core.orders),
+                    "sessions": len(core.world.sessions),
+                    "securities": len(core.world.securities),
+                    "replayed": len(self.replayed),
+                },
+            )
+        )
 
     def serve(self, conn: Connection) -> int:
         sequencer = self.sequencer
@@ -265,8 +290,13 @@ class _Engine:
                 elif kind == "go":
                     if self.replayed:  # journaled before a crash, perhaps never sent
                         self.ship(("reports", self.replayed))
-                        log.warning("sending again %d execution reports journaled after the last report known "
-                                    "sent (PossResend=Y)", len(self.replayed))
+                        log.warning(
+                            "sending again %d execution reports journaled after the last report known "
+                            "sent (PossResend=Y)",
+                            len(self.replayed),
+                        )
+                    if self.restart_cancels:  # cancel-on-disconnect sessions' orders, canceled at start-up
+                        self.ship(("reports", self.restart_cancels))
                     sequencer.start()
                     scheduler = self._scheduler().start()
                 elif kind == "stop":
@@ -286,6 +316,7 @@ class _Engine:
 
     def _scheduler(self):
         from venue.server import build_venue_scheduler
+
         return build_venue_scheduler(self.cfg, self.sequencer, self.store, self.chain and self.chain.get("config"))
 
 

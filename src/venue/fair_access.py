@@ -156,8 +156,9 @@ def _div(numerator: int, denominator: int) -> Decimal:
         return Decimal(numerator) / Decimal(denominator)
 
 
-def month_volumes(venue_daily: Mapping[date, int], market_daily: Mapping[date, int],
-                  months: Iterable[Month]) -> dict[Month, MonthVolume]:
+def month_volumes(
+    venue_daily: Mapping[date, int], market_daily: Mapping[date, int], months: Iterable[Month]
+) -> dict[Month, MonthVolume]:
     """Per month: venue volume, market volume and trading days, from daily volumes of one security."""
     venue: dict[Month, int] = {}
     market: dict[Month, int] = {}
@@ -177,12 +178,14 @@ def regime(month: Month, volumes: Mapping[Month, MonthVolume]) -> Regime:
     had neither venue volume nor market data)."""
     lookback = month.preceding(LOOKBACK_MONTHS)
     present = [volumes[m] for m in lookback if m in volumes]
-    return Regime(month, lookback, tuple(v.month for v in present if v.qualifies),
-                  tuple(v.month for v in present if v.presumed))
+    return Regime(
+        month, lookback, tuple(v.month for v in present if v.qualifies), tuple(v.month for v in present if v.presumed)
+    )
 
 
-def assess(venue_daily: Mapping[date, int], market_daily: Mapping[date, int],
-           months: Iterable[Month]) -> list[tuple[MonthVolume, Regime]]:
+def assess(
+    venue_daily: Mapping[date, int], market_daily: Mapping[date, int], months: Iterable[Month]
+) -> list[tuple[MonthVolume, Regime]]:
     """For each of `months`: its volumes and the regime in force during it."""
     months = sorted(set(months))
     if not months:
@@ -211,8 +214,12 @@ def parse_market_volume(lines: Iterable[str], known_symbols: Iterable[str] | Non
     seen: dict[tuple[str, date], int] = {}
     header = next(reader, None)
     if header is None or [c.strip().lower() for c in header] != list(CSV_COLUMNS):
-        raise VolumeFileError([f"line 1: the header must be {','.join(CSV_COLUMNS)}, found "
-                               f"{','.join(header) if header else 'an empty file'}"])
+        raise VolumeFileError(
+            [
+                f"line 1: the header must be {','.join(CSV_COLUMNS)}, found "
+                f"{','.join(header) if header else 'an empty file'}"
+            ]
+        )
     for cells in reader:
         line = reader.line_num
         if not any(c.strip() for c in cells):

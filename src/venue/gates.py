@@ -1,25 +1,48 @@
-"""The gates every order passes between the FIX session and the book.
+"""The gates every order-changing message passes between the FIX session and the book.
 
 Each gate is a function (order, context) -> None (pass) or `GateReject`, pure but for the last one,
-which may ask the chain node one `eth_call` when its cache cannot answer. `NEW_ORDER_GATES`
-is the rulebook in one table: read top to bottom, the first gate that refuses decides the answer.
-`spec/compliance.md` documents the same table; `venue_code` travels to the member in tag 20001.
+which may ask the chain node one `eth_call` when its cache cannot answer. `GATES` is the rulebook
+in one table: each gate names the paths it applies to (a new order, a replace, a cancel, a mass
+cancel, and a resting order re-checked when the state it depends on changes); read top to bottom,
+the first gate that refuses decides the answer. `spec/compliance.md` documents the same table
+(tests/unit/test_gate_table.py compares them); `venue_code` travels to the member in tag 20001.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import Enum
 from typing import Protocol
 
 from venue.book.types import OrdType, TimeInForce
+from venue.clock import utc_date
 from venue.ledger import Ledger
 from venue.messages import NewOrderCommand
-from venue.model import Account, FixSession, Member, MemberStatus, Offering, Security, SessionRole, TradingStatus
+from venue.model import (
+    Account,
+    FixSession,
+    IssuerRole,
+    Member,
+    MemberStatus,
+    Offering,
+    Security,
+    SessionRole,
+    TradingStatus,
+    World,
+)
+from venue.orders import OrderCapacity
+from venue.resale import (
+    affiliate_volume_limit,
+    holding_period_months,
+    reg_cf_restricted_until,
+    reg_cf_transferee,
+    reg_s_period_end,
+    volume_window_start_us,
+)
 
-DAY_US = 86_400_000_000
 MAX_ORDER_QTY = 10**12  # token units; with MAX_NOTIONAL_TICKS keeps every journaled number in 64 bits
 MAX_NOTIONAL_TICKS = 9 * 10**18
 # Reg S Rule 902(l): the United States includes its territories and possessions.
@@ -40,6 +63,21 @@ class OrdRejReason:
     INCORRECT_QUANTITY = 13
     UNKNOWN_ACCOUNT = 15
     OTHER = 99
+
+
+class OrderPath(str, Enum):
+    """What a gate is asked about. The message paths carry their FIX MsgType."""
+
+    NEW = "D"  # NewOrderSingle
+    REPLACE = "G"  # OrderCancelReplaceRequest: the order as it would be after the replace
+    CANCEL = "F"  # OrderCancelRequest
+    MASS_CANCEL = "q"  # OrderMassCancelRequest
+    RESTING = "resting"  # an order in the book, re-checked when the state it depends on changes
+
+
+ALL_PATHS = frozenset(OrderPath)
+ORDER_PATHS = frozenset({OrderPath.NEW, OrderPath.REPLACE})  # what adds or changes risk
+STANDING = frozenset({OrderPath.NEW, OrderPath.REPLACE, OrderPath.RESTING})  # what an order must keep meeting
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +108,22 @@ class GateContext:
     accredited_count: Callable[[str], tuple[int, int]] | None = None  # symbol -> (holders, non-accredited)
     chain: ChainReader | None = None  # the token's own state (venue.chain.view); None: no settlement chain
     crossing: Callable[[], list[tuple[str, int]]] | None = None  # (account, qty) this order would trade with now
+    path: OrderPath = OrderPath.NEW
+    filled: int = 0  # a replace: the order's CumQty (what it still needs is OrderQty - filled)
+    world: World | None = None  # issuer affiliations and family links (resale rules); None: none known
     inputs: dict = field(default_factory=dict)  # what the gates looked at, for the audit record
 
     @property
     def today(self) -> date:
-        return utc_day(self.now_us)
+        return utc_date(self.now_us)
 
+    def role(self, account_id: str, symbol: str) -> IssuerRole | None:
+        """The account's relationship to the issuer of `symbol` (None: neither issuer nor affiliate)."""
+        return self.world.affiliations.get((account_id, symbol)) if self.world is not None else None
 
-def utc_day(now_us: int) -> date:
-    """The UTC date of an instant (expiry dates of KYC and accreditation are UTC dates)."""
-    return datetime.fromtimestamp(now_us // 1_000_000, tz=timezone.utc).date()
+    def family(self, account_id: str) -> frozenset[str]:
+        """The accounts declared members of the account's family."""
+        return self.world.family.get(account_id, frozenset()) if self.world is not None else frozenset()
 
 
 GateFn = Callable[[NewOrderCommand, GateContext], GateReject | None]
@@ -87,9 +131,12 @@ GateFn = Callable[[NewOrderCommand, GateContext], GateReject | None]
 
 @dataclass(frozen=True, slots=True)
 class Gate:
+    """One rule: its code, what it requires, its check, and the paths it applies to."""
+
     code: str
     rule: str
     check: GateFn
+    applies: frozenset[OrderPath]
 
 
 def _reject(code: str, reason: int, text: str) -> GateReject:
@@ -98,7 +145,9 @@ def _reject(code: str, reason: int, text: str) -> GateReject:
 
 def session_may_enter_orders(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     if c.session is None or c.session.role is not SessionRole.ORDER_ENTRY:
-        return _reject("S100", OrdRejReason.OTHER, "This session may not enter orders (drop copy or unknown)")
+        return _reject("S100", OrdRejReason.OTHER, "This session may not enter or change orders (drop copy or unknown)")
+    if not c.session.enabled:
+        return _reject("S110", OrdRejReason.OTHER, f"Session {c.session.comp_id} is disabled by venue operations")
     return None
 
 
@@ -123,7 +172,13 @@ def symbol_known(o: NewOrderCommand, c: GateContext) -> GateReject | None:
 
 
 def security_trading(o: NewOrderCommand, c: GateContext) -> GateReject | None:
+    """Halted: no new orders or replaces, resting orders stay (cancels are always accepted).
+    Suspended: nothing of the security may rest either."""
     assert c.security is not None
+    if c.security.trading_status is TradingStatus.SUSPENDED:
+        return _reject("Y230", OrdRejReason.EXCHANGE_CLOSED, f"Trading in {o.symbol} is suspended by venue operations")
+    if c.path is OrderPath.RESTING:
+        return None
     if c.security.trading_status is TradingStatus.HALTED:
         return _reject("Y200", OrdRejReason.EXCHANGE_CLOSED, f"Trading in {o.symbol} is halted")
     if not c.trading_day_open:
@@ -141,20 +196,38 @@ def account_belongs_to_member(o: NewOrderCommand, c: GateContext) -> GateReject 
 
 def order_type_supported(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     if o.ord_type not in (OrdType.LIMIT.value, OrdType.MARKET.value):
-        return _reject("O200", OrdRejReason.UNSUPPORTED_CHARACTERISTIC,
-                       f"OrdType {o.ord_type} not supported: use 1 (market) or 2 (limit)")
+        return _reject(
+            "O200",
+            OrdRejReason.UNSUPPORTED_CHARACTERISTIC,
+            f"OrdType {o.ord_type} not supported: use 1 (market) or 2 (limit)",
+        )
     if o.side not in ("1", "2"):
         return _reject("O210", OrdRejReason.UNSUPPORTED_CHARACTERISTIC, f"Side {o.side} not supported: use 1 or 2")
     if o.smp is not None and o.smp not in ("1", "2", "3"):
-        return _reject("O220", OrdRejReason.UNSUPPORTED_CHARACTERISTIC,
-                       f"SelfMatchPreventionInstruction(2964) {o.smp} not supported: use 1, 2 or 3")
+        return _reject(
+            "O220",
+            OrdRejReason.UNSUPPORTED_CHARACTERISTIC,
+            f"SelfMatchPreventionInstruction(2964) {o.smp} not supported: use 1, 2 or 3",
+        )
+    if o.capacity not in _CAPACITIES:
+        what = "is required" if o.capacity is None else f"{o.capacity} not supported"
+        return _reject(
+            "O230",
+            OrdRejReason.UNSUPPORTED_CHARACTERISTIC,
+            f"OrderCapacity(528) {what}: use A agency, G proprietary, I individual, P principal, "
+            "R riskless principal or W agent for other member",
+        )
     return None
+
+
+_CAPACITIES = frozenset(c.value for c in OrderCapacity)
 
 
 def time_in_force_valid(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     if o.tif not in {t.value for t in TimeInForce}:
-        return _reject("O300", OrdRejReason.UNSUPPORTED_CHARACTERISTIC,
-                       f"TimeInForce {o.tif} not supported: use 0, 1, 3, 4 or 6")
+        return _reject(
+            "O300", OrdRejReason.UNSUPPORTED_CHARACTERISTIC, f"TimeInForce {o.tif} not supported: use 0, 1, 3, 4 or 6"
+        )
     if o.tif == TimeInForce.GTD.value:
         if o.expire_time_us is None and o.expire_date is None:
             return _reject("O310", OrdRejReason.OTHER, "GTD order needs ExpireTime(126) or ExpireDate(432)")
@@ -178,15 +251,23 @@ def quantity_valid(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     assert c.security is not None
     qty = _whole(o.qty)
     if qty is None or qty <= 0 or qty > MAX_ORDER_QTY:
-        return _reject("Q100", OrdRejReason.INCORRECT_QUANTITY,
-                       f"OrderQty(38) must be a positive whole number, at most {MAX_ORDER_QTY:,}")
+        return _reject(
+            "Q100",
+            OrdRejReason.INCORRECT_QUANTITY,
+            f"OrderQty(38) must be a positive whole number, at most {MAX_ORDER_QTY:,}",
+        )
     if qty % c.security.lot_size:
-        return _reject("Q110", OrdRejReason.INCORRECT_QUANTITY,
-                       f"OrderQty {qty} is not a whole number of lots (lot size {c.security.lot_size})")
+        return _reject(
+            "Q110",
+            OrdRejReason.INCORRECT_QUANTITY,
+            f"OrderQty {qty} is not a whole number of lots (lot size {c.security.lot_size})",
+        )
     if o.min_qty is not None:
         min_qty = _whole(o.min_qty)
         if min_qty is None or min_qty <= 0 or min_qty > qty:
-            return _reject("Q120", OrdRejReason.INCORRECT_QUANTITY, "MinQty(110) must be a whole number from 1 to OrderQty")
+            return _reject(
+                "Q120", OrdRejReason.INCORRECT_QUANTITY, "MinQty(110) must be a whole number from 1 to OrderQty"
+            )
     return None
 
 
@@ -202,8 +283,9 @@ def price_valid(o: NewOrderCommand, c: GateContext) -> GateReject | None:
         return _reject("P120", OrdRejReason.OTHER, "Price(44) must be greater than zero")
     ticks = c.security.to_ticks(o.price)
     if ticks is None:
-        return _reject("P130", OrdRejReason.OTHER,
-                       f"Price {o.price} is not a multiple of the tick size {c.security.tick_size}")
+        return _reject(
+            "P130", OrdRejReason.OTHER, f"Price {o.price} is not a multiple of the tick size {c.security.tick_size}"
+        )
     qty = _whole(o.qty) or 1
     if ticks * qty > MAX_NOTIONAL_TICKS:
         return _reject("P140", OrdRejReason.OTHER, f"Price {o.price} x OrderQty {qty} is beyond what the venue trades")
@@ -215,8 +297,11 @@ def price_valid(o: NewOrderCommand, c: GateContext) -> GateReject | None:
 
 def kill_switch_off(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     if c.member is not None and c.member.killed:
-        return _reject("M110", OrdRejReason.OTHER,
-                       "Member kill switch is on: new orders are refused until venue operations release it")
+        return _reject(
+            "M110",
+            OrdRejReason.OTHER,
+            "Member kill switch is on: new orders are refused until venue operations release it",
+        )
     return None
 
 
@@ -224,9 +309,12 @@ def message_rate_within_limit(o: NewOrderCommand, c: GateContext) -> GateReject 
     limit = c.member.max_msgs_per_s if c.member is not None else None
     c.inputs["msgs_last_second"] = c.recent_messages
     if limit is not None and c.recent_messages > limit:
-        return _reject("R200", OrdRejReason.EXCEEDS_LIMIT,
-                       f"Message rate limit: more than {limit} order messages in one second on this session; "
-                       "order not accepted (resend later)")
+        return _reject(
+            "R200",
+            OrdRejReason.EXCEEDS_LIMIT,
+            f"Message rate limit: more than {limit} order messages in one second on this session; "
+            "order not accepted (resend later)",
+        )
     return None
 
 
@@ -242,16 +330,21 @@ def member_entitled(o: NewOrderCommand, c: GateContext) -> GateReject | None:
 def investor_kyc_current(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     a = c.account
     assert a is not None
-    c.inputs.update(kyc_status=a.kyc_status, kyc_expires=a.kyc_expires and a.kyc_expires.isoformat(),
-                    aml_flag=a.aml_flag)
+    c.inputs.update(
+        kyc_status=a.kyc_status, kyc_expires=a.kyc_expires and a.kyc_expires.isoformat(), aml_flag=a.aml_flag
+    )
     if a.kyc_status != "verified":
         return _reject("A110", OrdRejReason.OTHER, f"Investor {a.account_id}: KYC is {a.kyc_status}, not verified")
     if a.kyc_expires is not None and a.kyc_expires < c.today:
-        return _reject("A120", OrdRejReason.OTHER,
-                       f"Investor {a.account_id}: KYC expired on {a.kyc_expires.isoformat()}; refresh it")
+        return _reject(
+            "A120",
+            OrdRejReason.OTHER,
+            f"Investor {a.account_id}: KYC expired on {a.kyc_expires.isoformat()}; refresh it",
+        )
     if a.aml_flag:
-        return _reject("A130", OrdRejReason.OTHER,
-                       f"Investor {a.account_id} is under an AML/sanctions hold: no trading")
+        return _reject(
+            "A130", OrdRejReason.OTHER, f"Investor {a.account_id} is under an AML/sanctions hold: no trading"
+        )
     return None
 
 
@@ -266,34 +359,53 @@ def buyer_eligible(o: NewOrderCommand, c: GateContext) -> GateReject | None:
         return None
     a, sec = c.account, c.security
     assert a is not None and sec is not None
-    c.inputs.update(accredited=a.accredited, jurisdiction=a.jurisdiction, investor_type=a.investor_type,
-                    offering=sec.offering.value)
+    c.inputs.update(
+        accredited=a.accredited, jurisdiction=a.jurisdiction, investor_type=a.investor_type, offering=sec.offering.value
+    )
     if sec.offering is Offering.REG_D_506C:
         if not a.accredited:
-            return _reject("A140", OrdRejReason.OTHER,
-                           f"{o.symbol} was offered under Reg D 506(c): only verified accredited investors may "
-                           f"buy; investor {a.account_id} is not accredited")
+            return _reject(
+                "A140",
+                OrdRejReason.OTHER,
+                f"{o.symbol} was offered under Reg D 506(c): only verified accredited investors may "
+                f"buy; investor {a.account_id} is not accredited",
+            )
         if not accreditation_current(a, c.today):
-            return _reject("A150", OrdRejReason.OTHER,
-                           f"Investor {a.account_id}: accreditation expired on "
-                           f"{a.accreditation_expires.isoformat()}; {o.symbol} (Reg D 506(c)) needs it current")
+            return _reject(
+                "A150",
+                OrdRejReason.OTHER,
+                f"Investor {a.account_id}: accreditation expired on "
+                f"{a.accreditation_expires.isoformat()}; {o.symbol} (Reg D 506(c)) needs it current",
+            )
     country = a.jurisdiction.upper()
-    if (sec.allowed_jurisdictions is not None and country not in sec.allowed_jurisdictions) \
-            or country in sec.denied_jurisdictions:
-        return _reject("A160", OrdRejReason.OTHER,
-                       f"{o.symbol} may not be sold to investors in {country} (security jurisdiction rules)")
-    if sec.us_buyers_from is not None and country in US_JURISDICTIONS and c.today < sec.us_buyers_from:
-        return _reject("A170", OrdRejReason.OTHER,
-                       f"{o.symbol} (Reg S) may not be sold to US persons before "
-                       f"{sec.us_buyers_from.isoformat()} (distribution compliance period)")
+    if (
+        sec.allowed_jurisdictions is not None and country not in sec.allowed_jurisdictions
+    ) or country in sec.denied_jurisdictions:
+        return _reject(
+            "A160",
+            OrdRejReason.OTHER,
+            f"{o.symbol} may not be sold to investors in {country} (security jurisdiction rules)",
+        )
+    us_from = reg_s_period_end(sec)
+    if us_from is not None and country in US_JURISDICTIONS and c.today < us_from:
+        c.inputs["reg_s_us_buyers_from"] = _day(us_from)
+        return _reject(
+            "A170",
+            OrdRejReason.OTHER,
+            f"{o.symbol} (Reg S) may not be sold to US persons before {_day(us_from)} "
+            "(distribution compliance period, Rule 903)",
+        )
     snap = c.chain.snapshot() if c.chain is not None else None
     standing = snap.verified.get(a.account_id) if snap is not None else None
     if standing is not None:
         c.inputs["identity_registry_verified"] = standing
     if standing is False:
-        return _reject("A180", OrdRejReason.OTHER,
-                       f"Investor {a.account_id}'s wallet is not verified in the token's identity registry "
-                       "(ERC-3643): it cannot receive tokens")
+        return _reject(
+            "A180",
+            OrdRejReason.OTHER,
+            f"Investor {a.account_id}'s wallet is not verified in the token's identity registry "
+            "(ERC-3643): it cannot receive tokens",
+        )
     return None
 
 
@@ -326,61 +438,143 @@ def member_risk_limits(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     assert m is not None and sec is not None and o.qty is not None
     qty = int(o.qty)
     if m.max_order_qty is not None and qty > m.max_order_qty:
-        return _reject("R100", OrdRejReason.EXCEEDS_LIMIT,
-                       f"OrderQty {qty} exceeds the member's maximum order quantity {m.max_order_qty}")
+        return _reject(
+            "R100",
+            OrdRejReason.EXCEEDS_LIMIT,
+            f"OrderQty {qty} exceeds the member's maximum order quantity {m.max_order_qty}",
+        )
     price = effective_price(o, c)
     if m.max_notional is not None:
         if price is None:
-            return _reject("R110", OrdRejReason.EXCEEDS_LIMIT,
-                           "Market order refused: no reference price to check the member's notional limit")
+            return _reject(
+                "R110",
+                OrdRejReason.EXCEEDS_LIMIT,
+                "Market order refused: no reference price to check the member's notional limit",
+            )
         notional = price * qty
         c.inputs["notional"] = str(notional)
         if notional > m.max_notional:
-            return _reject("R110", OrdRejReason.EXCEEDS_LIMIT,
-                           f"Order notional {notional} {sec.currency} exceeds the member's maximum {m.max_notional}")
+            return _reject(
+                "R110",
+                OrdRejReason.EXCEEDS_LIMIT,
+                f"Order notional {notional} {sec.currency} exceeds the member's maximum {m.max_notional}",
+            )
     if m.collar_bps is not None and o.price is not None and c.reference_ticks is not None:
         ticks = sec.to_ticks(o.price) or 0
         c.inputs["reference_ticks"] = c.reference_ticks
         if abs(ticks - c.reference_ticks) * BPS > c.reference_ticks * m.collar_bps:
             ref = sec.to_price(c.reference_ticks)
-            return _reject("R120", OrdRejReason.EXCEEDS_LIMIT,
-                           f"Price {o.price} is more than {m.collar_bps / 100:g}% from the reference price {ref} "
-                           "(member price collar)")
+            return _reject(
+                "R120",
+                OrdRejReason.EXCEEDS_LIMIT,
+                f"Price {o.price} is more than {m.collar_bps / 100:g}% from the reference price {ref} "
+                "(member price collar)",
+            )
     return None
 
 
 # ---------------------------------------------------------------- security rules and pre-funding
 
 
-def _holding_period_us(sec: Security) -> int:
-    return (sec.holding_period_days or 0) * DAY_US
+def _day(d: date) -> str:
+    """A date in a refusal's text; the far end of time means the date is not on record."""
+    return "its issue date is on record" if d == date.max else d.isoformat()
 
 
 def seller_may_deliver(o: NewOrderCommand, c: GateContext) -> GateReject | None:
-    """Tokens for a sell: past their holding period, not held by other sells, minimum holding kept."""
+    """Tokens for a sell: not held by other sells, past their Rule 144 holding period, an
+    affiliate's sales within the Rule 144(e) volume limit, minimum holding kept."""
     if o.side != "2" or c.ledger is None:
         return None
     a, sec = c.account, c.security
     assert a is not None and sec is not None and o.qty is not None
-    qty = int(o.qty)
+    qty = int(o.qty) - c.filled
     available = c.ledger.available_tokens(a.account_id, o.symbol)
     c.inputs["available_tokens"] = available
     if qty > available:
-        return _reject("F100", OrdRejReason.EXCEEDS_LIMIT,
-                       f"Sell {qty} {o.symbol} exceeds investor {a.account_id}'s available tokens {max(available, 0)} "
-                       "(balance less open sells and unsettled sales)")
-    if sec.holding_period_days:
-        unlocked = c.ledger.unlocked_tokens(a.account_id, o.symbol, c.now_us, _holding_period_us(sec))
+        return _reject(
+            "F100",
+            OrdRejReason.EXCEEDS_LIMIT,
+            f"Sell {qty} {o.symbol} exceeds investor {a.account_id}'s available tokens {max(available, 0)} "
+            "(balance less open sells and unsettled sales)",
+        )
+    role = c.role(a.account_id, o.symbol)
+    months = holding_period_months(sec)
+    if months is not None and role is not IssuerRole.ISSUER:  # the issuer's own sales are not resales
+        unlocked = c.ledger.unlocked_tokens(a.account_id, o.symbol, c.now_us, months)
         c.inputs["unlocked_tokens"] = unlocked
         if qty > unlocked:
-            return _reject("C100", OrdRejReason.OTHER,
-                           f"Sell {qty} {o.symbol}: only {max(unlocked, 0)} are past the {sec.holding_period_days}-day "
-                           "holding period (Rule 144); the rest are still restricted")
+            return _reject(
+                "C100",
+                OrdRejReason.OTHER,
+                f"Sell {qty} {o.symbol}: only {max(unlocked, 0)} are past the {months}-month holding period "
+                "(Rule 144(d)); the rest are still restricted",
+            )
+    if role is IssuerRole.AFFILIATE:  # Rule 144(e): sales in three months, open sells and this one
+        limit = affiliate_volume_limit(sec)
+        if limit is None:
+            return _reject(
+                "C160",
+                OrdRejReason.OTHER,
+                f"Investor {a.account_id} is an affiliate of {o.symbol}'s issuer: its sales are limited to 1% of "
+                f"the units outstanding (Rule 144(e)), and {o.symbol} has no units outstanding on record",
+            )
+        since = volume_window_start_us(c.now_us)
+        sold = c.ledger.sold_since(a.account_id, o.symbol, since)
+        open_sells = c.ledger.open_sell_tokens(a.account_id, o.symbol)
+        c.inputs.update(affiliate_sold=sold, affiliate_open_sells=open_sells, affiliate_limit=limit)
+        if sold + open_sells + qty > limit:
+            return _reject(
+                "C150",
+                OrdRejReason.EXCEEDS_LIMIT,
+                f"Sell {qty} {o.symbol}: investor {a.account_id} is an affiliate of the issuer; with {sold} sold "
+                f"since {utc_date(since).isoformat()} and {open_sells} in open sells it would exceed the Rule "
+                f"144(e) limit of {limit} in three months (1% of {sec.outstanding} outstanding)",
+            )
     left = available - qty
     if sec.min_holding is not None and 0 < left < sec.min_holding:
-        return _reject("C140", OrdRejReason.OTHER,
-                       f"Sell would leave {left} {o.symbol}, below the minimum holding {sec.min_holding} "
-                       "(sell all or keep the minimum)")
+        return _reject(
+            "C140",
+            OrdRejReason.OTHER,
+            f"Sell would leave {left} {o.symbol}, below the minimum holding {sec.min_holding} "
+            "(sell all or keep the minimum)",
+        )
+    return None
+
+
+def reg_cf_transfer(o: NewOrderCommand, c: GateContext) -> GateReject | None:
+    """Reg CF (227.501(a)): for a year from issuance a buyer must be the issuer, an accredited
+    investor, or a member of the seller's family trading at once, in full, with its family's orders
+    (such an order may not rest, where a stranger could sell to it). Sells need no check: every buy
+    that rests is the issuer's or an accredited investor's."""
+    if o.side != "1":
+        return None
+    a, sec = c.account, c.security
+    assert a is not None and sec is not None and o.qty is not None
+    until = reg_cf_restricted_until(sec)
+    if until is None or c.today >= until:
+        return None
+    c.inputs["reg_cf_restricted_until"] = _day(until)
+    family = c.family(a.account_id)
+    if reg_cf_transferee(a, None, c.today, c.role(a.account_id, o.symbol), family) is not None:
+        return None
+    why = (
+        f"{o.symbol} (Reg CF) may be transferred before {_day(until)} only to the issuer, an accredited "
+        "investor or a member of the seller's family (227.501(a))"
+    )
+    if not family or c.path is OrderPath.RESTING or c.crossing is None:
+        return _reject("C170", OrdRejReason.OTHER, f"{why}: investor {a.account_id} is none of these")
+    need = int(o.qty) - c.filled
+    sellers = c.crossing()
+    c.inputs["reg_cf_family_sellers"] = sorted({s for s, _ in sellers})
+    strangers = sorted({s for s, _ in sellers if s not in family})
+    if strangers or sum(q for _, q in sellers) < need:
+        return _reject(
+            "C170",
+            OrdRejReason.OTHER,
+            f"{why}: investor {a.account_id} may buy only from its family's orders, at once and in full"
+            + (f" (it would buy from {', '.join(strangers)})" if strangers else ""),
+        )
     return None
 
 
@@ -392,22 +586,35 @@ def buyer_may_hold(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     assert a is not None and sec is not None and o.qty is not None
     position = c.ledger.prospective_position(a.account_id, o.symbol)
     c.inputs["prospective_position"] = position
-    if sec.max_holding is not None and position + int(o.qty) > sec.max_holding:
-        return _reject("C130", OrdRejReason.OTHER,
-                       f"Buy would take investor {a.account_id} to {position + int(o.qty)} {o.symbol}, above the "
-                       f"maximum holding {sec.max_holding}")
+    after = position + int(o.qty) - c.filled
+    if sec.max_holding is not None and after > sec.max_holding:
+        return _reject(
+            "C130",
+            OrdRejReason.OTHER,
+            f"Buy would take investor {a.account_id} to {after} {o.symbol}, above the "
+            f"maximum holding {sec.max_holding}",
+        )
     if position == 0 and (sec.max_holders is not None or sec.max_non_accredited_holders is not None):
         holders, non_accredited = c.accredited_count(o.symbol) if c.accredited_count else (0, 0)
         c.inputs.update(holders=holders, non_accredited_holders=non_accredited)
         if sec.max_holders is not None and holders + 1 > sec.max_holders:
-            return _reject("C110", OrdRejReason.OTHER,
-                           f"{o.symbol} has {holders} holders of record, the cap is {sec.max_holders}: "
-                           "a buy by a new holder is refused (Section 12(g))")
-        if (sec.max_non_accredited_holders is not None and not accreditation_current(a, c.today)
-                and non_accredited + 1 > sec.max_non_accredited_holders):
-            return _reject("C120", OrdRejReason.OTHER,
-                           f"{o.symbol} has {non_accredited} non-accredited holders, the cap is "
-                           f"{sec.max_non_accredited_holders}: a new non-accredited holder is refused (Section 12(g))")
+            return _reject(
+                "C110",
+                OrdRejReason.OTHER,
+                f"{o.symbol} has {holders} holders of record, the cap is {sec.max_holders}: "
+                "a buy by a new holder is refused (Section 12(g))",
+            )
+        if (
+            sec.max_non_accredited_holders is not None
+            and not accreditation_current(a, c.today)
+            and non_accredited + 1 > sec.max_non_accredited_holders
+        ):
+            return _reject(
+                "C120",
+                OrdRejReason.OTHER,
+                f"{o.symbol} has {non_accredited} non-accredited holders, the cap is "
+                f"{sec.max_non_accredited_holders}: a new non-accredited holder is refused (Section 12(g))",
+            )
     return None
 
 
@@ -418,15 +625,21 @@ def buyer_has_cash(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     assert a is not None and sec is not None and o.qty is not None
     price = effective_price(o, c)
     if price is None:
-        return _reject("F120", OrdRejReason.OTHER,
-                       f"Market buy refused: {o.symbol} has no reference price to reserve cash against; use a limit")
-    need = price * int(o.qty)
+        return _reject(
+            "F120",
+            OrdRejReason.OTHER,
+            f"Market buy refused: {o.symbol} has no reference price to reserve cash against; use a limit",
+        )
+    need = price * (int(o.qty) - c.filled)
     available = c.ledger.available_cash(a.account_id)
     c.inputs.update(cash_needed=str(need), available_cash=str(available))
     if need > available:
-        return _reject("F110", OrdRejReason.EXCEEDS_LIMIT,
-                       f"Buy needs {need} {sec.currency} but investor {a.account_id} has {max(available, Decimal(0))} "
-                       "available (cash less open buys and unsettled purchases)")
+        return _reject(
+            "F110",
+            OrdRejReason.EXCEEDS_LIMIT,
+            f"Buy needs {need} {sec.currency} but investor {a.account_id} has {max(available, Decimal(0))} "
+            "available (cash less open buys and unsettled purchases)",
+        )
     return None
 
 
@@ -455,75 +668,151 @@ def token_would_settle(o: NewOrderCommand, c: GateContext) -> GateReject | None:
     if snap is None:
         c.inputs["chain"] = "no snapshot yet"
         return None
-    account, symbol, qty = a.account_id, o.symbol, int(o.qty)
+    account, symbol, qty = a.account_id, o.symbol, int(o.qty) - c.filled
     c.inputs["chain_block"] = snap.block
     if snap.paused.get(symbol):
-        return _reject("T100", OrdRejReason.OTHER,
-                       f"The {symbol} token is paused on-chain by its issuer's agent: no transfer can settle")
+        return _reject(
+            "T100",
+            OrdRejReason.OTHER,
+            f"The {symbol} token is paused on-chain by its issuer's agent: no transfer can settle",
+        )
     if snap.frozen.get((account, symbol)):
-        return _reject("T110", OrdRejReason.OTHER,
-                       f"Investor {account}'s wallet is frozen in the {symbol} token: it can neither send nor receive")
+        return _reject(
+            "T110",
+            OrdRejReason.OTHER,
+            f"Investor {account}'s wallet is frozen in the {symbol} token: it can neither send nor receive",
+        )
     current = c.ledger is not None and c.ledger.chain_current(account, snap.block)
     if current and o.side == "2" and (account, symbol) in snap.tokens:
         chain_free = snap.tokens[(account, symbol)] - c.ledger.open_sell_tokens(account, symbol)
         c.inputs["chain_tokens"] = snap.tokens[(account, symbol)]
         if qty > chain_free:
-            return _reject("T120", OrdRejReason.EXCEEDS_LIMIT,
-                           f"Sell {qty} {symbol}: investor {account}'s wallet can deliver {max(chain_free, 0)} on-chain "
-                           "(balance less frozen tokens, within its allowance to the settlement contract, less open "
-                           "sells)")
+            return _reject(
+                "T120",
+                OrdRejReason.EXCEEDS_LIMIT,
+                f"Sell {qty} {symbol}: investor {account}'s wallet can deliver {max(chain_free, 0)} on-chain "
+                "(balance less frozen tokens, within its allowance to the settlement contract, less open "
+                "sells)",
+            )
     if current and o.side == "1" and account in snap.cash:
         price = effective_price(o, c)
         if price is not None:
             chain_free = snap.cash[account] - c.ledger.open_buy_cash(account)
             c.inputs["chain_cash"] = str(snap.cash[account])
             if price * qty > chain_free:
-                return _reject("T130", OrdRejReason.EXCEEDS_LIMIT,
-                               f"Buy needs {price * qty} {sec.currency} but investor {account}'s wallet can pay "
-                               f"{max(chain_free, Decimal(0))} on-chain (stablecoin balance within its allowance to the "
-                               "settlement contract, less open buys)")
+                return _reject(
+                    "T130",
+                    OrdRejReason.EXCEEDS_LIMIT,
+                    f"Buy needs {price * qty} {sec.currency} but investor {account}'s wallet can pay "
+                    f"{max(chain_free, Decimal(0))} on-chain (stablecoin balance within its allowance to the "
+                    "settlement contract, less open buys)",
+                )
     if c.crossing is not None:
         for other, fill in c.crossing():
             seller, buyer = (other, account) if o.side == "1" else (account, other)
             if c.chain.can_transfer(symbol, seller, buyer, fill) is False:
                 c.inputs["can_transfer_refused"] = fill
-                return _reject("T140", OrdRejReason.OTHER,
-                               f"The {symbol} token's compliance (ERC-3643 canTransfer) refuses a transfer of {fill} "
-                               f"between investor {account} and a resting order it would trade with; the trade "
-                               "could not settle")
+                return _reject(
+                    "T140",
+                    OrdRejReason.OTHER,
+                    f"The {symbol} token's compliance (ERC-3643 canTransfer) refuses a transfer of {fill} "
+                    f"between investor {account} and a resting order it would trade with; the trade "
+                    "could not settle",
+                )
     return None
 
 
-NEW_ORDER_GATES: tuple[Gate, ...] = (
-    Gate("S100", "The session is an order-entry session", session_may_enter_orders),
-    Gate("R200", "The session is within its member's order-message rate limit", message_rate_within_limit),
-    Gate("M100", "The member is active", member_active),
-    Gate("M110", "The member's kill switch is off", kill_switch_off),
-    Gate("O100", "ClOrdID is present and not in use on this session (today, or by an open order)", cl_ord_id_unique),
-    Gate("Y100", "The symbol is a security listed on the venue", symbol_known),
-    Gate("M120", "The member is entitled to the security", member_entitled),
-    Gate("O200", "Order type is limit or market; side is buy or sell; SMP instruction 1-3", order_type_supported),
-    Gate("A100", "The investor account belongs to the sending member", account_belongs_to_member),
-    Gate("A110", "The investor's KYC is verified and current; no AML/sanctions hold", investor_kyc_current),
-    Gate("Y200", "The security is not halted and its trading session is open", security_trading),
-    Gate("O300", "TimeInForce is supported; GTD carries a future expiry", time_in_force_valid),
-    Gate("Q100", "Quantity is a positive whole number of lots; MinQty within it", quantity_valid),
-    Gate("P100", "Limit price is present, positive, on the tick, within range; none on market orders", price_valid),
-    Gate("R100", "Within the member's max order quantity, max notional and price collar", member_risk_limits),
-    Gate("A140", "A buyer is eligible: accreditation (506(c)), jurisdiction lists, Reg S, on-chain identity",
-         buyer_eligible),
-    Gate("C100", "A seller has the tokens: available, past the holding period, minimum holding kept",
-         seller_may_deliver),
-    Gate("C110", "A buyer stays within holder caps (12(g)) and the maximum holding", buyer_may_hold),
-    Gate("F110", "A buyer has the cash: price x quantity available (market: collar price)", buyer_has_cash),
-    Gate("T100", "The token would settle it: not paused, wallet not frozen, tokens/cash on-chain, canTransfer "
-                 "against the resting orders it would trade with", token_would_settle),
+_NEW = frozenset({OrderPath.NEW})
+_ENTRY = frozenset({OrderPath.NEW, OrderPath.REPLACE, OrderPath.CANCEL, OrderPath.MASS_CANCEL, OrderPath.RESTING})
+_REQUESTS = frozenset({OrderPath.NEW, OrderPath.REPLACE, OrderPath.CANCEL})
+
+# The rulebook. `applies`: the paths each gate checks. Cancels and mass cancels pass only the
+# session and ClOrdID gates: a venue never stops a member from taking risk off. A replace is
+# checked as the order it would become (pre-funding gates count only what it needs beyond what it
+# already holds). RESTING: when a registry change, a suspension or an expiry date makes a resting
+# order one the gate would refuse now, the venue cancels it (150=4, the gate's text).
+GATES: tuple[Gate, ...] = (
+    Gate("S100", "The session is an order-entry session and is enabled", session_may_enter_orders, _ENTRY),
+    Gate("R200", "The session is within its member's order-message rate limit", message_rate_within_limit, ORDER_PATHS),
+    Gate("M100", "The member is active", member_active, STANDING),
+    Gate("M110", "The member's kill switch is off", kill_switch_off, STANDING),
+    Gate(
+        "O100",
+        "ClOrdID is present and not in use on this session (today, or by an open order)",
+        cl_ord_id_unique,
+        _REQUESTS,
+    ),
+    Gate("Y100", "The symbol is a security listed on the venue", symbol_known, _NEW),
+    Gate("M120", "The member is entitled to the security", member_entitled, STANDING),
+    Gate(
+        "O200",
+        "Order type is limit or market; side is buy or sell; SMP instruction 1-3; OrderCapacity given",
+        order_type_supported,
+        _NEW,
+    ),
+    Gate("A100", "The investor account belongs to the sending member", account_belongs_to_member, ORDER_PATHS),
+    Gate("A110", "The investor's KYC is verified and current; no AML/sanctions hold", investor_kyc_current, STANDING),
+    Gate(
+        "Y200",
+        "The security is not halted or suspended and its trading session is open (resting orders: not suspended)",
+        security_trading,
+        STANDING,
+    ),
+    Gate("O300", "TimeInForce is supported; GTD carries a future expiry", time_in_force_valid, _NEW),
+    Gate("Q100", "Quantity is a positive whole number of lots; MinQty within it", quantity_valid, ORDER_PATHS),
+    Gate(
+        "P100",
+        "Limit price is present, positive, on the tick, within range; none on market orders",
+        price_valid,
+        ORDER_PATHS,
+    ),
+    Gate(
+        "R100", "Within the member's max order quantity, max notional and price collar", member_risk_limits, ORDER_PATHS
+    ),
+    Gate(
+        "A140",
+        "A buyer is eligible: accreditation (506(c)), jurisdiction lists, Reg S (Rule 903), on-chain identity",
+        buyer_eligible,
+        STANDING,
+    ),
+    Gate(
+        "C100",
+        "A seller has the tokens: available, past the Rule 144 holding period, an affiliate within the "
+        "Rule 144(e) volume limit, minimum holding kept",
+        seller_may_deliver,
+        ORDER_PATHS,
+    ),
+    Gate(
+        "C170",
+        "Reg CF within a year of issuance: the buyer is the issuer, an accredited investor or the seller's family",
+        reg_cf_transfer,
+        STANDING,
+    ),
+    Gate("C110", "A buyer stays within holder caps (12(g)) and the maximum holding", buyer_may_hold, ORDER_PATHS),
+    Gate(
+        "F110", "A buyer has the cash: price x quantity available (market: collar price)", buyer_has_cash, ORDER_PATHS
+    ),
+    Gate(
+        "T100",
+        "The token would settle it: not paused, wallet not frozen, tokens/cash on-chain, canTransfer "
+        "against the resting orders it would trade with",
+        token_would_settle,
+        ORDER_PATHS,
+    ),
 )
 
 
-def check_new_order(order: NewOrderCommand, ctx: GateContext) -> GateReject | None:
-    """Run the gate table; the first refusal wins."""
-    for gate in NEW_ORDER_GATES:
+def gates_for(path: OrderPath) -> tuple[Gate, ...]:
+    """The gates that apply to one path, in table order."""
+    return _BY_PATH[path]
+
+
+_BY_PATH: dict[OrderPath, tuple[Gate, ...]] = {p: tuple(g for g in GATES if p in g.applies) for p in OrderPath}
+
+
+def check(order: NewOrderCommand, ctx: GateContext) -> GateReject | None:
+    """Run the gates that apply to `ctx.path`; the first refusal wins."""
+    for gate in _BY_PATH[ctx.path]:
         reject = gate.check(order, ctx)
         if reject is not None:
             return reject

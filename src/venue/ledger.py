@@ -14,9 +14,14 @@ restart they are rebuilt exactly from what the store holds. No I/O, no clock.
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
+
+from venue.model import IssuerRole
+from venue.resale import buyer_lots, buyer_tacks, release_us
 
 Key = tuple[str, str]  # (account, symbol)
 
@@ -43,43 +48,58 @@ class Unsettled:
     qty: int
     cash: Decimal
     executed_us: int
+    seller_role: IssuerRole | None = None  # the seller's relationship to the issuer at the trade
+
+    @property
+    def buyer_tacks(self) -> bool:
+        """The buyer's lots keep the seller's tacking dates (venue.resale.buyer_tacks)."""
+        return buyer_tacks(self.seller_role)
 
 
 class Lots:
-    """One account's acquisition lots in one symbol, oldest first, with the unlocked prefix counted
-    incrementally: lots unlock in acquisition order, so the unlocked ones are a prefix that only
-    grows as time passes (a holding-period check costs O(1) amortised, not O(lots))."""
+    """One account's acquisition lots in one symbol, ordered by tacking date (the instant each lot's
+    Rule 144 holding period runs from, `venue.resale`), with the unlocked prefix counted
+    incrementally: a lot that tacks earlier is released no later, so the unlocked lots are a prefix
+    that only grows as time passes (a holding-period check costs O(1) amortised, not O(lots)).
+    Sales deliver from the front: the lots whose holding period started first."""
 
-    __slots__ = ("_lots", "_head", "_period", "_now", "_unlocked_n", "_unlocked_qty")
+    __slots__ = ("_lots", "_head", "_months", "_now", "_unlocked_n", "_unlocked_qty")
 
     def __init__(self) -> None:
-        self._lots: list[list[int]] = []  # [acquired_us, qty]; live from _head on
+        self._lots: list[list[int]] = []  # [tacking_us, qty]; live from _head on
         self._head = 0
         self._reset()
 
     def _reset(self) -> None:
-        self._period: int | None = None
+        self._months: int | None = None
         self._now = 0
         self._unlocked_n = 0  # live lots (from _head) known to be past the holding period
         self._unlocked_qty = 0
 
     def __iter__(self):
-        return (tuple(lot) for lot in self._lots[self._head:])
+        return (tuple(lot) for lot in self._lots[self._head :])
 
-    def add(self, acquired_us: int, qty: int) -> None:
-        if self._head < len(self._lots) and acquired_us < self._lots[-1][0]:  # out of order (loading)
-            self._lots = sorted([*self._lots[self._head:], [acquired_us, qty]], key=lambda lot: lot[0])
-            self._head = 0
-            self._reset()
-        else:
-            self._lots.append([acquired_us, qty])
-
-    def consume(self, qty: int) -> None:
-        """A sale delivers `qty`, from the oldest lots first."""
+    def add(self, tacking_us: int, qty: int) -> None:
+        """A lot whose holding period runs from `tacking_us`; after lots with the same tacking date."""
         lots = self._lots
+        if self._head == len(lots) or tacking_us >= lots[-1][0]:
+            lots.append([tacking_us, qty])
+            return
+        i = bisect.bisect_right(lots, tacking_us, lo=self._head, key=_TACKING)
+        lots.insert(i, [tacking_us, qty])
+        if i < self._head + self._unlocked_n:  # before an unlocked lot: released no later than it
+            self._unlocked_n += 1
+            self._unlocked_qty += qty
+
+    def consume(self, qty: int) -> list[tuple[int, int]]:
+        """A sale delivers `qty` from the front; returns the pieces taken, (tacking_us, qty) each
+        (less than `qty` in all when the lots fall short)."""
+        lots = self._lots
+        pieces = []
         while qty and self._head < len(lots):
             lot = lots[self._head]
             take = min(qty, lot[1])
+            pieces.append((lot[0], take))
             lot[1] -= take
             qty -= take
             if self._unlocked_n:
@@ -89,20 +109,24 @@ class Lots:
                 if self._unlocked_n:
                     self._unlocked_n -= 1
         if self._head > 1024 and self._head * 2 > len(lots):
-            del lots[:self._head]
+            del lots[: self._head]
             self._head = 0
+        return pieces
 
-    def unlocked(self, now_us: int, holding_period_us: int) -> int:
-        """Quantity in lots acquired at least `holding_period_us` before `now_us`."""
-        if holding_period_us != self._period or now_us < self._now:
+    def unlocked(self, now_us: int, months: int) -> int:
+        """Quantity in lots whose holding period of `months` calendar months is over at `now_us`."""
+        if months != self._months or now_us < self._now:
             self._reset()
-            self._period = holding_period_us
+            self._months = months
         self._now = now_us
         lots, head = self._lots, self._head
-        while head + self._unlocked_n < len(lots) and lots[head + self._unlocked_n][0] + holding_period_us <= now_us:
+        while head + self._unlocked_n < len(lots) and release_us(lots[head + self._unlocked_n][0], months) <= now_us:
             self._unlocked_qty += lots[head + self._unlocked_n][1]
             self._unlocked_n += 1
         return self._unlocked_qty
+
+
+_TACKING = itemgetter(0)
 
 
 class Ledger:
@@ -118,6 +142,8 @@ class Ledger:
         self.incoming: dict[Key, int] = defaultdict(int)
         self.outgoing: dict[Key, int] = defaultdict(int)  # unsettled sales
         self.paying: dict[str, Decimal] = defaultdict(Decimal)  # unsettled purchases' value
+        # Rule 144(e): sales by issuers and affiliates, (account, symbol) -> {trade_id: (executed_us, qty)}
+        self.affiliate_sales: dict[Key, dict[int, tuple[int, int]]] = defaultdict(dict)
         self._orders: dict[int, Hold] = {}
         self.unsettled: dict[int, Unsettled] = {}
         # The chain as of block B shows every settlement the venue finalised if B >= this account's
@@ -133,8 +159,14 @@ class Ledger:
         else:
             self.tokens[(account, asset)] = int(quantity)
 
-    def add_lot(self, account: str, symbol: str, acquired_us: int, qty: int) -> None:
-        self.lots[(account, symbol)].add(acquired_us, qty)
+    def add_lot(self, account: str, symbol: str, tacking_us: int, qty: int) -> None:
+        """A lot whose holding period runs from `tacking_us` (venue.resale)."""
+        self.lots[(account, symbol)].add(tacking_us, qty)
+
+    def note_sale(self, trade_id: int, account: str, symbol: str, executed_us: int, qty: int) -> None:
+        """A sale by an issuer or affiliate that counts against its Rule 144(e) volume limit
+        (loading: the final ones of the last three months; trading: `add_unsettled`)."""
+        self.affiliate_sales[(account, symbol)][trade_id] = (executed_us, qty)
 
     # ------------------------------------------------------------ holds
     def hold(self, order_id: int, hold: Hold | None) -> None:
@@ -165,6 +197,8 @@ class Ledger:
         self.incoming[(t.buy_account, t.symbol)] += t.qty
         self.outgoing[(t.sell_account, t.symbol)] += t.qty
         self.paying[t.buy_account] += t.cash
+        if t.seller_role is not None:
+            self.note_sale(t.trade_id, t.sell_account, t.symbol, t.executed_us, t.qty)
 
     def _release(self, t: Unsettled) -> None:
         self.held_tokens[(t.sell_account, t.symbol)] -= t.qty
@@ -174,9 +208,10 @@ class Ledger:
         self.paying[t.buy_account] -= t.cash
 
     def settle(self, trade_id: int, block: int | None = None) -> Unsettled | None:
-        """The trade settled (mined in `block`): move tokens and cash, consume the seller's oldest
-        lots, give the buyer a lot acquired at execution. None when the trade was not waiting
-        (already applied)."""
+        """The trade settled (mined in `block`): move tokens and cash, consume the seller's lots
+        from the front, and give the buyer the same pieces with their tacking dates when the seller
+        was neither the issuer nor an affiliate, else one lot tacking from the execution (Rule
+        144(d)). None when the trade was not waiting (already applied)."""
         t = self.unsettled.pop(trade_id, None)
         if t is None:
             return None
@@ -188,8 +223,9 @@ class Ledger:
         self.tokens[(t.buy_account, t.symbol)] += t.qty
         self.cash[t.buy_account] -= t.cash
         self.cash[t.sell_account] += t.cash
-        self.lots[(t.sell_account, t.symbol)].consume(t.qty)
-        self.add_lot(t.buy_account, t.symbol, t.executed_us, t.qty)
+        pieces = self.lots[(t.sell_account, t.symbol)].consume(t.qty)
+        for tacking_us, qty in buyer_lots(pieces, t.qty, t.executed_us, t.seller_role):
+            self.add_lot(t.buy_account, t.symbol, tacking_us, qty)
         return t
 
     def bust(self, trade_id: int) -> Unsettled | None:
@@ -197,6 +233,7 @@ class Ledger:
         t = self.unsettled.pop(trade_id, None)
         if t is not None:
             self._release(t)
+            self.affiliate_sales.get((t.sell_account, t.symbol), {}).pop(trade_id, None)
         return t
 
     # ------------------------------------------------------------ what the gates ask
@@ -204,11 +241,22 @@ class Ledger:
         """Settled tokens not held by open sells or unsettled sales."""
         return self.tokens[(account, symbol)] - self.held_tokens[(account, symbol)]
 
-    def unlocked_tokens(self, account: str, symbol: str, now_us: int, holding_period_us: int) -> int:
-        """Tokens from lots past their holding period, less what sells already hold (sales use the
-        oldest lots first, so held quantity comes out of unlocked lots first)."""
-        free = self.lots[(account, symbol)].unlocked(now_us, holding_period_us)
+    def unlocked_tokens(self, account: str, symbol: str, now_us: int, months: int) -> int:
+        """Tokens from lots past a holding period of `months` calendar months, less what sells
+        already hold (sales deliver the earliest-tacking lots first, so held quantity comes out of
+        unlocked lots first)."""
+        free = self.lots[(account, symbol)].unlocked(now_us, months)
         return free - self.held_tokens[(account, symbol)]
+
+    def sold_since(self, account: str, symbol: str, since_us: int) -> int:
+        """Sales by an issuer or affiliate executed at or after `since_us` (Rule 144(e)); older
+        ones are forgotten."""
+        sales = self.affiliate_sales.get((account, symbol))
+        if not sales:
+            return 0
+        for trade_id in [i for i, (at, _) in sales.items() if at < since_us]:
+            del sales[trade_id]
+        return sum(qty for _, qty in sales.values())
 
     def available_cash(self, account: str) -> Decimal:
         return self.cash[account] - self.held_cash[account]

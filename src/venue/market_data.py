@@ -90,20 +90,31 @@ class MarketDataDesk:
     max_depth: int = 50
     _subs: dict[tuple[str, str], _Subscription] = field(default_factory=dict)
 
-    def subscribe(self, comp_id: str, req_id: str, symbol: str, depth: int, book: OrderBook, to_price,
-                  updates: bool, entry_types: frozenset[str]) -> MarketDataSnapshot:
+    def subscribe(
+        self,
+        comp_id: str,
+        req_id: str,
+        symbol: str,
+        depth: int,
+        book: OrderBook,
+        to_price,
+        updates: bool,
+        entry_types: frozenset[str],
+    ) -> MarketDataSnapshot:
         """Answer with a snapshot; keep the subscription when `updates` (SubscriptionRequestType 1).
         `entry_types`: MDEntryType values asked for; bids and offers come together (0 or 1 asks for
         the book), trades (2) only in increments."""
         depth = self.max_depth if depth == 0 else min(depth, self.max_depth)
-        sub = _Subscription(comp_id, req_id, symbol, depth, trades=TRADE in entry_types,
-                            book_sides=bool(entry_types & {BID, OFFER}))
+        sub = _Subscription(
+            comp_id, req_id, symbol, depth, trades=TRADE in entry_types, book_sides=bool(entry_types & {BID, OFFER})
+        )
         sub.bids, sub.offers = _levels(book, depth) if sub.book_sides else ((), ())
         sub.seq = 1
         if updates:
             self._subs[(comp_id, req_id)] = sub
-        entries = tuple(MDEntry(BID, to_price(p), q) for p, q in sub.bids) + \
-            tuple(MDEntry(OFFER, to_price(p), q) for p, q in sub.offers)
+        entries = tuple(MDEntry(BID, to_price(p), q) for p, q in sub.bids) + tuple(
+            MDEntry(OFFER, to_price(p), q) for p, q in sub.offers
+        )
         return MarketDataSnapshot(comp_id, req_id, symbol, sub.seq, entries)
 
     def is_subscribed(self, comp_id: str, req_id: str) -> bool:
@@ -120,8 +131,13 @@ class MarketDataDesk:
     def symbols(self) -> set[str]:
         return {s.symbol for s in self._subs.values()}
 
-    def updates(self, books: dict[str, OrderBook], changed: set[str], trades: dict[str, list[tuple[int, int, str]]],
-                to_price: dict) -> list[MarketDataIncrement]:
+    def updates(
+        self,
+        books: dict[str, OrderBook],
+        changed: set[str],
+        trades: dict[str, list[tuple[int, int, str]]],
+        to_price: dict,
+    ) -> list[MarketDataIncrement]:
         """One increment per subscription whose book levels changed or whose symbol traded."""
         out: list[MarketDataIncrement] = []
         for sub in self._subs.values():
@@ -130,8 +146,9 @@ class MarketDataDesk:
             price = to_price[sub.symbol]
             entries: list[MDEntry] = []
             if sub.trades:
-                entries += [MDEntry(TRADE, price(px), qty, NEW, trade_id) for px, qty, trade_id in
-                            trades.get(sub.symbol, ())]
+                entries += [
+                    MDEntry(TRADE, price(px), qty, NEW, trade_id) for px, qty, trade_id in trades.get(sub.symbol, ())
+                ]
             if sub.book_sides:
                 bids, offers = _levels(books[sub.symbol], sub.depth)
                 entries += _diff(BID, sub.bids, bids, price) + _diff(OFFER, sub.offers, offers, price)
@@ -143,8 +160,10 @@ class MarketDataDesk:
 
 
 def _levels(book: OrderBook, depth: int) -> tuple[Levels, Levels]:
-    return (tuple((lv.price, lv.qty) for lv in book.depth(Side.BUY, depth)),
-            tuple((lv.price, lv.qty) for lv in book.depth(Side.SELL, depth)))
+    return (
+        tuple((lv.price, lv.qty) for lv in book.depth(Side.BUY, depth)),
+        tuple((lv.price, lv.qty) for lv in book.depth(Side.SELL, depth)),
+    )
 
 
 def _diff(entry_type: str, old: Levels, new: Levels, price) -> list[MDEntry]:

@@ -11,7 +11,6 @@ import operator
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
-
 # ---------------------------------------------------------------- commands from sessions
 
 
@@ -31,6 +30,7 @@ class NewOrderCommand:
     expire_date: str | None = None  # YYYYMMDD
     smp: str | None = None
     received_us: int = 0
+    capacity: str | None = None  # OrderCapacity(528) as sent; None: absent (refused by gate O200)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,7 @@ class ReplaceCommand:
     tif: str | None
     account: str | None
     received_us: int = 0
+    capacity: str | None = None  # OrderCapacity(528): if present, must be the order's
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +143,18 @@ class SettlementEvent:
     fills: tuple[dict, ...]  # the two fill executions (exec_id, comp_id, order_id, side, ...)
 
 
-Command = (NewOrderCommand | CancelCommand | ReplaceCommand | StatusCommand | SessionEvent | OpsCommand
-           | SettlementEvent | MarketDataRequestCommand | SecurityListRequestCommand | MassCancelCommand)
+Command = (
+    NewOrderCommand
+    | CancelCommand
+    | ReplaceCommand
+    | StatusCommand
+    | SessionEvent
+    | OpsCommand
+    | SettlementEvent
+    | MarketDataRequestCommand
+    | SecurityListRequestCommand
+    | MassCancelCommand
+)
 
 
 # ---------------------------------------------------------------- reports to sessions
@@ -195,6 +206,7 @@ class OrderCancelReject:
     reason: int  # CxlRejReason(102)
     text: str
     transact_time_us: int
+    venue_reason: str | None = None  # VenueRejectCode(20001): the refusing gate's code
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,8 +294,15 @@ class MassCancelReport:
     text: str | None = None
 
 
-Report = (ExecutionReport | OrderCancelReject | SecurityStatusReport | TradingSessionStatusReport
-          | SettlementReport | SecurityListReport | MassCancelReport)
+Report = (
+    ExecutionReport
+    | OrderCancelReject
+    | SecurityStatusReport
+    | TradingSessionStatusReport
+    | SettlementReport
+    | SecurityListReport
+    | MassCancelReport
+)
 
 
 def pickled_by_fields(cls: type) -> type:
@@ -300,9 +319,25 @@ def pickled_by_fields(cls: type) -> type:
     return cls
 
 
-for _cls in (NewOrderCommand, CancelCommand, ReplaceCommand, StatusCommand, MarketDataRequestCommand,
-             SecurityListRequestCommand, MassCancelCommand, SessionEvent, OpsCommand, SettlementEvent,
-             ExecutionReport, OrderCancelReject, SecurityStatusReport, TradingSessionStatusReport, SettlementReport,
-             SecurityListEntry, SecurityListReport, MassCancelReport):
+for _cls in (
+    NewOrderCommand,
+    CancelCommand,
+    ReplaceCommand,
+    StatusCommand,
+    MarketDataRequestCommand,
+    SecurityListRequestCommand,
+    MassCancelCommand,
+    SessionEvent,
+    OpsCommand,
+    SettlementEvent,
+    ExecutionReport,
+    OrderCancelReject,
+    SecurityStatusReport,
+    TradingSessionStatusReport,
+    SettlementReport,
+    SecurityListEntry,
+    SecurityListReport,
+    MassCancelReport,
+):
     pickled_by_fields(_cls)
 del _cls

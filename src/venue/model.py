@@ -6,7 +6,7 @@ Prices cross the venue's edges as `Decimal` and live inside as integer ticks of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -35,9 +35,20 @@ class Offering(str, Enum):
     REG_A = "reg_a"
 
 
+class IssuerRole(str, Enum):
+    """An account's relationship to the issuer of one security (Rule 144(a)(1))."""
+
+    ISSUER = "issuer"  # the issuer's own account: its sales are primary sales, not resales
+    AFFILIATE = "affiliate"  # controls, is controlled by or under common control with the issuer
+
+
 class TradingStatus(str, Enum):
+    """Halted: no new orders or replaces, resting orders stay. Suspended: every resting order is
+    canceled and nothing is accepted until venue operations reinstate the security."""
+
     OPEN = "open"
     HALTED = "halted"
+    SUSPENDED = "suspended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,14 @@ class Member:
     killed: bool = False
 
 
+class Transport(str, Enum):
+    """How a FIX session connects: plaintext (loopback only unless the operator allows more) or TLS
+    with a client certificate whose CN is the session's CompID."""
+
+    PLAIN = "plain"
+    TLS = "tls"
+
+
 @dataclass(frozen=True, slots=True)
 class FixSession:
     """A FIX session the venue accepts. `member_id` is None for a venue-wide ops session."""
@@ -66,6 +85,10 @@ class FixSession:
     password_hash: str
     cancel_on_disconnect: bool = False
     cod_keep_gtc: bool = False  # cancel-on-disconnect spares GTC orders
+    enabled: bool = True  # a disabled session may not log on, and nothing of it rests in the books
+    transport: Transport = Transport.PLAIN  # which acceptor the session logs on through
+    allowed_addresses: tuple[str, ...] = ()  # remote addresses it may connect from; () any
+    cert_sha256: str | None = None  # TLS: the one client certificate it may present (else any CN-matching one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +101,7 @@ class Account:
     jurisdiction: str
     accredited: bool
     investor_type: str = "individual"
-    kyc_status: str = "verified"  # verified | pending | rejected
+    kyc_status: str = "pending"  # pending | verified | rejected: pending until an operator verifies it
     kyc_expires: date | None = None
     aml_flag: bool = False
     accreditation_expires: date | None = None
@@ -98,14 +121,28 @@ class Security:
     band_bps: int | None = None
     currency: str = "USD"
     auction_interval_s: int | None = None  # periodic call auctions every N seconds instead of continuous
-    holding_period_days: int | None = None
     allowed_jurisdictions: frozenset[str] | None = None
     denied_jurisdictions: frozenset[str] = frozenset()
-    us_buyers_from: date | None = None  # Reg S: US buyers refused before this date
+    us_buyers_from: date | None = None  # Reg S: US buyers refused before this date (at least)
     max_holders: int | None = None
     max_non_accredited_holders: int | None = None
     min_holding: int | None = None
     max_holding: int | None = None
+    # Resale restrictions (venue.resale, spec/compliance.md "Resale restrictions")
+    restricted: bool = False  # Rule 144(a)(3) restricted securities: resales wait for the holding period
+    issuer_reporting: bool = False  # the issuer has been an Exchange Act reporting company for >= 90 days
+    issue_date: date | None = None  # the offering's closing: Reg CF's year and Reg S's period run from it
+    reg_s_category: int | None = None  # Rule 903(b) category 1, 2 or 3 (Reg S offerings)
+    debt: bool = False  # a debt security (Reg S category 3: 40 days), else equity
+    outstanding: int | None = None  # units of the class outstanding (Rule 144(e) volume limit)
+    # `venue securities add --holding-period-days N` still names the rule by its old day count:
+    # N > 0 makes the security restricted, N <= 183 with a reporting issuer (6 months), else 12.
+    holding_period_days: InitVar[int | None] = None
+
+    def __post_init__(self, holding_period_days: int | None) -> None:
+        if holding_period_days:
+            object.__setattr__(self, "restricted", True)
+            object.__setattr__(self, "issuer_reporting", holding_period_days <= 183)
 
     def to_ticks(self, price: Decimal) -> int | None:
         """Price in ticks, or None when the price is not a whole number of ticks."""
@@ -120,3 +157,17 @@ class Security:
     def to_price(self, ticks: int) -> Decimal:
         """The Decimal price of a number of ticks, normalised to the tick's exponent."""
         return (self.tick_size * ticks).quantize(self.tick_size)
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """The member registry and reference data, as loaded at start-up (the store's `load_world`)."""
+
+    members: dict[str, Member]
+    sessions: dict[str, FixSession]
+    accounts: dict[str, Account]
+    securities: dict[str, Security]
+    # (account, symbol) -> the account's relationship to the security's issuer (Rule 144(a)(1))
+    affiliations: dict[tuple[str, str], IssuerRole] = field(default_factory=dict)
+    # account -> the accounts declared members of its family (Reg CF 227.501(c)); symmetric
+    family: dict[str, frozenset[str]] = field(default_factory=dict)

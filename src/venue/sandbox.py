@@ -3,48 +3,79 @@
 from __future__ import annotations
 
 import shutil
-import time
 from decimal import Decimal
 from pathlib import Path
 
-from venue.model import Account, Offering, Security, SessionRole
+from venue.access import Role, operators_toml, os_user
+from venue.clock import DAY_US, now_us
+from venue.model import Account, Offering, Security, SessionRole, Transport
 from venue.passwords import hash_password
 from venue.store import Store
 from venue.store.access import admit_member
 
 SANDBOX_PASSWORD = "sandbox"
 
-MEMBERS = [("BRKA", "Broker A Securities LLC", "broker_dealer"),
-           ("BRKB", "Broker B Capital LLC", "broker_dealer"),
-           ("MM1", "Market Maker One LLC", "market_maker")]
+MEMBERS = [
+    ("BRKA", "Broker A Securities LLC", "broker_dealer"),
+    ("BRKB", "Broker B Capital LLC", "broker_dealer"),
+    ("MM1", "Market Maker One LLC", "market_maker"),
+]
 
 # comp_id, member (None: venue-wide), role, cancel-on-disconnect
-SESSIONS = [("BRKA", "BRKA", SessionRole.ORDER_ENTRY, False),
-            ("BRKB", "BRKB", SessionRole.ORDER_ENTRY, False),
-            ("MM1", "MM1", SessionRole.ORDER_ENTRY, True),
-            ("OPSDC", None, SessionRole.DROP_COPY, False),
-            ("BRKADC", "BRKA", SessionRole.DROP_COPY, False)]
+SESSIONS = [
+    ("BRKA", "BRKA", SessionRole.ORDER_ENTRY, False),
+    ("BRKB", "BRKB", SessionRole.ORDER_ENTRY, False),
+    ("MM1", "MM1", SessionRole.ORDER_ENTRY, True),
+    ("OPSDC", None, SessionRole.DROP_COPY, False),
+    ("BRKADC", "BRKA", SessionRole.DROP_COPY, False),
+]
+
+# The same members over mutual TLS, on the TLS port: each with a client certificate (CN = CompID)
+# signed by the sandbox's own CA, in tls/clients/ of the sandbox's folder.
+TLS_SESSIONS = [
+    ("BRKA-TLS", "BRKA", SessionRole.ORDER_ENTRY, False),
+    ("BRKB-TLS", "BRKB", SessionRole.ORDER_ENTRY, False),
+]
 
 # Risk limits per member: max order quantity, max notional (USD), price collar (bps), messages/s.
-RISK = {"BRKA": (100_000, Decimal(1_000_000), 3000, 5000),
-        "BRKB": (100_000, Decimal(1_000_000), 3000, 5000),
-        "MM1": (500_000, Decimal(5_000_000), 3000, 5000)}
+RISK = {
+    "BRKA": (100_000, Decimal(1_000_000), 3000, 5000),
+    "BRKB": (100_000, Decimal(1_000_000), 3000, 5000),
+    "MM1": (500_000, Decimal(5_000_000), 3000, 5000),
+}
 
 SECURITIES = [
     # A non-reporting issuer's restricted security: Rule 144 holding period of one year per lot,
     # Section 12(g) holder caps, price band +-50% around the reference price.
-    Security("ACME", "ACME Robotics Inc. Series A Preferred (Reg D 506(c))", Decimal("0.01"), 1,
-             Offering.REG_D_506C, reference_price=Decimal("10.00"), band_bps=5000, holding_period_days=365,
-             max_holders=2000, max_non_accredited_holders=500),
-    Security("BETA", "Beta Real Estate Fund LP Units", Decimal("0.01"), 10, Offering.REGISTERED,
-             reference_price=Decimal("25.00"), band_bps=5000),
+    Security(
+        "ACME",
+        "ACME Robotics Inc. Series A Preferred (Reg D 506(c))",
+        Decimal("0.01"),
+        1,
+        Offering.REG_D_506C,
+        reference_price=Decimal("10.00"),
+        band_bps=5000,
+        holding_period_days=365,
+        max_holders=2000,
+        max_non_accredited_holders=500,
+    ),
+    Security(
+        "BETA",
+        "Beta Real Estate Fund LP Units",
+        Decimal("0.01"),
+        10,
+        Offering.REGISTERED,
+        reference_price=Decimal("25.00"),
+        band_bps=5000,
+    ),
 ]
 
+# Every sandbox investor has been verified (KYC) by the sandbox's operator; a new account is pending.
 ACCOUNTS = [
-    Account("A-ALICE", "BRKA", "Alice Anders", "US", True),
-    Account("B-BOB", "BRKB", "Bob Brown", "US", True),
-    Account("B-CAROL", "BRKB", "Carol Chen", "US", False),
-    Account("M-MAKER", "MM1", "Market Maker One proprietary account", "US", True, "institution"),
+    Account("A-ALICE", "BRKA", "Alice Anders", "US", True, kyc_status="verified"),
+    Account("B-BOB", "BRKB", "Bob Brown", "US", True, kyc_status="verified"),
+    Account("B-CAROL", "BRKB", "Carol Chen", "US", False, kyc_status="verified"),
+    Account("M-MAKER", "MM1", "Market Maker One proprietary account", "US", True, "institution", kyc_status="verified"),
 ]
 
 # Starting positions: tokens per security and USD cash (put on-chain when the sandbox has a chain).
@@ -67,7 +98,12 @@ database_url = "{database_url}"
 
 [fix]
 port = {port}
-allowed_remote = "127.0.0.1"
+plaintext = "loopback"           # plaintext sessions from this host only
+session_start = "{session_start}"     # the FIX day starts (UTC): sequence numbers reset to 1
+tls_port = {tls_port}            # TLS sessions: client certificates signed by tls/ca.pem
+tls_cert = "tls/server.pem"
+tls_key = "tls/server.key"
+tls_ca = "tls/ca.pem"
 
 [risk]
 market_order_collar_bps = 1000
@@ -87,15 +123,18 @@ def seed(store: Store) -> None:
     password_hash = hash_password(SANDBOX_PASSWORD)
     for comp_id, member_id, role, cod in SESSIONS:
         store.add_session(comp_id, member_id, role, password_hash, cod)
+    for comp_id, member_id, role, cod in TLS_SESSIONS:
+        store.add_session(comp_id, member_id, role, password_hash, cod, transport=Transport.TLS)
     for security in SECURITIES:
         store.add_security(security)
     for account in ACCOUNTS:
         store.add_account(account)
     for member_id, (max_qty, max_notional, collar, rate) in RISK.items():
-        store.update_member(member_id, max_order_qty=max_qty, max_notional=max_notional, collar_bps=collar,
-                            max_msgs_per_s=rate)
-    now = time.time_ns() // 1000
-    day = 86_400_000_000
+        store.update_member(
+            member_id, max_order_qty=max_qty, max_notional=max_notional, collar_bps=collar, max_msgs_per_s=rate
+        )
+    now = now_us()
+    day = DAY_US
     for account_id, positions in HOLDINGS.items():
         for asset, qty in positions.items():
             store.set_holding(account_id, asset, Decimal(qty))
@@ -114,12 +153,30 @@ confirmations = 0
 """
 
 
-def prepare(data_dir: Path, port: int, database_url: str | None = None, fresh: bool = True,
-            chain: str = "embedded") -> Path:
+def make_certificates(tls_dir: Path) -> None:
+    """The sandbox's CA, the venue's server certificate and a client certificate per TLS session."""
+    from venue.tls import issue, make_authority
+
+    authority = make_authority(tls_dir)
+    issue(authority, "server", tls_dir, server=True)
+    for comp_id, *_ in TLS_SESSIONS:
+        issue(authority, comp_id, tls_dir / "clients")
+
+
+def prepare(
+    data_dir: Path,
+    port: int,
+    database_url: str | None = None,
+    fresh: bool = True,
+    chain: str = "embedded",
+    tls_port: int | None = None,
+    session_start: str = "00:00:00",
+) -> Path:
     """Create (or, with fresh=False, reuse) a sandbox in `data_dir`; return its config file.
 
-    `chain`: "embedded" (the venue starts an embedded node and deploys to it at each start), a
-    JSON-RPC URL (deployed there now, once), or "none"."""
+    `chain`: "anvil" or "embedded" (the venue starts that node and deploys to it at each start), a
+    JSON-RPC URL (deployed there now, once), or "none". `tls_port`: the TLS sessions' port
+    (default: `port` + 1). `session_start`: when the FIX day starts (UTC HH:MM:SS, or "none")."""
     data_dir = data_dir.resolve()
     config = data_dir / "venue.toml"
     if fresh and data_dir.exists():
@@ -133,13 +190,18 @@ def prepare(data_dir: Path, port: int, database_url: str | None = None, fresh: b
         store.migrate()
         if not store.load_world().members:
             seed(store)
-        if chain not in ("embedded", "none"):
+        if chain not in ("anvil", "embedded", "none"):
             from venue.chain.service import deploy_sandbox_chain
+
             deploy_sandbox_chain(store, data_dir, chain)
     finally:
         store.dispose()
-    text = CONFIG.format(database_url=url, port=port)
+    make_certificates(data_dir / "tls")
+    text = CONFIG.format(database_url=url, port=port, tls_port=tls_port or port + 1, session_start=session_start)
     if chain != "none":
         text += CHAIN.format(url=chain)
+    admin = os_user()  # whoever starts the sandbox is its admin (spec/fair-access.md section 5)
+    if admin is not None:
+        text += operators_toml({admin: Role.ADMIN})
     config.write_text(text)
     return config

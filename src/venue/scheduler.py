@@ -14,7 +14,8 @@ with its next run time. Building the scheduler again on the same database keeps 
 their next run times (a job whose schedule changed in the config is replaced and starts afresh from
 now), so a restart neither loses nor repeats a run. A job's next run time is stored after the job
 ran: a crash in the middle of a job runs it again on restart (at least once); every job is
-idempotent (a wake-up, reporting unreported trades, rewriting the same report files).
+idempotent (a wake-up, reporting unreported trades, rewriting the same report files, one more
+clock-sync reading).
 
 Misfires (a run due while the venue was down or busy). Every job coalesces: however many runs were
 missed, it runs once, for the latest missed time. Then `misfire_grace_time` decides whether that run
@@ -29,12 +30,19 @@ still happens; per job:
 | finra-4552            | Mondays 06:00 (venue time)              | none (always)      | due within 7 business days: late beats missing |
 | ats-r                 | 1 Jan/Apr/Jul/Oct 06:00                 | none (always)      | due within 30 days of quarter end |
 | fair-access           | the 1st of each month 06:00             | none (always)      | the month's computation must exist |
+| clock-sync            | daily 00:05 (venue time), and at start  | none (always)      | the day's record of the host clock's synchronization state |
 | retention-sweep       | daily 02:30                             | 12 h               | a sweep more than 12 h late waits for the next day's |
 
 Time. `clock` (µs since the epoch) is injectable: tests build the scheduler with a fake clock and
 call `run_pending(now_us)`, which runs exactly what the scheduler's own thread would run at that
 instant (the same code: the thread calls it with the clock's time). With an injected clock `start()`
 does not start the background loop.
+
+APScheduler's part. APScheduler keeps the jobs: its SQLAlchemy job store, triggers, coalescing
+and misfire settings, reached only through its public API (`add_job`, `get_jobs`, `get_job`,
+`modify_job`, `remove_job`, `Trigger.get_next_fire_time`). Its scheduler is reduced to a job book
+with no loop (`JobBook`), so it never runs a job itself: the venue scheduler's own loop (one thread, waiting on an Event until the
+next job is due or it is woken) decides what is due, at its clock's time.
 
 Threads. The wake-ups and the trade reports run on the scheduler's thread, in due order. The jobs
 that may take minutes (a reconciliation makes a node call per trade in flight; the day's report
@@ -52,20 +60,23 @@ import threading
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
+from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_PAUSED
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from venue.calendar import TradingCalendar
+from venue.clock import now_us
+from venue.clock_sync import read_clock_sync
 from venue.config import VenueConfig
 from venue.fair_access import Month
 from venue.reports import build
-from venue.reports.periods import local_day, quarter_of, week_of
+from venue.reports import store as rs
+from venue.reports.periods import day_period, local_day, quarter_of, week_of
 from venue.reports.retention import retention_sweep
 from venue.reports.trade_reporting import report_trades
 from venue.reports.writers import write
@@ -73,7 +84,7 @@ from venue.store.repository import Store
 
 log = logging.getLogger("venue.scheduler")
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 JOB_TABLE = "apscheduler_jobs"
 JOBSTORE = "default"
 REPORTS_AFTER_CLOSE_S = 300
@@ -91,10 +102,6 @@ def to_datetime(at_us: int) -> datetime:
 
 def to_us(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
-
-
-def wall_clock_us() -> int:
-    return _time.time_ns() // 1000
 
 
 class CalendarTrigger(BaseTrigger):
@@ -130,9 +137,11 @@ class CalendarTrigger(BaseTrigger):
 def describe(cal: TradingCalendar) -> str:
     """A calendar as stable text: a job whose text changed is rescheduled on the next build."""
     pre = cal.pre_open.isoformat("minutes") if cal.pre_open else "-"
-    return (f"{cal.timezone} {pre}/{cal.open.isoformat('minutes')}-{cal.close.isoformat('minutes')} "
-            f"days={''.join(str(d) for d in sorted(cal.weekdays))} "
-            f"holidays={','.join(d.isoformat() for d in sorted(cal.holidays))}")
+    return (
+        f"{cal.timezone} {pre}/{cal.open.isoformat('minutes')}-{cal.close.isoformat('minutes')} "
+        f"days={''.join(str(d) for d in sorted(cal.weekdays))} "
+        f"holidays={','.join(d.isoformat() for d in sorted(cal.holidays))}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +161,7 @@ class SchedulerOptions:
     trade_reports_every_s: int = 1
     reports_at: str = "06:00"  # venue time, for the weekly, quarterly and monthly jobs
     retention_at: str = "02:30"
+    clock_sync_at: str = "00:05"  # venue time: the day's clock-sync reading (one more at each start)
     retention_purge: bool = False  # the sweep reports what is past retention; purging is a decision
 
 
@@ -181,33 +191,43 @@ def scheduled_job(**_kwargs) -> None:
     raise RuntimeError("venue jobs are run by venue.scheduler.VenueScheduler")
 
 
-class _Engine(BackgroundScheduler):
-    """APScheduler's background loop, processing jobs through the venue scheduler (its clock)."""
+class JobBook(BaseScheduler):
+    """APScheduler's scheduler reduced to its job book: jobs, triggers and the persistent job store,
+    with no loop of its own (`shutdown` and `wakeup` are what a scheduler class must provide; the
+    venue scheduler's loop is the only one that runs jobs)."""
 
-    def __init__(self, owner: VenueScheduler, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._owner = owner
+    def shutdown(self, wait: bool = True) -> None:  # noqa: D102 - as BaseScheduler's
+        super().shutdown(wait)
 
-    def _process_jobs(self):
-        if self.state == STATE_PAUSED:
-            return None
-        owner = self._owner
-        owner.run_pending(owner.clock())
-        nxt = owner.next_run_us()
-        if nxt is None:
-            return None
-        return min(max((nxt - owner.clock()) / 1_000_000, 0), threading.TIMEOUT_MAX)
+    def wakeup(self) -> None:  # noqa: D102 - nothing to wake: this scheduler has no loop
+        pass
+
+
+def run_times(job: Job, now: datetime) -> list[datetime]:
+    """Every fire time of `job` due by `now`, oldest first (from its stored next run time on)."""
+    times: list[datetime] = []
+    at = job.next_run_time
+    while at is not None and at <= now:
+        times.append(at)
+        at = job.trigger.get_next_fire_time(at, now)
+    return times
 
 
 class VenueScheduler:
     """The venue's scheduled jobs (module docstring). Build with `build_scheduler`."""
 
-    def __init__(self, store: Store, config: VenueConfig, callbacks: SchedulerCallbacks,
-                 clock: Callable[[], int] | None, options: SchedulerOptions,
-                 back_office_thread: bool | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: VenueConfig,
+        callbacks: SchedulerCallbacks,
+        clock: Callable[[], int] | None,
+        options: SchedulerOptions,
+        back_office_thread: bool | None = None,
+    ) -> None:
         self.store, self.config, self.callbacks, self.options = store, config, callbacks, options
         self.injected_clock = clock is not None
-        self.clock: Callable[[], int] = clock or wall_clock_us
+        self.clock: Callable[[], int] = clock or now_us
         self.runs: list[JobRun] = []
         self._lock = threading.RLock()
         self._in_flight: set[str] = set()  # back-office jobs queued or running
@@ -215,13 +235,18 @@ class VenueScheduler:
         self._back_office_thread: threading.Thread | None = None
         if back_office_thread if back_office_thread is not None else not self.injected_clock:
             self._back_office = queue.Queue()
-            self._back_office_thread = threading.Thread(target=self._back_office_loop, name="back-office",
-                                                        daemon=True)
+            self._back_office_thread = threading.Thread(target=self._back_office_loop, name="back-office", daemon=True)
             self._back_office_thread.start()
         self.calendar = config.calendar_for("default")
-        self._engine = _Engine(self, timezone=timezone.utc,
-                               jobstores={JOBSTORE: SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)},
-                               job_defaults={"coalesce": True, "max_instances": 1})
+        # The job store, through APScheduler's public API; it has no loop and never runs a job itself.
+        self._jobs = JobBook(
+            timezone=UTC,
+            jobstores={JOBSTORE: SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._loop_thread: threading.Thread | None = None
         self.specs = self._specs()
 
     # ------------------------------------------------------------ the jobs
@@ -230,77 +255,185 @@ class VenueScheduler:
         hh, mm = (int(x) for x in opts.reports_at.split(":"))
         rh, rm = (int(x) for x in opts.retention_at.split(":"))
         calendars = self.config.calendars or {"default": TradingCalendar()}
-        specs = [_Spec(f"wake:{name}", "wake", CalendarTrigger(cal), None, f"boundaries {describe(cal)}")
-                 for name, cal in sorted(calendars.items())]
+        specs = [
+            _Spec(f"wake:{name}", "wake", CalendarTrigger(cal), None, f"boundaries {describe(cal)}")
+            for name, cal in sorted(calendars.items())
+        ]
         every = opts.trade_reports_every_s
         specs.append(_Spec("trade-reports", "trade-reports", _interval(seconds=every), None, f"every {every}s"))
         if self.callbacks.reconcile is not None:
             minutes = opts.reconcile_minutes
-            specs.append(_Spec("settlement-reconcile", "reconcile", _interval(minutes=minutes), RECONCILE_GRACE_S,
-                               f"every {minutes}min"))
-        specs.append(_Spec("daily-reports", "daily-reports",
-                           CalendarTrigger(self.calendar, "closes", REPORTS_AFTER_CLOSE_S), None,
-                           f"closes+{REPORTS_AFTER_CLOSE_S}s {describe(self.calendar)}"))
-        specs.append(_Spec("finra-4552", "finra-4552", CronTrigger(day_of_week="mon", hour=hh, minute=mm, timezone=tz),
-                           None, f"mon {opts.reports_at} {tz}"))
-        specs.append(_Spec("ats-r", "ats-r", CronTrigger(month="1,4,7,10", day=1, hour=hh, minute=mm, timezone=tz),
-                           None, f"quarterly {opts.reports_at} {tz}"))
+            specs.append(
+                _Spec(
+                    "settlement-reconcile",
+                    "reconcile",
+                    _interval(minutes=minutes),
+                    RECONCILE_GRACE_S,
+                    f"every {minutes}min",
+                )
+            )
+        specs.append(
+            _Spec(
+                "daily-reports",
+                "daily-reports",
+                CalendarTrigger(self.calendar, "closes", REPORTS_AFTER_CLOSE_S),
+                None,
+                f"closes+{REPORTS_AFTER_CLOSE_S}s {describe(self.calendar)}",
+            )
+        )
+        specs.append(
+            _Spec(
+                "finra-4552",
+                "finra-4552",
+                CronTrigger(day_of_week="mon", hour=hh, minute=mm, timezone=tz),
+                None,
+                f"mon {opts.reports_at} {tz}",
+            )
+        )
+        specs.append(
+            _Spec(
+                "ats-r",
+                "ats-r",
+                CronTrigger(month="1,4,7,10", day=1, hour=hh, minute=mm, timezone=tz),
+                None,
+                f"quarterly {opts.reports_at} {tz}",
+            )
+        )
         if self.callbacks.fair_access is not None:
-            specs.append(_Spec("fair-access", "fair-access", CronTrigger(day=1, hour=hh, minute=mm, timezone=tz),
-                               None, f"monthly {opts.reports_at} {tz}"))
-        specs.append(_Spec("retention-sweep", "retention", CronTrigger(hour=rh, minute=rm, timezone=tz),
-                           RETENTION_GRACE_S, f"daily {opts.retention_at} {tz} purge={opts.retention_purge}"))
+            specs.append(
+                _Spec(
+                    "fair-access",
+                    "fair-access",
+                    CronTrigger(day=1, hour=hh, minute=mm, timezone=tz),
+                    None,
+                    f"monthly {opts.reports_at} {tz}",
+                )
+            )
+        ch, cm = (int(x) for x in opts.clock_sync_at.split(":"))
+        specs.append(
+            _Spec(
+                "clock-sync",
+                "clock-sync",
+                CronTrigger(hour=ch, minute=cm, timezone=tz),
+                None,
+                f"daily {opts.clock_sync_at} {tz}",
+            )
+        )
+        specs.append(
+            _Spec(
+                "retention-sweep",
+                "retention",
+                CronTrigger(hour=rh, minute=rm, timezone=tz),
+                RETENTION_GRACE_S,
+                f"daily {opts.retention_at} {tz} purge={opts.retention_purge}",
+            )
+        )
         return specs
 
     def _sync_jobs(self) -> None:
         """Add missing jobs, keep unchanged ones (and their stored next run time), replace changed
         ones, remove jobs no longer configured."""
         now = to_datetime(self.clock())
-        stored = {job.id: job for job in self._engine.get_jobs(jobstore=JOBSTORE)}
+        stored = {job.id: job for job in self._jobs.get_jobs(jobstore=JOBSTORE)}
         wanted = {s.id for s in self.specs}
         for job_id in stored.keys() - wanted:
             log.info("job %s is no longer configured: removed", job_id)
-            self._engine.remove_job(job_id, JOBSTORE)
+            self._jobs.remove_job(job_id, JOBSTORE)
         for s in self.specs:
             job = stored.get(s.id)
             if job is not None and job.kwargs.get("spec") == s.spec:
                 continue
             if job is not None:
                 log.info("job %s changed (%s -> %s): rescheduled from now", s.id, job.kwargs.get("spec"), s.spec)
-            self._engine.add_job(scheduled_job, s.trigger, id=s.id, name=s.id, jobstore=JOBSTORE,
-                                 kwargs={"kind": s.kind, "spec": s.spec}, coalesce=True,
-                                 misfire_grace_time=s.grace_s, max_instances=1, replace_existing=True,
-                                 next_run_time=s.trigger.get_next_fire_time(None, now))
+            self._jobs.add_job(
+                scheduled_job,
+                s.trigger,
+                id=s.id,
+                name=s.id,
+                jobstore=JOBSTORE,
+                kwargs={"kind": s.kind, "spec": s.spec},
+                coalesce=True,
+                misfire_grace_time=s.grace_s,
+                max_instances=1,
+                replace_existing=True,
+                next_run_time=s.trigger.get_next_fire_time(None, now),
+            )
 
     # ------------------------------------------------------------ running
     def start(self) -> VenueScheduler:
         """Open the job store, bring the jobs in line with the config, and (with the wall clock)
         start the background loop."""
-        self._engine.start(paused=True)
+        self._jobs.start(paused=True)
         self._sync_jobs()
+        self._clock_sync_at_start()
         if not self.injected_clock:
-            self._engine.resume()
+            self._loop_thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+            self._loop_thread.start()
         return self
+
+    def _clock_sync_at_start(self) -> None:
+        """Record the clock's state when the venue starts, unless today (venue time) has a reading
+        already: a day the venue starts after the daily reading was due still gets one."""
+        now = self.clock()
+        today = day_period(local_day(now, self.calendar.timezone), self.calendar.timezone)
+        try:
+            if not rs.clock_sync_between(self.store, today.start_us, today.end_us):
+                self._record_clock_sync(now)
+        except Exception:  # noqa: BLE001 - the store is down: the daily job records it later
+            log.exception("clock-sync: the state at start-up could not be recorded")
+
+    def _record_clock_sync(self, now_us: int) -> None:
+        reading = read_clock_sync(now_us)
+        rs.record_clock_sync(self.store, reading)
+        if not reading["synchronized"]:
+            log.warning(
+                "host clock not synchronized (%s; maximum error %s µs): CAT timestamps need a synchronized clock",
+                reading["source"],
+                reading["max_error_us"],
+            )
+
+    def wakeup(self) -> None:
+        """Look at the jobs again now (a job's next run time changed)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        """The background loop: run what is due, then sleep until the next job is due or a wake-up."""
+        while not self._stopping.is_set():
+            try:
+                self.run_pending(self.clock())
+                nxt = self.next_run_us()
+            except Exception:  # noqa: BLE001 - the store is down: try again in a second
+                log.exception("scheduler: could not read or run the jobs")
+                nxt = self.clock() + 1_000_000
+            wait = None if nxt is None else min(max((nxt - self.clock()) / 1_000_000, 0), threading.TIMEOUT_MAX)
+            self._wake.wait(wait)
+            self._wake.clear()
 
     def stop(self) -> None:
         """Stop the loop (waiting for a running job; a back-office job gets a few seconds, then runs
         again at the next start) and close the store."""
-        self._engine.shutdown(wait=True)
+        self._stopping.set()
+        self._wake.set()
+        if self._loop_thread is not None:
+            self._loop_thread.join()
+        self._jobs.shutdown(wait=True)
         if self._back_office is not None and self._back_office_thread is not None:
             self._back_office.put(None)
             self._back_office_thread.join(BACK_OFFICE_STOP_WAIT_S)
             if self._back_office_thread.is_alive():
-                log.warning("job(s) %s still running at stop: they run again at the next start",
-                            ", ".join(sorted(self._in_flight)))
+                log.warning(
+                    "job(s) %s still running at stop: they run again at the next start",
+                    ", ".join(sorted(self._in_flight)),
+                )
         self.store.dispose()
 
     def next_run_us(self) -> int | None:
         """When the next job is due, leaving out back-office jobs still running."""
-        if not self._in_flight:
-            nxt = self._engine._lookup_jobstore(JOBSTORE).get_next_run_time()
-            return None if nxt is None else to_us(nxt)
-        times = [to_us(job.next_run_time) for job in self._engine.get_jobs(jobstore=JOBSTORE)
-                 if job.next_run_time is not None and job.id not in self._in_flight]
+        times = [
+            to_us(job.next_run_time)
+            for job in self._jobs.get_jobs(jobstore=JOBSTORE)
+            if job.next_run_time is not None and job.id not in self._in_flight
+        ]
         return min(times, default=None)
 
     def idle(self, timeout: float = 30.0) -> bool:
@@ -312,8 +445,11 @@ class VenueScheduler:
 
     def next_runs(self) -> dict[str, int]:
         """Job id -> its next run time (µs)."""
-        return {job.id: to_us(job.next_run_time) for job in self._engine.get_jobs(jobstore=JOBSTORE)
-                if job.next_run_time is not None}
+        return {
+            job.id: to_us(job.next_run_time)
+            for job in self._jobs.get_jobs(jobstore=JOBSTORE)
+            if job.next_run_time is not None
+        }
 
     def run_pending(self, now_us: int) -> list[JobRun]:
         """Run every job due at `now_us` (coalesced, misfire policy applied), in due order, and store
@@ -321,40 +457,52 @@ class VenueScheduler:
         done: list[JobRun] = []
         with self._lock:
             now = to_datetime(now_us)
-            jobstore = self._engine._lookup_jobstore(JOBSTORE)
-            for job in jobstore.get_due_jobs(now):
+            due = sorted(
+                (
+                    job
+                    for job in self._jobs.get_jobs(jobstore=JOBSTORE)
+                    if job.next_run_time is not None and job.next_run_time <= now
+                ),
+                key=lambda job: (job.next_run_time, job.id),
+            )
+            for job in due:
                 if job.id in self._in_flight:
                     continue  # still on the back-office thread; its next run time is stored when it ends
                 kind = job.kwargs["kind"]
-                run_times = job._get_run_times(now)
+                times = run_times(job, now)
                 if job.coalesce:
-                    run_times = run_times[-1:]
+                    times = times[-1:]
                 handed_over = False
-                for run_time in run_times:
+                for run_time in times:
                     if job.misfire_grace_time is not None and now - run_time > timedelta(
-                            seconds=job.misfire_grace_time):
-                        log.warning("job %s due at %s missed by %s: skipped (misfire grace %ss)", job.id, run_time,
-                                    now - run_time, job.misfire_grace_time)
+                        seconds=job.misfire_grace_time
+                    ):
+                        log.warning(
+                            "job %s due at %s missed by %s: skipped (misfire grace %ss)",
+                            job.id,
+                            run_time,
+                            now - run_time,
+                            job.misfire_grace_time,
+                        )
                         outcome = "missed"
                     elif self._back_office is not None and kind in BACK_OFFICE and not handed_over:
                         self._in_flight.add(job.id)
-                        self._back_office.put((job.id, kind, to_us(run_time), now_us, run_times[-1]))
+                        self._back_office.put((job.id, kind, to_us(run_time), now_us, times[-1]))
                         handed_over, outcome = True, "started"
                     else:
                         outcome = self._run(job.id, kind, to_us(run_time), now_us)
                     done.append(JobRun(job.id, to_us(run_time), now_us, outcome))
                 if not handed_over:
-                    self._store_next(jobstore, job, run_times[-1] if run_times else None, now)
+                    self._store_next(job, times[-1] if times else None, now)
             self.runs.extend(done)
         return done
 
-    def _store_next(self, jobstore, job, last_run_time: datetime | None, now: datetime) -> None:
+    def _store_next(self, job: Job, last_run_time: datetime | None, now: datetime) -> None:
         nxt = job.trigger.get_next_fire_time(last_run_time, now) if last_run_time is not None else None
         if nxt is None:
-            jobstore.remove_job(job.id)
+            self._jobs.remove_job(job.id, JOBSTORE)
         else:
-            job._modify(next_run_time=nxt)
-            jobstore.update_job(job)
+            self._jobs.modify_job(job.id, JOBSTORE, next_run_time=nxt)
 
     def _back_office_loop(self) -> None:
         """Run the back-office jobs handed over by `run_pending`, one at a time; store each one's next
@@ -365,16 +513,14 @@ class VenueScheduler:
             outcome = self._run(job_id, kind, due_us, now_us)
             with self._lock:
                 try:
-                    jobstore = self._engine._lookup_jobstore(JOBSTORE)
-                    job = jobstore.lookup_job(job_id)
+                    job = self._jobs.get_job(job_id, JOBSTORE)
                     if job is not None:
-                        self._store_next(jobstore, job, last_run_time, to_datetime(self.clock()))
+                        self._store_next(job, last_run_time, to_datetime(self.clock()))
                 except Exception:  # noqa: BLE001 - the thread must go on; the job runs again
                     log.exception("job %s: its next run time could not be stored", job_id)
                 self.runs.append(JobRun(job_id, due_us, self.clock(), outcome))
                 self._in_flight.discard(job_id)
-            if not self.injected_clock:
-                self._engine.wakeup()
+            self.wakeup()
 
     def _run(self, job_id: str, kind: str, due_us: int, now_us: int) -> str:
         try:
@@ -390,10 +536,12 @@ class VenueScheduler:
         if kind == "wake":
             cb.wake()
         elif kind == "trade-reports":
-            made = report_trades(store, now_us)
+            made = report_trades(store, now_us, ats_id=self.config.comp_id, calendar_for=self.config.calendar_for)
             late = sum(1 for r in made if r["late"])
             if late:
                 log.warning("%d of %d trade report(s) made late (more than 10 s after execution)", late, len(made))
+        elif kind == "clock-sync":
+            self._record_clock_sync(now_us)
         elif kind == "reconcile":
             assert cb.reconcile is not None
             started = _time.monotonic()
@@ -402,7 +550,11 @@ class VenueScheduler:
             in_flight = len(getattr(result, "in_flight_settled", None) or [])
             (log.warning if breaks else log.info)(
                 "settlement reconciliation: %d break(s) between chain and ledger (%d settled trade(s) not final "
-                "yet counted in; %.1f s)", len(breaks), in_flight, _time.monotonic() - started)
+                "yet counted in; %.1f s)",
+                len(breaks),
+                in_flight,
+                _time.monotonic() - started,
+            )
         elif kind == "fair-access":
             assert cb.fair_access is not None
             cb.fair_access(Month.of(local_day(due_us, tz)).shift(-1))
@@ -410,7 +562,7 @@ class VenueScheduler:
             day = self.calendar.trading_day(due_us)
             folder = reports / "daily" / day.isoformat()
             _both(build.audit_trail(store, day, tz, now_us), folder / "audit-trail")
-            _both(build.cat_export(store, day, tz, now_us), folder / "cat-events")
+            _both(build.cat_export(store, day, tz, now_us, ats_id=self.config.comp_id), folder / "cat-events")
         elif kind == "finra-4552":
             week = week_of(local_day(due_us, tz) - timedelta(days=7), tz)
             _both(build.finra_4552(store, week.label, self.calendar, now_us), reports / "finra-4552" / week.label)
@@ -426,7 +578,7 @@ class VenueScheduler:
 
 def _interval(**every) -> IntervalTrigger:
     """An interval aligned on whole units since 2000-01-01 UTC, so rebuilding it changes nothing."""
-    return IntervalTrigger(**every, start_date=datetime(2000, 1, 1, tzinfo=timezone.utc), timezone=timezone.utc)
+    return IntervalTrigger(**every, start_date=datetime(2000, 1, 1, tzinfo=UTC), timezone=UTC)
 
 
 def _previous_quarter_day(day: date) -> date:
@@ -438,12 +590,16 @@ def _both(report, stem) -> None:
     write(report, stem.with_suffix(".json"), "json")
 
 
-def build_scheduler(store_url: str, config: VenueConfig, callbacks: SchedulerCallbacks,
-                    clock: Callable[[], int] | None = None, options: SchedulerOptions | None = None,
-                    back_office_thread: bool | None = None) -> VenueScheduler:
+def build_scheduler(
+    store_url: str,
+    config: VenueConfig,
+    callbacks: SchedulerCallbacks,
+    clock: Callable[[], int] | None = None,
+    options: SchedulerOptions | None = None,
+    back_office_thread: bool | None = None,
+) -> VenueScheduler:
     """A scheduler on the venue's database at `store_url` (migrated: the job store's table is
     created by migration 0005_records). Call `start()`; with `clock` (µs) given, drive it with
     `run_pending(now_us)`. `back_office_thread`: run the long jobs on a thread of their own (default:
     with the wall clock only)."""
-    return VenueScheduler(Store(store_url), config, callbacks, clock, options or SchedulerOptions(),
-                          back_office_thread)
+    return VenueScheduler(Store(store_url), config, callbacks, clock, options or SchedulerOptions(), back_office_thread)

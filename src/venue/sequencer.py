@@ -25,13 +25,26 @@ import traceback
 from collections.abc import Callable
 from decimal import Decimal
 
+from venue.clock import now_us
 from venue.core import VenueCore
+from venue.journal import JournalBatch
 from venue.market_data import MarketDataReject
-from venue.messages import (CancelCommand, Command, ExecutionReport, MarketDataRequestCommand, MassCancelCommand,
-                            MassCancelReport, NewOrderCommand, OpsCommand, OrderCancelReject, ReplaceCommand, Report,
-                            SessionEvent, SettlementEvent)
+from venue.messages import (
+    CancelCommand,
+    Command,
+    ExecutionReport,
+    MarketDataRequestCommand,
+    MassCancelCommand,
+    MassCancelReport,
+    NewOrderCommand,
+    OpsCommand,
+    OrderCancelReject,
+    ReplaceCommand,
+    Report,
+    SessionEvent,
+    SettlementEvent,
+)
 from venue.store import Store
-from venue.store.repository import JournalBatch
 from venue.store.access import load_entitlements
 
 log = logging.getLogger("venue.sequencer")
@@ -42,12 +55,9 @@ RETRY_MAX_SECONDS = 5.0
 JOURNAL_DOWN = "Venue cannot journal orders right now (store unavailable): not accepted, send again later"
 
 
-def wall_clock_us() -> int:
-    return time.time_ns() // 1000
-
-
-def send_reports(reports: list[Report], send: Callable[[Report], None], sent_exec_id: int,
-                 flush: Callable[[], None] | None = None) -> int:
+def send_reports(
+    reports: list[Report], send: Callable[[Report], None], sent_exec_id: int, flush: Callable[[], None] | None = None
+) -> int:
     """Hand reports to the transport in order; returns the report watermark: the highest numeric
     ExecID sent so far. A report the transport refuses is logged and not counted as sent (the next
     start sends it again). `flush` ends the batch (the transport's held messages written) before
@@ -73,11 +83,17 @@ def send_reports(reports: list[Report], send: Callable[[Report], None], sent_exe
 class Sequencer:
     """Runs the venue core on its own thread."""
 
-    def __init__(self, core: VenueCore, store: Store, send: Callable[[Report], None] | None,
-                 clock: Callable[[], int] = wall_clock_us, on_fatal: Callable[[BaseException], None] | None = None,
-                 rebuild: Callable[[], VenueCore] | None = None,
-                 ship: Callable[[list[Report]], None] | None = None,
-                 flush: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        core: VenueCore,
+        store: Store,
+        send: Callable[[Report], None] | None,
+        clock: Callable[[], int] = now_us,
+        on_fatal: Callable[[BaseException], None] | None = None,
+        rebuild: Callable[[], VenueCore] | None = None,
+        ship: Callable[[list[Report]], None] | None = None,
+        flush: Callable[[], None] | None = None,
+    ) -> None:
         """`send` hands one report to the transport; or `ship` hands each committed batch's reports
         to another process, which sends them and tells `sent_exec_id` (venue.engine_process)."""
         self.core: VenueCore | None = core
@@ -158,8 +174,18 @@ class Sequencer:
             if trade is None:
                 log.error("settlement event %d names unknown trade %d", ev["id"], ev["trade_id"])
                 continue
-            cmds.append(SettlementEvent(ev["id"], ev["trade_id"], ev["outcome"], ev["tx_hash"], ev["block_number"],
-                                        ev["reason"], trade, tuple(fills)))
+            cmds.append(
+                SettlementEvent(
+                    ev["id"],
+                    ev["trade_id"],
+                    ev["outcome"],
+                    ev["tx_hash"],
+                    ev["block_number"],
+                    ev["reason"],
+                    trade,
+                    tuple(fills),
+                )
+            )
         return cmds
 
     def _registry(self):
@@ -266,8 +292,11 @@ class Sequencer:
 
     # ------------------------------------------------------------ journal outage
     def _enter_degraded(self, exc: BaseException) -> None:
-        log.critical("journal unavailable (%s): the batch is dropped, unacknowledged; orders are refused until "
-                     "the store answers again", exc)
+        log.critical(
+            "journal unavailable (%s): the batch is dropped, unacknowledged; orders are refused until "
+            "the store answers again",
+            exc,
+        )
         self.core = None
         self._degraded_since = time.monotonic()
         self._retry_wait = 0.5
@@ -291,8 +320,13 @@ class Sequencer:
         core.market_data = self._desk  # subscriptions go on: increments describe the rebuilt book
         self.core = core
         down = time.monotonic() - (self._degraded_since or time.monotonic())
-        log.warning("journal available again after %.1fs: core rebuilt from the store (%d open orders); %d order "
-                    "messages were refused meanwhile", down, len(core.orders), self._refusals)
+        log.warning(
+            "journal available again after %.1fs: core rebuilt from the store (%d open orders); %d order "
+            "messages were refused meanwhile",
+            down,
+            len(core.orders),
+            self._refusals,
+        )
         for session in core.world.sessions.values():
             if session.cancel_on_disconnect and session.comp_id not in self._logged_on:
                 self._handle(SessionEvent(session.comp_id, False))
@@ -311,19 +345,50 @@ class Sequencer:
         if isinstance(cmd, NewOrderCommand):
             qty = cmd.qty
             return ExecutionReport(
-                to=cmd.comp_id, order_id="NONE", cl_ord_id=cmd.cl_ord_id, exec_id=exec_id, exec_type="8",
-                ord_status="8", symbol=cmd.symbol, side=cmd.side,
+                to=cmd.comp_id,
+                order_id="NONE",
+                cl_ord_id=cmd.cl_ord_id,
+                exec_id=exec_id,
+                exec_type="8",
+                ord_status="8",
+                symbol=cmd.symbol,
+                side=cmd.side,
                 order_qty=int(qty) if qty is not None and qty.is_finite() and qty == qty.to_integral_value() else 0,
-                leaves_qty=0, cum_qty=0, avg_px=Decimal(0), transact_time_us=now, account=cmd.account,
-                ord_rej_reason=99, venue_reason="X910", text=JOURNAL_DOWN)
+                leaves_qty=0,
+                cum_qty=0,
+                avg_px=Decimal(0),
+                transact_time_us=now,
+                account=cmd.account,
+                ord_rej_reason=99,
+                venue_reason="X910",
+                text=JOURNAL_DOWN,
+            )
         if isinstance(cmd, (CancelCommand, ReplaceCommand)):
-            return OrderCancelReject(to=cmd.comp_id, order_id=cmd.order_id or "NONE", cl_ord_id=cmd.cl_ord_id,
-                                     orig_cl_ord_id=cmd.orig_cl_ord_id, ord_status="8",
-                                     response_to="2" if isinstance(cmd, ReplaceCommand) else "1", reason=99,
-                                     text=JOURNAL_DOWN, transact_time_us=now)
+            return OrderCancelReject(
+                to=cmd.comp_id,
+                order_id=cmd.order_id or "NONE",
+                cl_ord_id=cmd.cl_ord_id,
+                orig_cl_ord_id=cmd.orig_cl_ord_id,
+                ord_status="8",
+                response_to="2" if isinstance(cmd, ReplaceCommand) else "1",
+                reason=99,
+                text=JOURNAL_DOWN,
+                transact_time_us=now,
+            )
         if isinstance(cmd, MassCancelCommand):
-            return MassCancelReport(cmd.comp_id, cmd.cl_ord_id, exec_id, cmd.request_type, "0", (), cmd.symbol,
-                                    cmd.side, now, "99", JOURNAL_DOWN)
+            return MassCancelReport(
+                cmd.comp_id,
+                cmd.cl_ord_id,
+                exec_id,
+                cmd.request_type,
+                "0",
+                (),
+                cmd.symbol,
+                cmd.side,
+                now,
+                "99",
+                JOURNAL_DOWN,
+            )
         if isinstance(cmd, MarketDataRequestCommand):
             return MarketDataReject(cmd.comp_id, cmd.req_id, "0", JOURNAL_DOWN)
         return None

@@ -6,34 +6,34 @@ import logging
 import os
 import sys
 import threading
-import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from venue.book.base import BookConfig
-from venue.config import VenueConfig
-from venue.core import IdCounters, VenueCore, utc_day
+from venue.clock import now_us, utc_date
+from venue.config import ConfigError, VenueConfig
+from venue.core import IdCounters, VenueCore
+from venue.fix_codec import fix_dictionary
+from venue.fix_settings import current_fix_day
+from venue.model import Transport
 from venue.sequencer import Sequencer
 from venue.signals import stop_on_signals
 from venue.store import Store
 from venue.store.access import load_entitlements
 
+if TYPE_CHECKING:
+    from venue.fix_acceptor import FixEngine
+
 log = logging.getLogger("venue")
 
-FIX_DICTIONARY = Path(__file__).resolve().parents[2] / "fix_config" / "FIX44.xml"
 EXIT_FATAL = 70
-
-
-def fix_dictionary() -> Path:
-    """The venue's FIX 4.4 data dictionary (fix_config/FIX44.xml)."""
-    if FIX_DICTIONARY.exists():
-        return FIX_DICTIONARY
-    installed = Path(sys.prefix) / "share" / "venue" / "FIX44.xml"
-    return installed
 
 
 def make_book(config: BookConfig):
     from venue.book.fast import FastBook
+
     return FastBook(config)
 
 
@@ -79,13 +79,20 @@ def build_core(store: Store, cfg: VenueConfig, chain_view=None) -> VenueCore:
     back in its book in time priority. Used at start-up and to recover from a journal outage."""
     world = store.load_world()
     maxima = store.max_ids()
-    today = utc_day(time.time_ns() // 1000)
-    core = VenueCore(world, cfg.calendar_for, make_book,
-                     IdCounters(order=maxima["order"], exec=maxima["exec"], trade=maxima["trade"],
-                                cancel_reject=maxima["cancel_reject"]),
-                     cl_ord_ids=store.load_cl_ord_ids(today), load_order=store.load_order,
-                     last_prices=store.last_trade_prices(), market_collar_bps=cfg.market_collar_bps,
-                     cl_ord_day=today)
+    today = utc_date(now_us()).isoformat()
+    core = VenueCore(
+        world,
+        cfg.calendar_for,
+        make_book,
+        IdCounters(
+            order=maxima["order"], exec=maxima["exec"], trade=maxima["trade"], cancel_reject=maxima["cancel_reject"]
+        ),
+        cl_ord_ids=store.load_cl_ord_ids(today),
+        load_order=store.load_order,
+        last_prices=store.last_trade_prices(),
+        market_collar_bps=cfg.market_collar_bps,
+        cl_ord_day=today,
+    )
     core.load_positions(*store.load_positions())
     core.entitlements = load_entitlements(store)
     core.chain = chain_view
@@ -94,14 +101,67 @@ def build_core(store: Store, cfg: VenueConfig, chain_view=None) -> VenueCore:
     return core
 
 
+def cancel_on_restart(core: VenueCore, store: Store) -> list:
+    """Start-up, before any order is accepted: cancel the resting orders of cancel-on-disconnect
+    sessions (none of them is connected to a venue that has just started), journal the cancels and
+    return their reports (held for each session until it logs on, and sent to drop copies)."""
+    canceled = core.cancel_on_restart(now_us())
+    batch, reports = core.take()
+    if batch:
+        store.commit(batch)
+    if canceled:
+        log.warning("%d resting orders of cancel-on-disconnect sessions canceled at start-up", canceled)
+    return reports
+
+
+def start_fix(cfg: VenueConfig, app, sessions) -> FixEngine:
+    """Write the acceptors' settings from the registry's sessions (plaintext and TLS ones apart) and
+    start them. TLS sessions need [fix] tls_port and its certificate files."""
+    from venue.fix_acceptor import FixEngine
+    from venue.fix_settings import write_settings
+
+    by_transport = {kind: sorted(s.comp_id for s in sessions if s.transport is kind) for kind in Transport}
+    if by_transport[Transport.TLS] and cfg.tls is None:
+        raise ConfigError(
+            f"sessions {', '.join(by_transport[Transport.TLS])} log on over TLS: set [fix] tls_port, tls_cert, "
+            "tls_key and tls_ca in the venue config"
+        )
+    if cfg.plaintext == "any" and by_transport[Transport.PLAIN]:
+        log.warning('plaintext FIX accepted from any address ([fix] plaintext = "any"): use TLS off this host')
+    common = dict(
+        session_start=cfg.session_start,
+        data_dir=cfg.data_dir,
+        dictionary=fix_dictionary(),
+        venue_comp_id=cfg.comp_id,
+        allowed_remote=cfg.allowed_remote,
+    )
+    fix_dir = cfg.data_dir / "fix"
+    plain = (
+        write_settings(fix_dir / "acceptor.cfg", port=cfg.port, comp_ids=by_transport[Transport.PLAIN], **common)
+        if by_transport[Transport.PLAIN] and cfg.plaintext != "off"
+        else None
+    )
+    tls = (
+        write_settings(
+            fix_dir / "acceptor-tls.cfg", port=cfg.port, comp_ids=by_transport[Transport.TLS], tls=cfg.tls, **common
+        )
+        if by_transport[Transport.TLS]
+        else None
+    )
+    engine = FixEngine(app, plain, tls_settings_path=tls, file_log=cfg.file_log)
+    engine.start()
+    return engine
+
+
 def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
     """Migrate the store, rebuild every book from it, and start the FIX acceptor."""
     from venue.auth import Authenticator
-    from venue.fix_acceptor import FixEngine, VenueApplication, write_settings
+    from venue.fix_acceptor import VenueApplication
 
     store = Store(cfg.database_url)
     store.migrate()
     core = build_core(store, cfg, chain_view)
+    restart_reports = cancel_on_restart(core, store)
     world = core.world
     open_orders = core.orders
     stopped = threading.Event()
@@ -110,28 +170,44 @@ def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
         log.critical("venue stopping: the journal cannot be written (%s)", exc)
         stopped.set()
 
-    app = VenueApplication(submit=lambda cmd: None, authenticate=Authenticator(store).check,
-                           held_dir=cfg.data_dir / "fix" / "held")
-    sequencer = Sequencer(core, store, send=app.send, on_fatal=on_fatal,
-                          rebuild=lambda: build_core(store, cfg, chain_view), flush=app.flush_held)
+    app = VenueApplication(
+        submit=lambda cmd: None,
+        authenticate=Authenticator(store, plaintext=cfg.plaintext).check,
+        held_dir=cfg.data_dir / "fix" / "held",
+        held_day=partial(current_fix_day, cfg.session_start),
+    )
+    sequencer = Sequencer(
+        core,
+        store,
+        send=app.send,
+        on_fatal=on_fatal,
+        rebuild=lambda: build_core(store, cfg, chain_view),
+        flush=app.flush_held,
+    )
     app._submit = sequencer.submit
-    settings = write_settings(cfg.data_dir / "fix" / "acceptor.cfg", port=cfg.port,
-                              comp_ids=sorted(world.sessions), data_dir=cfg.data_dir, dictionary=fix_dictionary(),
-                              venue_comp_id=cfg.comp_id, allowed_remote=cfg.allowed_remote)
-    engine = FixEngine(app, settings, file_log=cfg.file_log)
-    engine.start()
+    engine = start_fix(cfg, app, world.sessions.values())
     replayed = [core.replay_report(row) for row in store.unsent_executions()]
     for report in replayed:  # journaled before a crash, perhaps never sent: held for each session's resend
         app.send(report)
+    for report in restart_reports:
+        app.send(report)
     app.flush_held()
-    if replayed:
-        sequencer.sent_exec_id = int(replayed[-1].exec_id)
-        log.warning("sent again %d execution reports journaled after the last report known sent (PossResend=Y)",
-                    len(replayed))
+    sent = [int(r.exec_id) for r in (*replayed, *restart_reports) if getattr(r, "exec_id", None)]
+    if sent:
+        sequencer.sent_exec_id = max(sent)
+        log.warning(
+            "sent again %d execution reports journaled after the last report known sent (PossResend=Y)", len(replayed)
+        )
     sequencer.start()
-    log.info("venue ready: FIX %s on port %d, %d sessions, %d securities, %d open orders restored, store %s",
-             cfg.comp_id, cfg.port, len(world.sessions), len(world.securities), len(open_orders),
-             store.engine.url.render_as_string(hide_password=True))
+    log.info(
+        "venue ready: FIX %s on port %d, %d sessions, %d securities, %d open orders restored, store %s",
+        cfg.comp_id,
+        cfg.port,
+        len(world.sessions),
+        len(world.securities),
+        len(open_orders),
+        store.engine.url.render_as_string(hide_password=True),
+    )
     return RunningVenue(store, core, sequencer, engine, stopped)
 
 
@@ -139,18 +215,22 @@ def build_venue_scheduler(cfg: VenueConfig, sequencer: Sequencer, store: Store, 
     """The persistent clock (APScheduler, job store in the venue's database): calendar wake-ups of
     the sequencer, settlement reconciliation, regulatory reports, retention (spec/records.md)."""
     from venue.scheduler import SchedulerCallbacks, build_scheduler
+
     reconcile = None
     if chain is not None:
         from venue.chain.service import reconcile_config
 
         def reconcile():
             return reconcile_config(chain, store)
-    from venue.access import monthly_assessment
+
+    from venue.reports.fair_access import monthly_assessment
 
     def fair_access(month):
         return monthly_assessment(store, month, cfg.data_dir / "reports")
-    return build_scheduler(cfg.database_url, cfg, SchedulerCallbacks(wake=sequencer.wake, reconcile=reconcile,
-                                                                     fair_access=fair_access))
+
+    return build_scheduler(
+        cfg.database_url, cfg, SchedulerCallbacks(wake=sequencer.wake, reconcile=reconcile, fair_access=fair_access)
+    )
 
 
 @dataclass
@@ -179,29 +259,36 @@ def start_venue_split(cfg: VenueConfig, chain: dict | None, verbose: bool = Fals
     FIX acceptor, and join them."""
     from venue.auth import Authenticator
     from venue.engine_process import EngineProcess
-    from venue.fix_acceptor import FixEngine, VenueApplication, write_settings
+    from venue.fix_acceptor import VenueApplication
 
     store = Store(cfg.database_url)
     store.migrate()
     stopped = threading.Event()
     link = (link or EngineProcess()).start(cfg, chain, verbose, on_fatal=lambda why: stopped.set())
     try:
-        app = VenueApplication(submit=link.submit, authenticate=Authenticator(store).check,
-                               held_dir=cfg.data_dir / "fix" / "held")
+        app = VenueApplication(
+            submit=link.submit,
+            authenticate=Authenticator(store, plaintext=cfg.plaintext).check,
+            held_dir=cfg.data_dir / "fix" / "held",
+            held_day=partial(current_fix_day, cfg.session_start),
+        )
         world = store.load_world()
-        settings = write_settings(cfg.data_dir / "fix" / "acceptor.cfg", port=cfg.port,
-                                  comp_ids=sorted(world.sessions), data_dir=cfg.data_dir, dictionary=fix_dictionary(),
-                                  venue_comp_id=cfg.comp_id, allowed_remote=cfg.allowed_remote)
-        engine = FixEngine(app, settings, file_log=cfg.file_log)
-        engine.start()
+        engine = start_fix(cfg, app, world.sessions.values())
     except BaseException:
         link.stop()
         raise
     link.go(app.send, app.flush_held)
     info = link.info
-    log.info("venue ready: FIX %s on port %d, %d sessions, %d securities, %d open orders restored, store %s "
-             "(engine in its own process)", cfg.comp_id, cfg.port, info["sessions"], info["securities"],
-             info["open_orders"], store.engine.url.render_as_string(hide_password=True))
+    log.info(
+        "venue ready: FIX %s on port %d, %d sessions, %d securities, %d open orders restored, store %s "
+        "(engine in its own process)",
+        cfg.comp_id,
+        cfg.port,
+        info["sessions"],
+        info["securities"],
+        info["open_orders"],
+        store.engine.url.render_as_string(hide_password=True),
+    )
     return SplitVenue(store, link, engine, stopped)
 
 
@@ -213,10 +300,12 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
     split = os.environ.get("VENUE_ENGINE", "process") != "thread"
     if split:
         from venue.engine_process import EngineProcess
+
         link = EngineProcess()  # it loads its modules meanwhile
     if chain is not None:
         from venue.chain.service import load_deployment, start_settlement
         from venue.chain.view import ChainView
+
         chain_store = Store(cfg.database_url)
         chain_store.migrate()
         try:  # before the venue loads its ledger: a sandbox deployment may add opening lots
@@ -227,9 +316,19 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
             view = ChainView(settlement.url, load_deployment(chain.deployment), refresh_s=chain.view_refresh).start()
     try:
         if split:
-            venue = start_venue_split(cfg, None if chain is None else {
-                "url": settlement.url, "deployment": chain.deployment, "view_refresh": chain.view_refresh,
-                "config": chain}, verbose, link)
+            venue = start_venue_split(
+                cfg,
+                None
+                if chain is None
+                else {
+                    "url": settlement.url,
+                    "deployment": chain.deployment,
+                    "view_refresh": chain.view_refresh,
+                    "config": chain,
+                },
+                verbose,
+                link,
+            )
         else:
             venue = start_venue(cfg, view)
             venue.scheduler = build_venue_scheduler(cfg, venue.sequencer, venue.store, chain).start()
@@ -239,7 +338,8 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
         if settlement is not None:
             settlement.stop()
         raise
-    print(f"venue ready: FIX {cfg.comp_id} listening on port {cfg.port}; data in {cfg.data_dir}", flush=True)
+    tls = f", TLS on port {cfg.tls.port}" if cfg.tls else ""
+    print(f"venue ready: FIX {cfg.comp_id} listening on port {cfg.port}{tls}; data in {cfg.data_dir}", flush=True)
 
     def on_signal(signum: int) -> None:
         log.info("signal %d: stopping", signum)

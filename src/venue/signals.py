@@ -14,10 +14,13 @@ import threading
 from collections.abc import Callable, Iterable
 
 
-def stop_on_signals(stop: Callable[[int], None],
-                    signals: Iterable[signal.Signals] = (signal.SIGTERM, signal.SIGINT)) -> None:
+def stop_on_signals(
+    stop: Callable[[int], None], signals: Iterable[signal.Signals] = (signal.SIGTERM, signal.SIGINT)
+) -> None:
     """Call ``stop(signum)`` on a short-lived thread of its own when one of ``signals`` arrives."""
+
     def handler(signum: int, _frame: object) -> None:
         threading.Thread(target=stop, args=(signum,), name=f"stop-on-signal-{signum}", daemon=True).start()
+
     for sig in signals:
         signal.signal(sig, handler)

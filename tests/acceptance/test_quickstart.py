@@ -7,14 +7,20 @@ import signal
 import subprocess
 import threading
 
-from venuetest import ROOT, free_port
 from fixclient import FixClient
+from venuetest import ROOT, free_port
 
 
 def test_make_sandbox_then_a_first_trade(tmp_path):
     port = free_port()
-    proc = subprocess.Popen(["make", "sandbox", f"ARGS=--port {port} --data-dir {tmp_path / 'sb'}"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        ["make", "sandbox", f"ARGS=--port {port} --data-dir {tmp_path / 'sb'}"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     ready, lines = threading.Event(), []
 
     def pump() -> None:

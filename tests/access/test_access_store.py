@@ -10,7 +10,8 @@ import pytest
 from accesstest import at_us, write_trades
 from sqlalchemy import text
 
-from venue.access import audit_read, entitled
+from venue.access import entitled
+from venue.clock import now_us
 from venue.fair_access import DailyVolume
 from venue.model import MemberStatus, Offering, Security
 from venue.store import Store, StoreError
@@ -83,7 +84,11 @@ def test_entitlements_grant_and_revoke(store):
     with pytest.raises(StoreError, match="BRKX is not entitled to BETA"):
         sa.revoke_entitlement(store, "BRKX", "BETA", "x", "AS-6", "ops")
     assert [line[:3] for line in log_lines(store, "BRKX")] == [
-        ("BRKX", "grant", "venue"), ("BRKX", "grant", "*"), ("BRKX", "revoke", "*"), ("BRKX", "grant", "ACME")]
+        ("BRKX", "grant", "venue"),
+        ("BRKX", "grant", "*"),
+        ("BRKX", "revoke", "*"),
+        ("BRKX", "grant", "ACME"),
+    ]
 
 
 def test_record_access_checks_what_it_records(store):
@@ -98,58 +103,93 @@ def test_record_access_checks_what_it_records(store):
 
 
 def test_market_volume_import_replaces_days_in_one_transaction(store):
-    rows = [DailyVolume("ACME", date(2026, 1, 5), 1000), DailyVolume("ACME", date(2026, 1, 6), 0),
-            DailyVolume("BETA", date(2026, 1, 5), 7)]
-    assert sa.import_market_volume(store, rows) == (3, 0)
-    assert sa.import_market_volume(store, [DailyVolume("ACME", date(2026, 1, 5), 1200),
-                                           DailyVolume("ACME", date(2026, 2, 2), 5)]) == (2, 1)
+    rows = [
+        DailyVolume("ACME", date(2026, 1, 5), 1000),
+        DailyVolume("ACME", date(2026, 1, 6), 0),
+        DailyVolume("BETA", date(2026, 1, 5), 7),
+    ]
+    assert sa.import_market_volume(store, rows, operator="cora") == (3, 0)
+    assert sa.import_market_volume(
+        store, [DailyVolume("ACME", date(2026, 1, 5), 1200), DailyVolume("ACME", date(2026, 2, 2), 5)], operator="cora"
+    ) == (2, 1)
     assert sa.market_daily_volume(store) == {
-        "ACME": {date(2026, 1, 5): 1200, date(2026, 1, 6): 0, date(2026, 2, 2): 5}, "BETA": {date(2026, 1, 5): 7}}
+        "ACME": {date(2026, 1, 5): 1200, date(2026, 1, 6): 0, date(2026, 2, 2): 5},
+        "BETA": {date(2026, 1, 5): 7},
+    }
     assert sa.market_daily_volume(store, "BETA") == {"BETA": {date(2026, 1, 5): 7}}
+    imports = [(c["operator"], c["entity"], c["key"], json.loads(c["after"])) for c in store.registry_changes()]
+    assert imports == [
+        ("cora", "market_volume", "ACME,BETA", {"days": 3, "replaced": 0, "from": "2026-01-05", "to": "2026-01-06"}),
+        ("cora", "market_volume", "ACME", {"days": 2, "replaced": 1, "from": "2026-01-05", "to": "2026-02-02"}),
+    ]
 
 
 def test_venue_volume_per_utc_day_counts_each_cross_once_and_not_busted_trades(store):
-    write_trades(store, [("ACME", "2026-01-05T23:59:59", 10), ("ACME", at_us("2026-01-06T00:00:00") - 1, 5),
-                         ("ACME", "2026-01-06T00:00:00", 7), ("BETA", "2026-01-06T12:00:00", 3)])
+    write_trades(
+        store,
+        [
+            ("ACME", "2026-01-05T23:59:59", 10),
+            ("ACME", at_us("2026-01-06T00:00:00") - 1, 5),
+            ("ACME", "2026-01-06T00:00:00", 7),
+            ("BETA", "2026-01-06T12:00:00", 3),
+        ],
+    )
     write_trades(store, [("ACME", "2026-01-06T13:00:00", 1000)], first_id=10, status="failed")
-    assert sa.venue_daily_volume(store) == {"ACME": {date(2026, 1, 5): 15, date(2026, 1, 6): 7},
-                                            "BETA": {date(2026, 1, 6): 3}}
+    assert sa.venue_daily_volume(store) == {
+        "ACME": {date(2026, 1, 5): 15, date(2026, 1, 6): 7},
+        "BETA": {date(2026, 1, 6): 3},
+    }
     assert sa.venue_daily_volume(store, "BETA") == {"BETA": {date(2026, 1, 6): 3}}
 
 
-def test_reads_across_members_are_recorded_with_the_operator(store, monkeypatch):
-    monkeypatch.setenv("VENUE_OPERATOR", "ops-alice")
-    audit_read(store, "orders", "member=all status=open")
-    monkeypatch.delenv("VENUE_OPERATOR")
-    monkeypatch.setenv("LOGNAME", "osuser")
-    audit_read(store, "access log", "member=all")
-    assert [(r["actor"], r["command"], r["scope"]) for r in sa.data_access_log(store)] == [
-        ("ops-alice", "orders", "member=all status=open"), ("osuser", "access log", "member=all")]
+def test_reads_are_recorded_with_the_operator_and_the_reason_and_not_without_one(store):
+    first = sa.record_data_access(store, "otto", "orders", "member=* status=open", "  FINRA   inquiry 77 ")
+    sa.record_data_access(store, "cora", "access log", "member=BRKA", "surveillance alert 12")
+    assert [(r["id"], r["actor"], r["command"], r["scope"], r["reason"]) for r in sa.data_access_log(store)] == [
+        (first, "otto", "orders", "member=* status=open", "FINRA inquiry 77"),
+        (first + 1, "cora", "access log", "member=BRKA", "surveillance alert 12"),
+    ]
+    assert [r["actor"] for r in sa.data_access_log(store, actor="cora")] == ["cora"]
+    assert sa.data_access_log(store, since_us=now_us() + 60_000_000) == []
+    for reason in ("", "   ", None):
+        with pytest.raises(StoreError, match="needs a reason"):
+            sa.record_data_access(store, "otto", "orders", "member=*", reason)
+    assert len(sa.data_access_log(store)) == 2
 
 
 def test_migration_keeps_the_access_of_existing_members(store_url):
     store = Store(store_url)
     upgrade(store.engine, "0002")
     with store.engine.begin() as conn:
-        conn.execute(text("INSERT INTO members (member_id, name, kind, status, created_us) "
-                          "VALUES ('OLD1', 'Old Broker', 'broker_dealer', 'active', 1)"))
+        conn.execute(
+            text(
+                "INSERT INTO members (member_id, name, kind, status, created_us) "
+                "VALUES ('OLD1', 'Old Broker', 'broker_dealer', 'active', 1)"
+            )
+        )
     store.migrate()
     assert sa.load_entitlements(store) == {"OLD1": frozenset({"*"})}
-    assert log_lines(store) == [("OLD1", "grant", "*", ADMISSION, "admitted before entitlements were recorded",
-                                 "migration 0003_access")]
+    assert log_lines(store) == [
+        ("OLD1", "grant", "*", ADMISSION, "admitted before entitlements were recorded", "migration 0003_access")
+    ]
     store.dispose()
 
 
 def test_the_monthly_assessment_writes_each_securitys_share_and_next_months_regime(store, tmp_path):
     from venue import fair_access as fa
-    from venue.access import monthly_assessment
+    from venue.reports.fair_access import monthly_assessment
+
     # ACME: 5% of market volume (50 of 1,000 a day) on one day a month, May to August 2026: four of
     # the six months before September qualify, so September is under the regime. BETA: 4.9%.
     months = ["2026-05-04", "2026-06-01", "2026-07-01", "2026-08-03"]
-    write_trades(store, [("ACME", f"{d}T15:00:00", 50) for d in months]
-                 + [("BETA", f"{d}T15:00:00", 49) for d in months])
-    sa.import_market_volume(store, [DailyVolume(sym, date.fromisoformat(d), 1000)
-                                    for d in months for sym in ("ACME", "BETA")])
+    write_trades(
+        store, [("ACME", f"{d}T15:00:00", 50) for d in months] + [("BETA", f"{d}T15:00:00", 49) for d in months]
+    )
+    sa.import_market_volume(
+        store,
+        [DailyVolume(sym, date.fromisoformat(d), 1000) for d in months for sym in ("ACME", "BETA")],
+        operator="cora",
+    )
     path = monthly_assessment(store, fa.Month.parse("2026-08"), tmp_path / "reports")
     rows = {r["symbol"]: r for r in json.loads(path.read_text())}
     assert (rows["ACME"]["share"], rows["ACME"]["qualifies"], rows["ACME"]["regime_next_month"]) == ("0.05", True, True)

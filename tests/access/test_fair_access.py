@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from venue import fair_access as fa
-from venue.access import DEFAULT_STANDARDS, entitled, operator, parse_standards
+from venue.access import DEFAULT_STANDARDS, entitled, parse_standards
 from venue.config import ConfigError
 from venue.fair_access import Month
 
@@ -21,7 +21,7 @@ M = Month(2026, 7)  # the month whose regime is asked; its lookback is 2026-01 .
 NO_DATA = None
 
 
-def series(months: list[tuple[int, int] | None], first: Month = Month(2026, 1)):
+def series(months: list[tuple[int, int] | None], first: Month = Month(2026, 1)):  # noqa: B008 - a frozen value
     """(venue volume, market volume) per month from `first`, as daily volumes: the market's spread
     over two days (so two trading days), the venue's on the first; None: no data at all that month;
     (v, 0): the venue traded but there is no market data."""
@@ -99,28 +99,57 @@ def test_boundary_is_exact_even_when_the_averages_do_not_terminate():
 
 MONTH_FIGURES = [
     # (case, venue daily, market daily, venue, market, trading days, share)
-    ("one trade, two market days", {date(2026, 3, 2): 30}, {date(2026, 3, 2): 300, date(2026, 3, 3): 300},
-     30, 600, 2, Decimal("0.05")),
-    ("a day with zero market volume is not a trading day", {},
-     {date(2026, 3, 2): 0, date(2026, 3, 3): 400}, 0, 400, 1, Decimal(0)),
-    ("venue volume on a day without market data still counts", {date(2026, 3, 9): 10},
-     {date(2026, 3, 2): 100}, 10, 100, 1, Decimal("0.1")),
-    ("other months are not mixed in", {date(2026, 2, 28): 99, date(2026, 3, 1): 1},
-     {date(2026, 4, 1): 5, date(2026, 3, 31): 10}, 1, 10, 1, Decimal("0.1")),
+    (
+        "one trade, two market days",
+        {date(2026, 3, 2): 30},
+        {date(2026, 3, 2): 300, date(2026, 3, 3): 300},
+        30,
+        600,
+        2,
+        Decimal("0.05"),
+    ),
+    (
+        "a day with zero market volume is not a trading day",
+        {},
+        {date(2026, 3, 2): 0, date(2026, 3, 3): 400},
+        0,
+        400,
+        1,
+        Decimal(0),
+    ),
+    (
+        "venue volume on a day without market data still counts",
+        {date(2026, 3, 9): 10},
+        {date(2026, 3, 2): 100},
+        10,
+        100,
+        1,
+        Decimal("0.1"),
+    ),
+    (
+        "other months are not mixed in",
+        {date(2026, 2, 28): 99, date(2026, 3, 1): 1},
+        {date(2026, 4, 1): 5, date(2026, 3, 31): 10},
+        1,
+        10,
+        1,
+        Decimal("0.1"),
+    ),
 ]
 
 
-@pytest.mark.parametrize("venue, market, v, mk, days, share", [c[1:] for c in MONTH_FIGURES],
-                         ids=[c[0] for c in MONTH_FIGURES])
+@pytest.mark.parametrize(
+    "venue, market, v, mk, days, share", [c[1:] for c in MONTH_FIGURES], ids=[c[0] for c in MONTH_FIGURES]
+)
 def test_month_figures(venue, market, v, mk, days, share):
     got = fa.month_volumes(venue, market, [Month(2026, 3)])[Month(2026, 3)]
     assert (got.venue_volume, got.market_volume, got.trading_days, got.share) == (v, mk, days, share)
 
 
 def test_month_arithmetic():
-    assert Month.parse("2026-03").preceding() == tuple(Month.parse(s) for s in
-                                                       ("2025-09", "2025-10", "2025-11", "2025-12", "2026-01",
-                                                        "2026-02"))
+    assert Month.parse("2026-03").preceding() == tuple(
+        Month.parse(s) for s in ("2025-09", "2025-10", "2025-11", "2025-12", "2026-01", "2026-02")
+    )
     assert str(Month(2025, 12).shift(1)) == "2026-01" and Month(2026, 1).shift(-13) == Month(2024, 12)
     assert Month(2026, 11).through(Month(2027, 1)) == (Month(2026, 11), Month(2026, 12), Month(2027, 1))
     for bad in ("2026-13", "2026-1", "26-01", "2026/01"):
@@ -130,21 +159,35 @@ def test_month_arithmetic():
 
 # ---------------------------------------------------------------- market-volume file
 def test_parse_market_volume_good_file():
-    rows = fa.parse_market_volume(["symbol,date,quantity", "ACME,2026-01-05,1000", "", " BETA , 2026-01-05 , 20.00 "],
-                                  known_symbols={"ACME", "BETA"})
+    rows = fa.parse_market_volume(
+        ["symbol,date,quantity", "ACME,2026-01-05,1000", "", " BETA , 2026-01-05 , 20.00 "],
+        known_symbols={"ACME", "BETA"},
+    )
     assert rows == [fa.DailyVolume("ACME", date(2026, 1, 5), 1000), fa.DailyVolume("BETA", date(2026, 1, 5), 20)]
 
 
 BAD_FILES = [
     ("wrong header", ["sym,day,qty", "ACME,2026-01-05,1"], ["line 1: the header must be symbol,date,quantity"]),
     ("empty", [], ["line 1: the header must be symbol,date,quantity, found an empty file"]),
-    ("bad rows", ["symbol,date,quantity", "ACME,2026-01-05,1", "ACME,2026-02-30,1", "NOPE,2026-01-06,-3",
-                  "ACME,2026-01-07,1.5", "ACME,2026-01-05,7", "ACME,2026-01-08"],
-     ["line 3: date '2026-02-30' is not YYYY-MM-DD",
-      "line 4: unknown symbol NOPE; quantity '-3' is not a whole number of 0 or more",
-      "line 5: quantity '1.5' is not a whole number of 0 or more",
-      "line 6: ACME 2026-01-05 already given on line 2",
-      "line 7: expected 3 columns (symbol,date,quantity), found 2"]),
+    (
+        "bad rows",
+        [
+            "symbol,date,quantity",
+            "ACME,2026-01-05,1",
+            "ACME,2026-02-30,1",
+            "NOPE,2026-01-06,-3",
+            "ACME,2026-01-07,1.5",
+            "ACME,2026-01-05,7",
+            "ACME,2026-01-08",
+        ],
+        [
+            "line 3: date '2026-02-30' is not YYYY-MM-DD",
+            "line 4: unknown symbol NOPE; quantity '-3' is not a whole number of 0 or more",
+            "line 5: quantity '1.5' is not a whole number of 0 or more",
+            "line 6: ACME 2026-01-05 already given on line 2",
+            "line 7: expected 3 columns (symbol,date,quantity), found 2",
+        ],
+    ),
 ]
 
 
@@ -152,7 +195,7 @@ BAD_FILES = [
 def test_parse_market_volume_reports_every_bad_line(lines, errors):
     with pytest.raises(fa.VolumeFileError) as exc:
         fa.parse_market_volume(lines, known_symbols={"ACME"})
-    assert [e[:len(x)] for e, x in zip(exc.value.errors, errors)] == errors
+    assert [e[: len(x)] for e, x in zip(exc.value.errors, errors, strict=False)] == errors
     assert len(exc.value.errors) == len(errors)
 
 
@@ -164,14 +207,16 @@ def test_default_standards_are_the_ones_the_spec_publishes():
 
 
 def test_standards_from_the_venue_config():
-    written = parse_standards(tomllib.loads("""
+    written = parse_standards(
+        tomllib.loads("""
         [access]
         admission = ["AS-1", "AS-2"]
         [access.standards]
         AS-1 = "registered broker-dealer and FINRA member"
         AS-2 = "signed subscriber agreement"
         AS-3 = "passed connectivity certification"
-    """)["access"])
+    """)["access"]
+    )
     assert written.ids() == ("AS-1", "AS-2", "AS-3") and written.admission == ("AS-1", "AS-2")
     assert written.text("AS-3") == "passed connectivity certification"
     assert written.check(" AS-2 , AS-1,AS-2") == "AS-2,AS-1"
@@ -180,13 +225,16 @@ def test_standards_from_the_venue_config():
     assert parse_standards(None) is DEFAULT_STANDARDS
 
 
-@pytest.mark.parametrize("section, message", [
-    ({"standards": {"AS 1": "x"}}, "id 'AS 1'"),
-    ({"standards": {"AS-1": " "}}, "needs a non-empty text"),
-    ({"standards": {"AS-1": "x"}, "admission": ["AS-2"]}, "unknown standard"),
-    ({"admission": ["AS-1"]}, "needs \\[access.standards\\]"),
-    ({"standards": []}, "must map ids to texts"),
-])
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ({"standards": {"AS 1": "x"}}, "id 'AS 1'"),
+        ({"standards": {"AS-1": " "}}, "needs a non-empty text"),
+        ({"standards": {"AS-1": "x"}, "admission": ["AS-2"]}, "unknown standard"),
+        ({"admission": ["AS-1"]}, "needs \\[access.standards\\]"),
+        ({"standards": []}, "must map ids to texts"),
+    ],
+)
 def test_bad_standards_are_refused(section, message):
     with pytest.raises(ConfigError, match=message):
         parse_standards(section)
@@ -206,11 +254,3 @@ ENTITLED_CASES = [
 @pytest.mark.parametrize("held, member, symbol, expected", ENTITLED_CASES)
 def test_entitled(held, member, symbol, expected):
     assert entitled(held, member, symbol) is expected
-
-
-def test_operator_is_declared_or_the_os_user(monkeypatch):
-    monkeypatch.setenv("VENUE_OPERATOR", "  ops-alice ")
-    assert operator() == "ops-alice"
-    monkeypatch.delenv("VENUE_OPERATOR")
-    monkeypatch.setenv("LOGNAME", "osuser")
-    assert operator() == "osuser"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +21,7 @@ from venue.chain.settlement import DvPClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chain_world import (DAY, HOLDING_PERIOD, INITIAL_CASH, INITIAL_TOKENS, INVESTORS,  # noqa: F401
-                         OPERATOR_KEY, SECURITIES)
+from chain_world import DAY, HOLDING_PERIOD, INITIAL_CASH, INITIAL_TOKENS, INVESTORS, OPERATOR_KEY, SECURITIES  # noqa: F401
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from chain_world import HOLDING_PERIOD, INITIAL_CASH, INITIAL_TOKENS, INVESTORS
 from eth_account import Account
@@ -11,8 +13,10 @@ from venue.chain.deploy import (
     KYC_CLAIM_TOPIC,
     MAX_UINT256,
     Deployment,
+    SandboxKeys,
     country_numeric,
     derive_key,
+    investor_key,
     onboard_investors,
 )
 from venue.chain.settlement import DvPClient
@@ -43,9 +47,7 @@ def test_identity_suite_is_wired(chain):
     assert read(ir, "topicsRegistry") == d.claim_topics_registry
     assert read(ir, "issuersRegistry") == d.trusted_issuers_registry
     assert read(ir, "identityStorage") == d.identity_registry_storage
-    assert read(contract(w3, "ClaimTopicsRegistry", d.claim_topics_registry), "getClaimTopics") == [
-        KYC_CLAIM_TOPIC
-    ]
+    assert read(contract(w3, "ClaimTopicsRegistry", d.claim_topics_registry), "getClaimTopics") == [KYC_CLAIM_TOPIC]
     tir = contract(w3, "TrustedIssuersRegistry", d.trusted_issuers_registry)
     assert read(tir, "getTrustedIssuersForClaimTopic", KYC_CLAIM_TOPIC) == [d.claim_issuer]
     for account_id, country in INVESTORS:
@@ -76,20 +78,35 @@ def test_balances_cash_and_allowances(chain):
     assert read(dvp, "hasRole", read(dvp, "OPERATOR_ROLE"), d.operator)
 
 
-def test_wallets_are_deterministic_and_custodial(chain):
+def test_wallets_are_addresses_only_and_keys_stay_with_the_sandbox(chain):
     d = chain.deployment
+    keys = SandboxKeys.derived(d.investors)
     for account_id, _ in INVESTORS:
         wallet = d.wallet(account_id)
-        assert wallet.private_key == derive_key("venue-sandbox", f"account:{account_id}")
-        assert Account.from_key(wallet.private_key).address == wallet.address
-    assert derive_key("venue-sandbox", "account:ALICE") != derive_key("other-seed", "account:ALICE")
+        assert not hasattr(wallet, "private_key")
+        assert (
+            keys.investor(account_id)
+            == investor_key(account_id)
+            == derive_key("venue-sandbox", f"account:{account_id}")
+        )
+        assert Account.from_key(keys.investor(account_id)).address == wallet.address
+    assert investor_key("ALICE") != investor_key("ALICE", "other-seed")
+    assert SandboxKeys.from_json(keys.to_json()) == keys
+    assert "SIMULATED investors" in keys.to_json()
 
 
-def test_deployment_round_trips_through_json(chain):
+def test_deployment_round_trips_through_json_without_secrets(chain):
     d = chain.deployment
     text = d.to_json()
     assert Deployment.from_json(text) == d
-    assert '"private_key"' in text
+    keys = SandboxKeys.derived(d.investors)
+    for secret in (keys.claim_signer_key, *keys.investors.values()):
+        assert secret.removeprefix("0x") not in text
+    assert "private_key" not in text and "claim_signer_key" not in text
+    raw = json.loads(text)
+    raw["investors"]["ALICE"]["private_key"] = keys.investor("ALICE")
+    with pytest.raises(ValueError, match="private keys"):
+        Deployment.from_json(json.dumps(raw))
 
 
 def test_onboarding_later_investors(chain):

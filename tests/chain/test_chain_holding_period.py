@@ -7,7 +7,7 @@ from chain_world import DAY, HOLDING_PERIOD
 
 from venue.chain import artifacts, backend
 from venue.chain.contracts import calldata, contract, creation_code, read
-from venue.chain.deploy import mint_tokens
+from venue.chain.deploy import mint_tokens, set_holder_role
 from venue.chain.errors import RevertError
 from venue.chain.settlement import SettlementInstruction, SettlementStatus
 from venue.chain.transactions import TxSender
@@ -63,23 +63,27 @@ def test_transfer_waits_for_the_holding_period_fifo(chain):
     assert sell(client, "H-5", 50).status is SettlementStatus.SETTLED
     assert sell(client, "H-6", 1).status is SettlementStatus.FAILED
 
-    # the buyer's holding period starts at its own acquisition
+    # a buyer from a holder keeps the seller's tacking date: no new lock-up (Rule 144(d)(1))
     assert client.token_balance("BOB", "LOCK") == 300
-    assert client.unlocked_balance("BOB", "LOCK") == 0
-    assert sell(client, "H-7", 1, seller="BOB", buyer="CAROL").status is SettlementStatus.FAILED
+    assert lots(chain, "BOB") == [(minted_at, 300)]
+    assert client.unlocked_balance("BOB", "LOCK") == 300
+    assert sell(client, "H-7", 1, seller="BOB", buyer="CAROL").status is SettlementStatus.SETTLED
 
+    # a buyer from an affiliate of the issuer starts a new holding period at its purchase
+    set_holder_role(chain.w3, chain.deployment, chain.operator_key, "LOCK", "ALICE", "affiliate")
     backend.increase_time(chain.w3, second_at + HOLDING_PERIOD - backend.chain_time(chain.w3))
-    assert sell(client, "H-8", 100).status is SettlementStatus.SETTLED
+    assert sell(client, "H-8", 100, buyer="DAVE").status is SettlementStatus.SETTLED
     assert lots(chain, "ALICE") == []
     assert client.token_balance("ALICE", "LOCK") == 0
+    (bought_at, qty), *_ = lots(chain, "DAVE")
+    assert qty == 100 and bought_at >= second_at + HOLDING_PERIOD
+    assert client.unlocked_balance("DAVE", "LOCK") == 0
 
 
 def test_unrestricted_token_moves_at_once(chain):
     client = chain.client()
     assert sell(client, "U-1", 10, symbol="ACME").status is SettlementStatus.SETTLED
-    assert (
-        sell(client, "U-2", 10, seller="BOB", buyer="CAROL", symbol="ACME").status is SettlementStatus.SETTLED
-    )
+    assert sell(client, "U-2", 10, seller="BOB", buyer="CAROL", symbol="ACME").status is SettlementStatus.SETTLED
 
 
 def test_module_rules(chain):
@@ -123,8 +127,7 @@ def test_module_implements_trex_imodule():
         for i in artifacts.load("HoldingPeriodModule").abi
     }
     theirs = {
-        (i["type"], i.get("name"), tuple(p["type"] for p in i.get("inputs", [])))
-        for i in artifacts.load("IModule").abi
+        (i["type"], i.get("name"), tuple(p["type"] for p in i.get("inputs", []))) for i in artifacts.load("IModule").abi
     }
     assert theirs <= ours
 

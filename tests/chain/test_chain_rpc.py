@@ -29,10 +29,7 @@ pytestmark = pytest.mark.chain
 
 
 def test_decode_error_string_panic_and_custom_errors():
-    assert (
-        decode_revert(ERROR_STRING_SELECTOR + abi_encode(["string"], ["wallet is frozen"]))
-        == "wallet is frozen"
-    )
+    assert decode_revert(ERROR_STRING_SELECTOR + abi_encode(["string"], ["wallet is frozen"])) == "wallet is frozen"
     assert (
         decode_revert(PANIC_SELECTOR + abi_encode(["uint256"], [0x11]))
         == "panic 0x11: arithmetic overflow or underflow"
@@ -83,16 +80,11 @@ def call(chain, method, *params):
 
 def test_embedded_answers_standard_methods(embedded):
     assert call(embedded, "eth_chainId")["result"] == hex(embedded.chain_id)
-    assert (
-        call(embedded, "eth_getBalance", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "latest")["result"]
-        != "0x0"
-    )
+    assert call(embedded, "eth_getBalance", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "latest")["result"] != "0x0"
     block = call(embedded, "eth_getBlockByNumber", "latest", False)["result"]
     assert block["number"].startswith("0x") and "baseFeePerGas" in block and "miner" in block
     assert call(embedded, "eth_nope")["error"]["code"] == -32601
-    batch = embedded.handle(
-        [{"jsonrpc": "2.0", "id": i, "method": "eth_blockNumber", "params": []} for i in range(3)]
-    )
+    batch = embedded.handle([{"jsonrpc": "2.0", "id": i, "method": "eth_blockNumber", "params": []} for i in range(3)])
     assert [r["id"] for r in batch] == [0, 1, 2]
 
 
@@ -205,8 +197,7 @@ def test_send_retries_through_connection_errors(chain, after):
     assert client.token_balance("BOB", "ACME") == bob + 3
     # the nonce sequence is intact: the next trade goes through at once
     assert (
-        client.settle(SettlementInstruction("R-2", "ACME", "ALICE", "BOB", 1, 100)).status
-        is SettlementStatus.SETTLED
+        client.settle(SettlementInstruction("R-2", "ACME", "ALICE", "BOB", 1, 100)).status is SettlementStatus.SETTLED
     )
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 import chaos
 import fix_load as fl
+import pytest
 
 pytestmark = pytest.mark.chaos
 
@@ -18,6 +17,7 @@ pytestmark = pytest.mark.chaos
 def _pg_or_skip() -> None:
     try:
         import psycopg
+
         with psycopg.connect(fl.PG_ADMIN_URL, connect_timeout=3):
             pass
     except Exception:  # noqa: BLE001
@@ -31,11 +31,22 @@ def test_sigkill_under_load_with_chain_outage_loses_nothing_and_settles_once(sto
     store in the state the member last heard, no fill is lost or duplicated, the drop copy agrees
     after its ResendRequest catch-up, every trade settles exactly once and reconciles."""
     from venue.chain import backend
+
     if store_kind == "postgres":
         _pg_or_skip()
     chain = "anvil" if backend.find_anvil() else "embedded"
-    problems = chaos.run(3, store_kind, chain, tmp_path, seed=11, rate=300.0, node_kills=1, settle_timeout=240,
-                         orders_per_round=900, log=lambda *_: None)
+    problems = chaos.run(
+        3,
+        store_kind,
+        chain,
+        tmp_path,
+        seed=11,
+        rate=300.0,
+        node_kills=1,
+        settle_timeout=240,
+        orders_per_round=900,
+        log=lambda *_: None,
+    )
     # A batch committed but not yet sent when the kill lands is sent again at start-up (PossResend),
     # so the members' ResendRequest brings every booked trade: nothing may be missing.
     assert problems == []
@@ -93,6 +104,7 @@ def test_database_outage_rejects_new_orders_clearly_then_recovers(tmp_path):
     (35=8 150=8 20001=X910, Text: cannot journal); within ~10 s of the database's return orders are
     accepted again, and every order acknowledged before the outage is still there."""
     import psycopg
+
     _pg_or_skip()
     url, name = fl.create_pg_database("venue_chaos_db")
     venue = fl.VenueUnderTest(tmp_path / "venue", url, chain="none")

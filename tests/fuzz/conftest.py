@@ -15,4 +15,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
     terminalreporter.write_line(
         f"fuzz: {tally['messages sent']} messages sent; answers by MsgType: {answers}; "
         f"{tally['reconnects after a logout or disconnect']} reconnects; failed fuzz tests (crash or wrong answer): "
-        f"{crashed}")
+        f"{crashed}"
+    )

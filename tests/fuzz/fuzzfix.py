@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -33,8 +33,11 @@ def dictionary() -> Dictionary:
     root = ET.parse(ROOT / "fix_config" / "FIX44.xml").getroot()
     numbers = {f.get("name"): int(f.get("number")) for f in root.find("fields")}
     types = {int(f.get("number")): f.get("type") for f in root.find("fields")}
-    enums = {int(f.get("number")): frozenset(v.get("enum") for v in f.findall("value"))
-             for f in root.find("fields") if f.findall("value")}
+    enums = {
+        int(f.get("number")): frozenset(v.get("enum") for v in f.findall("value"))
+        for f in root.find("fields")
+        if f.findall("value")
+    }
     components = {c.get("name"): c for c in root.find("components")}
 
     def walk(node, top: bool) -> tuple[set[int], set[int]]:
@@ -68,11 +71,20 @@ def dictionary() -> Dictionary:
 def templates(cl: str) -> dict[str, list[tuple[int, str]]]:
     """One valid message of each type the fuzz tests mutate (BRKA's view)."""
     return {
-        "D": [(11, cl), (1, "A-ALICE"), (55, "ACME"), (54, "1"), (60, _ts()), (38, "10"), (40, "2"), (44, "5.00"),
-              (59, "0")],
+        "D": [
+            (11, cl),
+            (1, "A-ALICE"),
+            (55, "ACME"),
+            (54, "1"),
+            (60, _ts()),
+            (38, "10"),
+            (40, "2"),
+            (44, "5.00"),
+            (59, "0"),
+            (528, "A"),
+        ],
         "F": [(11, cl), (41, "nope-" + cl), (55, "ACME"), (54, "1"), (60, _ts())],
-        "G": [(11, cl), (41, "nope-" + cl), (55, "ACME"), (54, "1"), (60, _ts()), (38, "10"), (40, "2"),
-              (44, "5.00")],
+        "G": [(11, cl), (41, "nope-" + cl), (55, "ACME"), (54, "1"), (60, _ts()), (38, "10"), (40, "2"), (44, "5.00")],
         "H": [(11, cl), (55, "ACME"), (54, "1")],
         "V": [(262, cl), (263, "0"), (264, "1"), (267, "2"), (269, "0"), (269, "1"), (146, "1"), (55, "ACME")],
         "q": [(11, cl), (530, "1"), (55, "BETA"), (60, _ts())],
@@ -135,6 +147,7 @@ class Session:
         """Messages received within `seconds` (or until `until(messages)` holds), and whether the
         venue disconnected."""
         import time
+
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:
@@ -159,8 +172,7 @@ class Session:
 
 
 def orders(venue, member: str) -> list[dict]:
-    return json.loads(venue.cli("orders", "--member", member, "--status", "all", "--limit", "100000",
-                                "--json").stdout)
+    return json.loads(venue.cli("orders", "--member", member, "--status", "all", "--limit", "100000", "--json").stdout)
 
 
 def impossible_orders(venue, members=("BRKA", "BRKB", "MM1")) -> list[dict]:

@@ -11,13 +11,13 @@ the venue's back and the venue refuses what the token would refuse, with the on-
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from venuetest import Orders, rejected
 
 from venue.chain import backend
 from venue.chain.contracts import calldata, contract
 from venue.chain.deploy import Deployment, freeze_partial_tokens, set_holding_period, set_wallet_frozen
+from venue.chain.service import load_sandbox_keys
 from venue.chain.transactions import TxSender
 
 pytestmark = pytest.mark.parametrize("venue", ["embedded", "anvil"], indirect=True)
@@ -33,43 +33,15 @@ def _chain(venue):
     return backend.connect(url), Deployment.from_json((chain_dir / "deployment.json").read_text())
 
 
-class Orders:
-    """Sends an order again and again until the venue answers it as expected: the venue's view of
-    the chain refreshes every couple of seconds, so the first answers may come from before the
-    change. Orders accepted meanwhile are canceled at once."""
-
-    def __init__(self, client, prefix: str) -> None:
-        self.client, self.prefix, self.n = client, prefix, 0
-
-    def until(self, symbol: str, side: str, qty: int, price: str, account: str, expect, timeout: float = 30.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            self.n += 1
-            cl = f"{self.prefix}{self.n}"
-            self.client.new_order(cl, symbol, side, qty, price, account=account)
-            answer = self.client.exec_report(cl)
-            if expect(answer):
-                return answer
-            assert time.monotonic() < deadline, f"still {answer} after {timeout} s"
-            if answer[150] == "0":
-                self.client.cancel(f"X{cl}", cl, symbol, side)
-                self.client.exec_report(f"X{cl}", "4")
-            time.sleep(0.3)
-
-
-def _rejected(code: str):
-    return lambda m: m[150] == "8" and m.get(20001) == code
-
-
 def test_the_venue_refuses_what_the_token_would_refuse(venue, connect):
     w3, d = _chain(venue)
-    key = backend.DEV_OPERATOR_KEY
+    key = load_sandbox_keys(venue.data_dir / "chain" / "deployment.json").issuer_key  # the tokens' agent
     brka, brkb, mm = connect("BRKA"), connect("BRKB"), connect("MM1")
     alice, bob, maker = Orders(brka, "A"), Orders(brkb, "B"), Orders(mm, "M")
 
     # A frozen wallet can neither pay nor receive: Bob's buys are refused until it is unfrozen.
     set_wallet_frozen(w3, d, key, "B-BOB", "ACME", True)
-    refused = bob.until("ACME", "1", 1, "9.00", "B-BOB", _rejected("T110"))
+    refused = bob.until("ACME", "1", 1, "9.00", "B-BOB", rejected("T110"))
     assert "B-BOB's wallet is frozen in the ACME token" in refused[58]
     set_wallet_frozen(w3, d, key, "B-BOB", "ACME", False)
     accepted = bob.until("ACME", "1", 1, "9.00", "B-BOB", lambda m: m[150] == "0")
@@ -79,7 +51,7 @@ def test_the_venue_refuses_what_the_token_would_refuse(venue, connect):
     # 9,995 of Alice's 10,000 ACME frozen on-chain: the venue's ledger still has 10,000, the chain
     # can deliver 5.
     freeze_partial_tokens(w3, d, key, "A-ALICE", "ACME", 9_995)
-    refused = alice.until("ACME", "2", 10, "11.00", "A-ALICE", _rejected("T120"))
+    refused = alice.until("ACME", "2", 10, "11.00", "A-ALICE", rejected("T120"))
     assert "investor A-ALICE's wallet can deliver 5 on-chain" in refused[58], refused[58]
     brka.new_order("S5", "ACME", "2", 5, "11.00", account="A-ALICE")
     assert brka.exec_report("S5")[150] == "0", "5 can be delivered: the sell rests"
@@ -88,9 +60,11 @@ def test_the_venue_refuses_what_the_token_would_refuse(venue, connect):
     # then Bob sends all but 10 USD of his stablecoin to Carol outside the venue.
     set_holding_period(w3, d, key, "ACME", YEAR)
     cash = contract(w3, "SandboxStablecoin", d.cash_token)
-    TxSender(w3, d.wallet("B-BOB").private_key).transact(
-        d.cash_token, calldata(cash, "transfer", d.wallet("B-CAROL").address, 999_990 * 10**6), 200_000)
-    refused = bob.until("ACME", "1", 10, "10.00", "B-BOB", _rejected("T130"))
+    bob_key = load_sandbox_keys(venue.data_dir / "chain" / "deployment.json").investor("B-BOB")
+    TxSender(w3, bob_key).transact(
+        d.cash_token, calldata(cash, "transfer", d.wallet("B-CAROL").address, 999_990 * 10**6), 200_000
+    )
+    refused = bob.until("ACME", "1", 10, "10.00", "B-BOB", rejected("T130"))
     assert "Buy needs 100.00 USD but investor B-BOB's wallet can pay 10.00 on-chain" in refused[58], refused[58]
     # That snapshot is newer than the holding period change: MM1's buy would trade with Alice's
     # resting sell, which the token refuses, so it is refused and Alice's order stays.

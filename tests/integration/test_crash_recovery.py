@@ -8,8 +8,7 @@ import time
 from fixclient import FixClient
 from sqlalchemy import select
 
-from venue.store import Store
-from venue.store import schema
+from venue.store import Store, schema
 from venue.store.repository import sqlite_url
 
 
@@ -37,17 +36,49 @@ def test_sigkill_under_load_loses_no_acked_order_and_duplicates_no_fill(venue):
     brka, brkb = FixClient(venue.port, "BRKA"), FixClient(venue.port, "BRKB")
     assert brka.logon().type == "A" and brkb.logon().type == "A"
     n = 800  # 800 x 10 ACME: within A-ALICE's 10,000; streaming outlasts the kill
-    a_raw = [brka.encode("D", [(11, f"A{i}"), (55, "ACME"), (54, "2"), (60, "20260101-00:00:00"), (38, "10"),
-                               (40, "2"), (44, "12.00" if i % 4 == 0 else "10.00"), (59, "1"), (1, "A-ALICE")],
-                         seq=brka.out_seq + i) for i in range(n)]
-    b_raw = [brkb.encode("D", [(11, f"B{i}"), (55, "ACME"), (54, "1"), (60, "20260101-00:00:00"), (38, "5"),
-                               (40, "2"), (44, "10.00"), (59, "0"), (1, "B-BOB")], seq=brkb.out_seq + i)
-             for i in range(n)]
+    a_raw = [
+        brka.encode(
+            "D",
+            [
+                (11, f"A{i}"),
+                (55, "ACME"),
+                (54, "2"),
+                (60, "20260101-00:00:00"),
+                (38, "10"),
+                (40, "2"),
+                (44, "12.00" if i % 4 == 0 else "10.00"),
+                (59, "1"),
+                (1, "A-ALICE"),
+                (528, "A"),
+            ],
+            seq=brka.out_seq + i,
+        )
+        for i in range(n)
+    ]
+    b_raw = [
+        brkb.encode(
+            "D",
+            [
+                (11, f"B{i}"),
+                (55, "ACME"),
+                (54, "1"),
+                (60, "20260101-00:00:00"),
+                (38, "5"),
+                (40, "2"),
+                (44, "10.00"),
+                (59, "0"),
+                (1, "B-BOB"),
+                (528, "A"),
+            ],
+            seq=brkb.out_seq + i,
+        )
+        for i in range(n)
+    ]
     brka.out_seq += n
     brkb.out_seq += n
 
     def stream() -> None:
-        for ra, rb in zip(a_raw, b_raw):
+        for ra, rb in zip(a_raw, b_raw, strict=False):
             try:
                 brka.send_raw(ra)
                 brkb.send_raw(rb)
@@ -107,8 +138,10 @@ def test_sigkill_under_load_loses_no_acked_order_and_duplicates_no_fill(venue):
     store = _store_of(venue)
     try:
         with store.engine.connect() as conn:
-            journaled = {(r.comp_id, str(r.exec_id)) for r in conn.execute(
-                select(schema.executions.c.comp_id, schema.executions.c.exec_id))}
+            journaled = {
+                (r.comp_id, str(r.exec_id))
+                for r in conn.execute(select(schema.executions.c.comp_id, schema.executions.c.exec_id))
+            }
     finally:
         store.dispose()
     for comp, before, after, last in (("BRKA", brka, brka2, seq_a[0]), ("BRKB", brkb, brkb2, seq_b[0])):
@@ -120,8 +153,9 @@ def test_sigkill_under_load_loses_no_acked_order_and_duplicates_no_fill(venue):
         seen = {m[17] for m in before.received if m.type == "8"} | got
         missing = {e for c, e in journaled if c == comp} - seen
         assert not missing, f"{comp}: journaled executions never delivered: {sorted(missing, key=int)[:10]}"
-    resting = sorted((o for o in orders.values() if o.side.value == "2" and o.status.is_open),
-                     key=lambda o: (o.price, o.priority))
+    resting = sorted(
+        (o for o in orders.values() if o.side.value == "2" and o.status.is_open), key=lambda o: (o.price, o.priority)
+    )
     assert resting, "sell orders acknowledged before the kill rest in the book"
     best = resting[0]
     brkb2.new_order("AFTER", "ACME", "1", 1, "12.00", account="B-BOB", tif="3")

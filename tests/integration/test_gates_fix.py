@@ -1,7 +1,7 @@
 """Compliance, pre-funding and risk gates over real FIX sessions in the sandbox (spec/compliance.md).
 
-The sandbox world: B-CAROL is not accredited and her ACME was acquired 30 days ago (ACME has a
-365-day holding period); A-ALICE holds 10,000 ACME and 1,000,000 USD; B-CAROL 100,000 USD; BRKA
+The sandbox world: B-CAROL is not accredited and her ACME was acquired 30 days ago (ACME, a
+non-reporting issuer's restricted security, has a 12-month Rule 144 holding period); A-ALICE holds 10,000 ACME and 1,000,000 USD; B-CAROL 100,000 USD; BRKA
 and BRKB may send orders up to 1,000,000 USD notional. No chain runs here, so trades stay unsettled
 and keep holding what they will deliver.
 """
@@ -22,15 +22,29 @@ def _rejected(client, cl: str, code: str, reason: str, text: str) -> dict:
     return rej
 
 
-@pytest.mark.parametrize("case", [
-    # cl, session, symbol, side, qty, price, account, venue code, OrdRejReason, text
-    ("CAROL-BUY", "BRKB", "ACME", "1", 10, "10.00", "B-CAROL", "A140", "99", "only verified accredited investors"),
-    ("CAROL-SELL", "BRKB", "ACME", "2", 100, "10.00", "B-CAROL", "C100", "99", "holding period"),
-    ("ALICE-OVERSELL", "BRKA", "ACME", "2", 10_001, "10.00", "A-ALICE", "F100", "3", "available tokens 10000"),
-    ("CAROL-OVERBUY", "BRKB", "BETA", "1", 5_000, "25.00", "B-CAROL", "F110", "3", "needs 125000.00 USD"),
-    ("ALICE-NOTIONAL", "BRKA", "BETA", "1", 50_000, "25.00", "A-ALICE", "R110", "3", "exceeds the member's maximum"),
-    ("ALICE-COLLAR", "BRKA", "ACME", "1", 10, "14.00", "A-ALICE", "R120", "3", "member price collar"),
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        # cl, session, symbol, side, qty, price, account, venue code, OrdRejReason, text
+        ("CAROL-BUY", "BRKB", "ACME", "1", 10, "10.00", "B-CAROL", "A140", "99", "only verified accredited investors"),
+        ("CAROL-SELL", "BRKB", "ACME", "2", 100, "10.00", "B-CAROL", "C100", "99", "holding period"),
+        ("ALICE-OVERSELL", "BRKA", "ACME", "2", 10_001, "10.00", "A-ALICE", "F100", "3", "available tokens 10000"),
+        ("CAROL-OVERBUY", "BRKB", "BETA", "1", 5_000, "25.00", "B-CAROL", "F110", "3", "needs 125000.00 USD"),
+        (
+            "ALICE-NOTIONAL",
+            "BRKA",
+            "BETA",
+            "1",
+            50_000,
+            "25.00",
+            "A-ALICE",
+            "R110",
+            "3",
+            "exceeds the member's maximum",
+        ),
+        ("ALICE-COLLAR", "BRKA", "ACME", "1", 10, "14.00", "A-ALICE", "R120", "3", "member price collar"),
+    ],
+)
 def test_each_gate_refuses_with_its_code_and_text_and_passing_orders_are_unaffected(venue, connect, case):
     cl, comp, symbol, side, qty, price, account, code, reason, text = case
     client = connect(comp)
@@ -50,9 +64,25 @@ def test_each_gate_refuses_with_its_code_and_text_and_passing_orders_are_unaffec
 def test_a_burst_above_the_throttle_is_rejected_not_queued(venue, connect):
     assert "max_msgs_per_s=20" in venue.cli("members", "set", "BRKB", "--max-msgs-per-s", "20").stdout
     brkb = connect("BRKB")
-    raws = [brkb.encode("D", [(11, f"T{i}"), (55, "ACME"), (54, "1"), (60, "20260101-00:00:00"), (38, "1"),
-                              (40, "2"), (44, "9.00"), (59, "0"), (1, "B-BOB")], seq=brkb.out_seq + i)
-            for i in range(40)]
+    raws = [
+        brkb.encode(
+            "D",
+            [
+                (11, f"T{i}"),
+                (55, "ACME"),
+                (54, "1"),
+                (60, "20260101-00:00:00"),
+                (38, "1"),
+                (40, "2"),
+                (44, "9.00"),
+                (59, "0"),
+                (1, "B-BOB"),
+                (528, "A"),
+            ],
+            seq=brkb.out_seq + i,
+        )
+        for i in range(40)
+    ]
     brkb.out_seq += len(raws)
     brkb.send_raw(b"".join(raws))
     answers = [brkb.exec_report(f"T{i}") for i in range(40)]
@@ -109,7 +139,7 @@ def test_entitlements_and_suspension_apply_to_the_next_order(venue, connect):
     log = json.loads(venue.cli("access", "log", "--member", "BRKA", "--json").stdout)
     recorded = [(e["action"], e["scope"], e["reason"]) for e in log]
     for entry in (("revoke", "*", "entitlement review"), ("grant", "BETA"), ("limit", "venue", "late filing")):
-        assert any(r[:len(entry)] == entry for r in recorded), (entry, recorded)
+        assert any(r[: len(entry)] == entry for r in recorded), (entry, recorded)
 
 
 def test_reservations_after_a_restart_match_open_orders_and_unsettled_trades(venue, connect):

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from fixclient import FixClient
-from venuetest import ROOT, free_port
+from venuetest import ROOT, TEST_READ_REASON, free_port
 
 RUN_SECONDS = 20
 SCRIPT = ROOT / "examples" / "market_maker.py"
@@ -88,8 +88,21 @@ class Book:
     def __init__(self, client: FixClient, symbol: str) -> None:
         self.client = client
         self.levels: dict[str, dict[str, int]] = {"0": {}, "1": {}}
-        client.send("V", [(262, "obs"), (263, "1"), (264, "0"), (265, "1"), (267, "3"), (269, "0"), (269, "1"),
-                          (269, "2"), (146, "1"), (55, symbol)])
+        client.send(
+            "V",
+            [
+                (262, "obs"),
+                (263, "1"),
+                (264, "0"),
+                (265, "1"),
+                (267, "3"),
+                (269, "0"),
+                (269, "1"),
+                (269, "2"),
+                (146, "1"),
+                (55, symbol),
+            ],
+        )
         snap = client.wait_for(lambda m: m.type == "W")
         for e in snap.group(269, {269, 270, 271}):
             self.levels[e[269]][e[270]] = int(e[271])
@@ -118,10 +131,33 @@ class Book:
 
 def _start_maker(port: int, state_dir: Path) -> tuple[subprocess.Popen, Output]:
     proc = subprocess.Popen(
-        [sys.executable, str(SCRIPT), "--port", str(port), "--state-dir", str(state_dir), "--symbol", "ACME",
-         "--ref", "ACME=10.00", "--spread-ticks", "10", "--size", str(SIZE), "--max-position", "1000",
-         "--duration", str(RUN_SECONDS), "--status-interval", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--port",
+            str(port),
+            "--state-dir",
+            str(state_dir),
+            "--symbol",
+            "ACME",
+            "--ref",
+            "ACME=10.00",
+            "--spread-ticks",
+            "10",
+            "--size",
+            str(SIZE),
+            "--max-position",
+            "1000",
+            "--duration",
+            str(RUN_SECONDS),
+            "--status-interval",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
     return proc, Output(proc)
 
 
@@ -144,9 +180,15 @@ def test_market_maker_quotes_requotes_and_cancels_everything_on_exit(venue, conn
         fill = brka.exec_report("LIFT1", "F")
         assert (fill[32], fill[31]) == (str(SIZE), "10.05")
         out.wait_for(f"ACME pos -{SIZE} ", 10)
-        orders = _poll(lambda: _orders(venue.cli),
-                       lambda o: len(q := _quotes(o, "ACME")) == 2 and q["SELL"]["order_id"] != lifted["order_id"]
-                       and q["BUY"]["price"] != "9.95", 10)
+        orders = _poll(
+            lambda: _orders(venue.cli),
+            lambda o: (
+                len(q := _quotes(o, "ACME")) == 2
+                and q["SELL"]["order_id"] != lifted["order_id"]
+                and q["BUY"]["price"] != "9.95"
+            ),
+            10,
+        )
         quotes = _quotes(orders, "ACME")
         assert quotes["SELL"]["order_id"] != lifted["order_id"], f"a new offer after the lift: {orders}\n{out}"
         # fair = last trade 10.05; short 100 of max 1000 -> both prices one tick higher
@@ -157,8 +199,14 @@ def test_market_maker_quotes_requotes_and_cancels_everything_on_exit(venue, conn
         brka.new_order("OTHS", "ACME", "2", 10, "10.40", account="A-ALICE")
         brka.exec_report("OTHB", "0")
         brka.exec_report("OTHS", "0")
-        orders = _poll(lambda: _orders(venue.cli), lambda o: _quotes(o, "ACME").get("BUY", {}).get("price") == "10.11"
-                       and _quotes(o, "ACME").get("SELL", {}).get("price") == "10.21", 10)
+        orders = _poll(
+            lambda: _orders(venue.cli),
+            lambda o: (
+                _quotes(o, "ACME").get("BUY", {}).get("price") == "10.11"
+                and _quotes(o, "ACME").get("SELL", {}).get("price") == "10.21"
+            ),
+            10,
+        )
         quotes = _quotes(orders, "ACME")
         assert (quotes["BUY"]["price"], quotes["SELL"]["price"]) == ("10.11", "10.21"), f"{quotes}\n{out}"
 
@@ -189,7 +237,9 @@ def test_market_maker_quotes_requotes_and_cancels_everything_on_exit(venue, conn
     canceled = {o["cl_ord_id"] for o in _orders(venue.cli, "canceled")}
     reports = [m for m in ops.drain(1.0) if m.type == "8" and m.get(1) == "M-MAKER"]
     assert {m[11] for m in reports if m[150] == "4"} == canceled and len(canceled) == 2, (
-        canceled, "\n".join(str({t: m.get(t) for t in (11, 41, 37, 150, 39, 44, 58)}) for m in reports))
+        canceled,
+        "\n".join(str({t: m.get(t) for t in (11, 41, 37, 150, 39, 44, 58)}) for m in reports),
+    )
     assert all(m[58] == "Canceled by mass cancel request" for m in reports if m[150] == "4")
     assert any(m[150] == "5" for m in reports), "MM1 re-quoted with cancel/replace (35=G)"
     assert [(m[32], m[31]) for m in reports if m[150] == "F"] == [(str(SIZE), "10.05")]
@@ -200,25 +250,52 @@ def test_sandbox_with_market_maker(store_url, tmp_path):
     stops the market maker too."""
     port, data_dir = free_port(), tmp_path / "sandbox"
     db = [] if store_url.startswith("sqlite") else ["--db-url", store_url]
-    proc = subprocess.Popen([sys.executable, "-m", "venue.cli", *db, "sandbox", "--port", str(port), "--data-dir",
-                             str(data_dir), "--chain", "none", "--with-market-maker"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "venue.cli",
+            *db,
+            "sandbox",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--chain",
+            "none",
+            "--with-market-maker",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     out = Output(proc)
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        where = db or ["--config", str(data_dir / "venue.toml")]
-        res = subprocess.run([sys.executable, "-m", "venue.cli", *where, *args], capture_output=True, text=True,
-                             cwd=ROOT, timeout=60)
+        res = subprocess.run(
+            [sys.executable, "-m", "venue.cli", *db, "--config", str(data_dir / "venue.toml"), *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            env={"VENUE_READ_REASON": TEST_READ_REASON, **os.environ},
+        )
         assert res.returncode == 0, res.stderr
         return res
 
     try:
         out.wait_for("venue ready", 60)
-        orders = _poll(lambda: _orders(cli), lambda o: len(_quotes(o, "ACME")) == 2 and len(_quotes(o, "BETA")) == 2,
-                       30)
+        orders = _poll(
+            lambda: _orders(cli), lambda o: len(_quotes(o, "ACME")) == 2 and len(_quotes(o, "BETA")) == 2, 30
+        )
         assert {(o["symbol"], o["side"], o["price"]) for o in orders} == {
-            ("ACME", "BUY", "9.95"), ("ACME", "SELL", "10.05"), ("BETA", "BUY", "24.95"), ("BETA", "SELL", "25.05")}
+            ("ACME", "BUY", "9.95"),
+            ("ACME", "SELL", "10.05"),
+            ("BETA", "BUY", "24.95"),
+            ("BETA", "SELL", "25.05"),
+        }
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(40) == 0, str(out)
     finally:

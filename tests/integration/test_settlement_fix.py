@@ -12,7 +12,7 @@ import pytest
 
 from venue.chain import backend
 from venue.chain.deploy import Deployment, remove_investor_identity
-
+from venue.chain.service import load_sandbox_keys
 
 pytestmark = pytest.mark.parametrize("venue", ["embedded", "anvil"], indirect=True)
 
@@ -63,7 +63,8 @@ def test_a_trade_whose_buyer_loses_its_identity_is_busted_and_nothing_moves(venu
     toml = (venue.data_dir / "venue.toml").read_text()
     url = url_file.read_text().strip() if url_file.exists() else toml.split('url = "')[-1].split('"')[0]
     deployment = Deployment.from_json((chain_dir / "deployment.json").read_text())
-    remove_investor_identity(backend.connect(url), deployment, backend.DEV_OPERATOR_KEY, "B-BOB")
+    issuer_key = load_sandbox_keys(chain_dir / "deployment.json").issuer_key  # the registry's agent
+    remove_investor_identity(backend.connect(url), deployment, issuer_key, "B-BOB")
     brka.new_order("S1", "ACME", "2", 10, "10.00", account="A-ALICE")
     trade_id = brka.exec_report("S1", "F")[880]
     for client, cl in ((brka, "S1"), (brkb, "B1")):

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from fixclient import FixClient
 
 
 def _at(seconds: float) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).strftime("%H:%M:%S")
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%H:%M:%S")
 
 
 def test_a_compressed_trading_day(venue):
@@ -30,8 +30,11 @@ def test_a_compressed_trading_day(venue):
         if not pre_open < open_ < close:
             venue.restart()
             return  # a second before midnight UTC: the compressed day would wrap (checked on the next run)
-        text = re.sub(r'open = "00:00"\nclose = "00:00"',
-                      f'pre_open = "{pre_open}"\nopen = "{open_}"\nclose = "{close}"', original)
+        text = re.sub(
+            r'open = "00:00"\nclose = "00:00"',
+            f'pre_open = "{pre_open}"\nopen = "{open_}"\nclose = "{close}"',
+            original,
+        )
         config.write_text(text)
         venue.restart()
         brka, brkb, ops = (FixClient(venue.port, c, seq=1) for c in ("BRKA", "BRKB", "OPSDC"))

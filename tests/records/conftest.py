@@ -29,5 +29,6 @@ def store(store_url) -> Iterator[Store]:
 def history(store) -> Store:
     """The store holding the constructed history of records_history.py."""
     import records_history as h
+
     h.write(store)
     return store

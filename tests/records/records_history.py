@@ -50,57 +50,193 @@ def day(hh: int, mm: int, ss: int = 0) -> int:
 
 def reference_data(store: Store) -> None:
     with store.engine.begin() as conn:
-        conn.execute(insert(t.members), [
-            dict(member_id="BRKA", name="Broker A", kind="broker_dealer", status="active",
-                 created_us=at(2025, 1, 2, 9, 0)),
-            dict(member_id="BRKB", name="Broker B", kind="broker_dealer", status="active",
-                 created_us=at(2026, 6, 1, 9, 0)),
-            dict(member_id="BRKC", name="Broker C", kind="broker_dealer", status="active",
-                 created_us=at(2027, 1, 15, 9, 0)),
-        ])
-        conn.execute(insert(t.fix_sessions), [
-            dict(comp_id=c, member_id=c, role="order_entry", password_hash="x", cancel_on_disconnect=False,
-                 created_us=0) for c in ("BRKA", "BRKB")])
-        conn.execute(insert(t.securities), [
-            dict(symbol="ACME", name="Acme Corp token", tick_size="0.01", lot_size=1, offering="reg_d_506c",
-                 trading_status="open", currency="USD", created_us=0),
-            dict(symbol="BOND", name="Bond token", tick_size="0.01", lot_size=1, offering="reg_a",
-                 trading_status="open", currency="USD", created_us=0),
-        ])
+        conn.execute(
+            insert(t.members),
+            [
+                dict(
+                    member_id="BRKA",
+                    name="Broker A",
+                    kind="broker_dealer",
+                    status="active",
+                    created_us=at(2025, 1, 2, 9, 0),
+                ),
+                dict(
+                    member_id="BRKB",
+                    name="Broker B",
+                    kind="broker_dealer",
+                    status="active",
+                    created_us=at(2026, 6, 1, 9, 0),
+                ),
+                dict(
+                    member_id="BRKC",
+                    name="Broker C",
+                    kind="broker_dealer",
+                    status="active",
+                    created_us=at(2027, 1, 15, 9, 0),
+                ),
+            ],
+        )
+        conn.execute(
+            insert(t.fix_sessions),
+            [
+                dict(
+                    comp_id=c,
+                    member_id=c,
+                    role="order_entry",
+                    password_hash="x",
+                    cancel_on_disconnect=False,
+                    created_us=0,
+                )
+                for c in ("BRKA", "BRKB")
+            ],
+        )
+        conn.execute(
+            insert(t.securities),
+            [
+                dict(
+                    symbol="ACME",
+                    name="Acme Corp token",
+                    tick_size="0.01",
+                    lot_size=1,
+                    debt=False,
+                    offering="reg_d_506c",
+                    trading_status="open",
+                    currency="USD",
+                    created_us=0,
+                ),
+                dict(
+                    symbol="BOND",
+                    name="Bond token",
+                    tick_size="0.01",
+                    lot_size=1,
+                    debt=True,
+                    offering="reg_a",
+                    trading_status="open",
+                    currency="USD",
+                    created_us=0,
+                ),
+            ],
+        )
 
 
 def _order(order_id, member, side, symbol, px, qty, tif, created, status, leaves, cum, expire=None) -> dict:
-    return dict(order_id=order_id, comp_id=member, member_id=member, cl_ord_id=f"C{order_id}", orig_cl_ord_id=None,
-                account=f"{member}-1", symbol=symbol, side=side, ord_type="2", price_ticks=px, qty=qty, min_qty=0,
-                tif=tif, expire_at_us=expire, trading_day="2026-11-24", smp="1", status=status, leaves=leaves,
-                cum=cum, notional_ticks=0, priority=order_id, text="", created_us=created, updated_us=created)
+    return dict(
+        order_id=order_id,
+        comp_id=member,
+        member_id=member,
+        cl_ord_id=f"C{order_id}",
+        orig_cl_ord_id=None,
+        account=f"{member}-1",
+        symbol=symbol,
+        side=side,
+        ord_type="2",
+        price_ticks=px,
+        qty=qty,
+        min_qty=0,
+        tif=tif,
+        expire_at_us=expire,
+        trading_day="2026-11-24",
+        smp="1",
+        status=status,
+        leaves=leaves,
+        cum=cum,
+        notional_ticks=0,
+        priority=order_id,
+        text="",
+        created_us=created,
+        updated_us=created,
+    )
 
 
 class _Execs:
     def __init__(self) -> None:
         self.rows: list[dict] = []
 
-    def add(self, order_id, comp, exec_type, status, symbol, side, qty, price, leaves, cum, when, *,
-            last_qty=None, last_px=None, trade_id=None, text=None, venue_reason=None, cl=None, orig=None) -> None:
-        self.rows.append(dict(
-            exec_id=len(self.rows) + 1, order_id=order_id, comp_id=comp, cl_ord_id=cl or f"C{order_id}",
-            orig_cl_ord_id=orig, exec_type=exec_type, ord_status=status, symbol=symbol, side=side,
-            account=f"{comp}-1", order_qty=qty, price=price, last_qty=last_qty, last_px=last_px, leaves=leaves,
-            cum=cum, avg_px="0", trade_id=trade_id, ord_rej_reason=None, venue_reason=venue_reason, text=text,
-            transact_us=when))
+    def add(
+        self,
+        order_id,
+        comp,
+        exec_type,
+        status,
+        symbol,
+        side,
+        qty,
+        price,
+        leaves,
+        cum,
+        when,
+        *,
+        last_qty=None,
+        last_px=None,
+        trade_id=None,
+        text=None,
+        venue_reason=None,
+        cl=None,
+        orig=None,
+    ) -> None:
+        self.rows.append(
+            dict(
+                exec_id=len(self.rows) + 1,
+                order_id=order_id,
+                comp_id=comp,
+                cl_ord_id=cl or f"C{order_id}",
+                orig_cl_ord_id=orig,
+                exec_type=exec_type,
+                ord_status=status,
+                symbol=symbol,
+                side=side,
+                account=f"{comp}-1",
+                order_qty=qty,
+                price=price,
+                last_qty=last_qty,
+                last_px=last_px,
+                leaves=leaves,
+                cum=cum,
+                avg_px="0",
+                trade_id=trade_id,
+                ord_rej_reason=None,
+                venue_reason=venue_reason,
+                text=text,
+                transact_us=when,
+            )
+        )
 
 
 def _trade(trade_id, symbol, price, qty, buy, sell, buy_member, sell_member, when, status="pending") -> dict:
-    return dict(trade_id=trade_id, symbol=symbol, price_ticks=int(Decimal(price) * 100), price=price,
-                qty=qty, buy_order_id=buy, sell_order_id=sell, buy_account=f"{buy_member}-1",
-                sell_account=f"{sell_member}-1", buy_member=buy_member, sell_member=sell_member, aggressor="2",
-                executed_us=when, settlement_status=status)
+    return dict(
+        trade_id=trade_id,
+        symbol=symbol,
+        price_ticks=int(Decimal(price) * 100),
+        price=price,
+        qty=qty,
+        buy_order_id=buy,
+        sell_order_id=sell,
+        buy_account=f"{buy_member}-1",
+        sell_account=f"{sell_member}-1",
+        buy_member=buy_member,
+        sell_member=sell_member,
+        aggressor="2",
+        executed_us=when,
+        settlement_status=status,
+    )
 
 
 def _gate(comp, cl, order_id, symbol, side, qty, price, when, outcome="pass", gate=None, text=None) -> dict:
-    return dict(at_us=when, comp_id=comp, cl_ord_id=cl, order_id=order_id, symbol=symbol, account=f"{comp}-1",
-                side=side, qty=qty, price=price, outcome=outcome, gate=gate, text=text,
-                inputs='{"kyc_status": "verified"}')
+    return dict(
+        at_us=when,
+        comp_id=comp,
+        cl_ord_id=cl,
+        order_id=order_id,
+        symbol=symbol,
+        account=f"{comp}-1",
+        side=side,
+        qty=qty,
+        price=price,
+        outcome=outcome,
+        gate=gate,
+        text=text,
+        inputs='{"kyc_status": "verified"}',
+    )
 
 
 def write(store: Store) -> None:
@@ -115,18 +251,63 @@ def write(store: Store) -> None:
     ]
     orders[0]["cl_ord_id"], orders[0]["orig_cl_ord_id"] = "C1b", "C1"
     x = _Execs()
-    x.add(None, "BRKA", "8", "8", "ACME", "1", 10, "10.00", 0, 0, day(9, 45), cl="R1", venue_reason="K100",
-          text="account KYC not verified")
+    x.add(
+        None,
+        "BRKA",
+        "8",
+        "8",
+        "ACME",
+        "1",
+        10,
+        "10.00",
+        0,
+        0,
+        day(9, 45),
+        cl="R1",
+        venue_reason="K100",
+        text="account KYC not verified",
+    )
     x.add(1, "BRKA", "0", "0", "ACME", "1", 100, "10.00", 100, 0, day(10, 0))
     x.add(1, "BRKA", "5", "0", "ACME", "1", 150, "10.05", 150, 0, day(10, 5), cl="C1b", orig="C1")
     x.add(2, "BRKB", "0", "0", "ACME", "2", 100, "10.05", 100, 0, day(10, 10))
-    x.add(1, "BRKA", "F", "1", "ACME", "1", 150, "10.05", 50, 100, day(10, 10), last_qty=100, last_px="10.05",
-          trade_id=1, cl="C1b")
-    x.add(2, "BRKB", "F", "2", "ACME", "2", 100, "10.05", 0, 100, day(10, 10), last_qty=100, last_px="10.05",
-          trade_id=1)
+    x.add(
+        1,
+        "BRKA",
+        "F",
+        "1",
+        "ACME",
+        "1",
+        150,
+        "10.05",
+        50,
+        100,
+        day(10, 10),
+        last_qty=100,
+        last_px="10.05",
+        trade_id=1,
+        cl="C1b",
+    )
+    x.add(
+        2, "BRKB", "F", "2", "ACME", "2", 100, "10.05", 0, 100, day(10, 10), last_qty=100, last_px="10.05", trade_id=1
+    )
     x.add(3, "BRKB", "0", "0", "ACME", "2", 30, "10.05", 30, 0, day(11, 0))
-    x.add(1, "BRKA", "F", "1", "ACME", "1", 150, "10.05", 20, 130, day(11, 0), last_qty=30, last_px="10.05",
-          trade_id=2, cl="C1b")
+    x.add(
+        1,
+        "BRKA",
+        "F",
+        "1",
+        "ACME",
+        "1",
+        150,
+        "10.05",
+        20,
+        130,
+        day(11, 0),
+        last_qty=30,
+        last_px="10.05",
+        trade_id=2,
+        cl="C1b",
+    )
     x.add(3, "BRKB", "F", "2", "ACME", "2", 30, "10.05", 0, 30, day(11, 0), last_qty=30, last_px="10.05", trade_id=2)
     x.add(4, "BRKA", "0", "0", "BOND", "1", 10, "99.50", 10, 0, day(12, 0))
     x.add(1, "BRKA", "I", "1", "ACME", "1", 150, "10.05", 20, 130, day(13, 0), cl="C1b")
@@ -152,27 +333,75 @@ def write(store: Store) -> None:
         _gate("BRKB", "C5", 5, "BOND", "2", "10", "99.50", day(15, 30)),
     ]
     access = [
-        dict(at_us=at(2026, 9, 30, 12, 0), member_id="BRKB", action="grant", scope="*", reason="admitted",
-             standard="AS-1,AS-2,AS-3", actor="ops"),
-        dict(at_us=at(2026, 10, 15, 12, 0), member_id="BRKB", action="grant", scope="ACME", reason="entitled",
-             standard="AS-1", actor="ops"),
-        dict(at_us=at(2026, 11, 2, 12, 0), member_id="APPL1", action="deny", scope="venue",
-             reason="not a FINRA member", standard="AS-1", actor="ops"),
-        dict(at_us=at(2026, 12, 1, 12, 0), member_id="BRKA", action="limit", scope="venue", reason="kill switch",
-             standard="AS-5", actor="ops"),
-        dict(at_us=at(2027, 1, 2, 12, 0), member_id="BRKA", action="restore", scope="venue", reason="reviewed",
-             standard="AS-5", actor="ops"),
+        dict(
+            at_us=at(2026, 9, 30, 12, 0),
+            member_id="BRKB",
+            action="grant",
+            scope="*",
+            reason="admitted",
+            standard="AS-1,AS-2,AS-3",
+            actor="ops",
+        ),
+        dict(
+            at_us=at(2026, 10, 15, 12, 0),
+            member_id="BRKB",
+            action="grant",
+            scope="ACME",
+            reason="entitled",
+            standard="AS-1",
+            actor="ops",
+        ),
+        dict(
+            at_us=at(2026, 11, 2, 12, 0),
+            member_id="APPL1",
+            action="deny",
+            scope="venue",
+            reason="not a FINRA member",
+            standard="AS-1",
+            actor="ops",
+        ),
+        dict(
+            at_us=at(2026, 12, 1, 12, 0),
+            member_id="BRKA",
+            action="limit",
+            scope="venue",
+            reason="kill switch",
+            standard="AS-5",
+            actor="ops",
+        ),
+        dict(
+            at_us=at(2027, 1, 2, 12, 0),
+            member_id="BRKA",
+            action="restore",
+            scope="venue",
+            reason="reviewed",
+            standard="AS-5",
+            actor="ops",
+        ),
     ]
     with store.engine.begin() as conn:
         conn.execute(insert(t.orders), orders)
         conn.execute(insert(t.executions), x.rows)
         conn.execute(insert(t.trades), trades)
         conn.execute(insert(t.gate_decisions), gates)
-        conn.execute(insert(t.cancel_rejects), [dict(
-            id=1, comp_id="BRKA", order_id=None, cl_ord_id="X1", orig_cl_ord_id="NOPE", response_to="1", reason=1,
-            text="Unknown order", transact_us=day(12, 30))])
+        conn.execute(
+            insert(t.cancel_rejects),
+            [
+                dict(
+                    id=1,
+                    comp_id="BRKA",
+                    order_id=None,
+                    cl_ord_id="X1",
+                    orig_cl_ord_id="NOPE",
+                    response_to="1",
+                    reason=1,
+                    text="Unknown order",
+                    transact_us=day(12, 30),
+                )
+            ],
+        )
         conn.execute(insert(t.access_log), access)
-    rs.set_affiliation(store, "BRKA", True, "owned by the ATS operator's parent", day(9, 0))
+    rs.set_affiliation(store, "BRKA", True, "owned by the ATS operator's parent", day(9, 0), operator="cora")
 
 
 TODAY = date(2026, 11, 24)

@@ -1,4 +1,4 @@
-"""`venue report ...` for the records, through the real CLI group (registered as venue.cli will)."""
+"""`venue report ...` for the records, through the real CLI."""
 
 from __future__ import annotations
 
@@ -9,20 +9,15 @@ import pytest
 from click.testing import CliRunner
 
 from venue.cli import main
-from venue.cli_access import report
-from venue.cli_reports import register
-
-register(report)  # what venue.cli does once the line is added there
 
 
 @pytest.fixture
-def run(history, monkeypatch):
-    monkeypatch.delenv("VENUE_CONFIG", raising=False)
-    monkeypatch.setenv("VENUE_OPERATOR", "examiner")
+def run(history, operators_config):
     url = history.url
 
     def _run(*args: str):
         return CliRunner().invoke(main, ["--db-url", url, "report", *args], catch_exceptions=False)
+
     return _run
 
 
@@ -36,7 +31,8 @@ def test_reports_on_standard_output_and_to_files(run, tmp_path):
     res = run("ats-r", "--quarter", "2026q4", "--out", str(tmp_path / "q4.csv"))
     assert res.exit_code == 0 and "wrote form-ats-r" in res.output
     assert "1 subscriber(s) without a recorded affiliation" in res.output
-    assert list(csv.DictReader((tmp_path / "q4.csv").open()))[1]["units"] == "142"
+    volume = {r["category"]: r for r in csv.DictReader((tmp_path / "q4.csv").open())}
+    assert volume["Other Equity Securities"]["units"] == "142" and volume["Penny Stocks"]["units"] == "0"
 
     res = run("audit-trail", "--day", "2026-11-24")
     assert res.exit_code == 0 and res.output.startswith("# about\n") and "# events\n" in res.output
@@ -49,7 +45,7 @@ def test_trades_reports_unreported_trades_then_lists_them(run):
     res = run("trades", "--late", "--format", "json")
     assert res.exit_code == 0
     assert "reported 7 trade(s)" in res.output
-    late = json.loads(res.output[res.output.index("{"):])
+    late = json.loads(res.output[res.output.index("{") :])
     assert late["reports"] >= 6 and all(r["late"] for r in late["sections"]["reports"])  # T5 may be in the future
     res = run("trades", "--format", "json")
     assert not res.output.startswith("reported"), "each trade is reported once"
@@ -74,3 +70,15 @@ def test_clear_errors(run, tmp_path):
     assert "without a recorded affiliation" not in run("ats-r", "--quarter", "2026Q4", "--format", "json").output
     res = run("audit-trail", "--day", "2026-11-24", "--out", str(tmp_path / "missing" / "dir" / "x.csv"))
     assert res.exit_code == 0  # folders are created
+
+
+def test_every_report_takes_format_text(run, tmp_path):
+    res = run("finra-4552", "--week", "2026-W48", "--format", "text")
+    assert res.exit_code == 0, res.output
+    about, volume = res.output.split("\n# volume\n")
+    assert about.startswith("# about\nkey ") and "time_zone" in about
+    header, first = volume.splitlines()[:2]
+    assert dict(zip(header.split(), first.split(), strict=False))["total_shares"] == "135"  # as in --format json
+    res = run("audit-trail", "--day", "2026-11-24", "--format", "text", "--out", str(tmp_path / "day" / "trail.txt"))
+    assert res.exit_code == 0 and "wrote order-audit-trail" in res.output
+    assert (tmp_path / "day" / "trail.txt").read_text().startswith("# about\n")

@@ -7,15 +7,21 @@ import time as wall
 from datetime import date, time
 
 import pytest
-
 from records_history import at
+
 from venue.calendar import TradingCalendar
 from venue.config import VenueConfig
 from venue.scheduler import SchedulerCallbacks, SchedulerOptions, build_scheduler
 
 TZ = "America/New_York"
-CAL = TradingCalendar(timezone=TZ, pre_open=time(9, 0), open=time(9, 30), close=time(16, 0),
-                      weekdays=frozenset(range(5)), holidays=frozenset({date(2026, 11, 26)}))
+CAL = TradingCalendar(
+    timezone=TZ,
+    pre_open=time(9, 0),
+    open=time(9, 30),
+    close=time(16, 0),
+    weekdays=frozenset(range(5)),
+    holidays=frozenset({date(2026, 11, 26)}),
+)
 # Trade reports hourly here, so a simulated day is a few dozen steps; the wake-ups are what matter.
 HOURLY = SchedulerOptions(trade_reports_every_s=3600)
 
@@ -37,12 +43,13 @@ class Harness:
     def build(self, now_us: int, cal: TradingCalendar | None = None):
         self.now = now_us
         if cal is not None:
-            self.config = VenueConfig(data_dir=self.config.data_dir, database_url=self.url,
-                                      calendars={"default": cal})
-        callbacks = SchedulerCallbacks(wake=lambda: self.wakes.append(self.now),
-                                       fair_access=lambda month: self.fair_access.append(str(month)))
-        self.scheduler = build_scheduler(self.url, self.config, callbacks, clock=lambda: self.now,
-                                         options=HOURLY).start()
+            self.config = VenueConfig(data_dir=self.config.data_dir, database_url=self.url, calendars={"default": cal})
+        callbacks = SchedulerCallbacks(
+            wake=lambda: self.wakes.append(self.now), fair_access=lambda month: self.fair_access.append(str(month))
+        )
+        self.scheduler = build_scheduler(
+            self.url, self.config, callbacks, clock=lambda: self.now, options=HOURLY
+        ).start()
         return self.scheduler
 
     def run_until(self, end_us: int) -> list:
@@ -79,13 +86,20 @@ def test_a_simulated_day_wakes_the_venue_at_pre_open_open_close_and_midnight(har
     runs = harness.run_until(at(2026, 11, 25, 8, 0))
     assert harness.wakes == [tue(9, 0), tue(9, 30), tue(16, 0), at(2026, 11, 25, 0, 0)]
     assert [(r.due_us, r.ran_us, r.outcome) for r in _only(runs, "wake:default")] == [
-        (w, w, "ok") for w in harness.wakes]
+        (w, w, "ok") for w in harness.wakes
+    ]
     (daily,) = _only(runs, "daily-reports")
     assert daily.due_us == tue(16, 5) and daily.outcome == "ok"
     day_dir = harness.config.data_dir / "reports" / "daily" / "2026-11-24"
     assert sorted(p.name for p in day_dir.iterdir()) == [
-        "audit-trail-about.csv", "audit-trail-summary.csv", "audit-trail.csv", "audit-trail.json",
-        "cat-events-about.csv", "cat-events.csv", "cat-events.json"]
+        "audit-trail-about.csv",
+        "audit-trail-summary.csv",
+        "audit-trail.csv",
+        "audit-trail.json",
+        "cat-events-about.csv",
+        "cat-events.csv",
+        "cat-events.json",
+    ]
     (sweep,) = _only(runs, "retention-sweep")
     assert sweep.due_us == at(2026, 11, 25, 2, 30) and sweep.outcome == "ok"
     assert (harness.config.data_dir / "reports" / "retention" / "2026-11-25.json").exists()
@@ -97,10 +111,18 @@ def test_thanksgiving_and_the_weekend_have_no_session_wake_ups(harness):
     harness.run_until(at(2026, 11, 30, 9, 45))
     # Wed midnight, Thu (holiday) midnight, Fri pre-open/open/close/midnight, Sat and Sun midnight,
     # then Monday's pre-open and open.
-    assert harness.wakes == [at(2026, 11, 26, 0, 0), at(2026, 11, 27, 0, 0),
-                             at(2026, 11, 27, 9, 0), at(2026, 11, 27, 9, 30), at(2026, 11, 27, 16, 0),
-                             at(2026, 11, 28, 0, 0), at(2026, 11, 29, 0, 0), at(2026, 11, 30, 0, 0),
-                             at(2026, 11, 30, 9, 0), at(2026, 11, 30, 9, 30)]
+    assert harness.wakes == [
+        at(2026, 11, 26, 0, 0),
+        at(2026, 11, 27, 0, 0),
+        at(2026, 11, 27, 9, 0),
+        at(2026, 11, 27, 9, 30),
+        at(2026, 11, 27, 16, 0),
+        at(2026, 11, 28, 0, 0),
+        at(2026, 11, 29, 0, 0),
+        at(2026, 11, 30, 0, 0),
+        at(2026, 11, 30, 9, 0),
+        at(2026, 11, 30, 9, 30),
+    ]
 
 
 def test_a_restart_in_the_middle_of_the_day_neither_misses_nor_doubles(harness):
@@ -123,8 +145,9 @@ def test_a_job_due_while_the_scheduler_was_down_runs_once_on_start(harness):
     harness.build(tue(17, 0))
     runs = harness.scheduler.run_pending(tue(17, 0))
     wake = _only(runs, "wake:default")
-    assert [(r.due_us, r.ran_us, r.outcome) for r in wake] == [(tue(16, 0), tue(17, 0), "ok")], \
+    assert [(r.due_us, r.ran_us, r.outcome) for r in wake] == [(tue(16, 0), tue(17, 0), "ok")], (
         "coalesced: one wake-up, for the latest missed instant"
+    )
     assert [(r.due_us, r.outcome) for r in _only(runs, "daily-reports")] == [(tue(16, 5), "ok")]
     assert harness.wakes == [tue(9, 0), tue(17, 0)]
     assert harness.scheduler.run_pending(tue(17, 0)) == [], "and not again"
@@ -165,8 +188,9 @@ def test_a_changed_calendar_reschedules_its_wake_ups(harness):
     harness.build(tue(8, 0))
     assert harness.scheduler.next_runs()["wake:default"] == tue(9, 0)
     harness.stop()
-    later = TradingCalendar(timezone=TZ, pre_open=time(9, 15), open=time(9, 30), close=time(16, 0),
-                            weekdays=frozenset(range(5)))
+    later = TradingCalendar(
+        timezone=TZ, pre_open=time(9, 15), open=time(9, 30), close=time(16, 0), weekdays=frozenset(range(5))
+    )
     harness.build(tue(8, 30), cal=later)
     assert harness.scheduler.next_runs()["wake:default"] == tue(9, 15)
 
@@ -174,20 +198,41 @@ def test_a_changed_calendar_reschedules_its_wake_ups(harness):
 def test_with_the_wall_clock_the_background_loop_reports_trades(store, tmp_path):
     from sqlalchemy import insert
 
+    from venue.clock import now_us
     from venue.reports import store as rs
     from venue.store import schema as t
-    from venue.store.repository import now_us
+
     config = VenueConfig(data_dir=tmp_path, database_url=store.url, calendars={"default": CAL})
     woken = []
     scheduler = build_scheduler(store.url, config, SchedulerCallbacks(wake=lambda: woken.append(1))).start()
     try:
-        assert set(scheduler.next_runs()) == {"wake:default", "trade-reports", "daily-reports", "finra-4552",
-                                              "ats-r", "retention-sweep"}
+        assert set(scheduler.next_runs()) == {
+            "wake:default",
+            "trade-reports",
+            "daily-reports",
+            "finra-4552",
+            "ats-r",
+            "clock-sync",
+            "retention-sweep",
+        }
         with store.engine.begin() as conn:
-            conn.execute(insert(t.trades).values(
-                trade_id=1, symbol="ACME", price_ticks=1000, price="10.00", qty=5, buy_order_id=1, sell_order_id=2,
-                buy_account="A", sell_account="B", buy_member="BRKA", sell_member="BRKB", executed_us=now_us(),
-                settlement_status="pending"))
+            conn.execute(
+                insert(t.trades).values(
+                    trade_id=1,
+                    symbol="ACME",
+                    price_ticks=1000,
+                    price="10.00",
+                    qty=5,
+                    buy_order_id=1,
+                    sell_order_id=2,
+                    buy_account="A",
+                    sell_account="B",
+                    buy_member="BRKA",
+                    sell_member="BRKB",
+                    executed_us=now_us(),
+                    settlement_status="pending",
+                )
+            )
         deadline = wall.monotonic() + 10
         while not rs.trade_report_rows(store) and wall.monotonic() < deadline:
             wall.sleep(0.05)  # polling the result, not waiting for a guessed duration
@@ -216,8 +261,13 @@ def test_a_long_reconciliation_does_not_hold_up_the_trade_reports(store, tmp_pat
         assert release.wait(30), "the test never released the reconciliation"
 
     config = VenueConfig(data_dir=tmp_path, database_url=store.url, calendars={"default": CAL})
-    scheduler = build_scheduler(store.url, config, SchedulerCallbacks(wake=lambda: None, reconcile=reconcile),
-                                clock=lambda: clock[0], back_office_thread=True).start()
+    scheduler = build_scheduler(
+        store.url,
+        config,
+        SchedulerCallbacks(wake=lambda: None, reconcile=reconcile),
+        clock=lambda: clock[0],
+        back_office_thread=True,
+    ).start()
     try:
         reconcile_due = scheduler.next_runs()["settlement-reconcile"]
         assert reconcile_due == at(2026, 11, 24, 15, 0)
@@ -227,10 +277,23 @@ def test_a_long_reconciliation_does_not_hold_up_the_trade_reports(store, tmp_pat
         assert started.wait(10), "the reconciliation runs on the back-office thread"
 
         with store.engine.begin() as conn:  # a trade executes while the reconciliation runs
-            conn.execute(insert(t.trades).values(
-                trade_id=1, symbol="ACME", price_ticks=1000, price="10.00", qty=5, buy_order_id=1, sell_order_id=2,
-                buy_account="A", sell_account="B", buy_member="BRKA", sell_member="BRKB", executed_us=clock[0],
-                settlement_status="pending"))
+            conn.execute(
+                insert(t.trades).values(
+                    trade_id=1,
+                    symbol="ACME",
+                    price_ticks=1000,
+                    price="10.00",
+                    qty=5,
+                    buy_order_id=1,
+                    sell_order_id=2,
+                    buy_account="A",
+                    sell_account="B",
+                    buy_member="BRKA",
+                    sell_member="BRKB",
+                    executed_us=clock[0],
+                    settlement_status="pending",
+                )
+            )
         for _ in range(3):
             clock[0] += 1_000_000
             runs = scheduler.run_pending(clock[0])
@@ -242,7 +305,9 @@ def test_a_long_reconciliation_does_not_hold_up_the_trade_reports(store, tmp_pat
         release.set()
         assert scheduler.idle(10)
         assert [(r.job, r.outcome) for r in scheduler.runs if r.job == "settlement-reconcile"] == [
-            ("settlement-reconcile", "started"), ("settlement-reconcile", "ok")]
+            ("settlement-reconcile", "started"),
+            ("settlement-reconcile", "ok"),
+        ]
         assert scheduler.next_runs()["settlement-reconcile"] == at(2026, 11, 24, 15, 5)
     finally:
         release.set()

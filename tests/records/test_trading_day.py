@@ -11,13 +11,14 @@ from collections import Counter
 from datetime import time
 from decimal import Decimal
 
+from records_history import at
 from sqlalchemy import select
 
-from records_history import at
 from venue.book.fast import FastBook
 from venue.calendar import TradingCalendar
+from venue.clock import utc_date
 from venue.config import VenueConfig
-from venue.core import IdCounters, VenueCore, utc_day
+from venue.core import IdCounters, VenueCore
 from venue.messages import ExecutionReport, NewOrderCommand, TradingSessionStatusReport
 from venue.model import Account, Security, SessionRole
 from venue.scheduler import SchedulerCallbacks, SchedulerOptions, build_scheduler
@@ -25,8 +26,9 @@ from venue.store import Store
 from venue.store import schema as t
 
 TZ = "America/New_York"
-CAL = TradingCalendar(timezone=TZ, pre_open=time(9, 0), open=time(9, 30), close=time(16, 0),
-                      weekdays=frozenset(range(5)))
+CAL = TradingCalendar(
+    timezone=TZ, pre_open=time(9, 0), open=time(9, 30), close=time(16, 0), weekdays=frozenset(range(5))
+)
 
 
 def tue(hh: int, mm: int = 0) -> int:
@@ -38,8 +40,8 @@ def registry(store: Store) -> None:
         store.add_member(member, member, "broker_dealer")
         store.add_session(member, member, SessionRole.ORDER_ENTRY, "x")
     store.add_session("OPS", None, SessionRole.DROP_COPY, "x")
-    store.add_account(Account("A-1", "BRKA", "a", "US", True))
-    store.add_account(Account("B-1", "BRKB", "b", "US", True))
+    store.add_account(Account("A-1", "BRKA", "a", "US", True, kyc_status="verified"))
+    store.add_account(Account("B-1", "BRKB", "b", "US", True, kyc_status="verified"))
     store.add_security(Security("ACME", "Acme", Decimal("0.01"), 1))
     for account in ("A-1", "B-1"):
         store.set_holding(account, "USD", Decimal(1_000_000))
@@ -59,11 +61,16 @@ class Venue:
     def _rebuild(self) -> VenueCore:
         store = self.store
         m = store.max_ids()
-        core = VenueCore(store.load_world(), lambda _symbol: CAL, lambda cfg: FastBook(cfg),
-                         IdCounters(order=m["order"], exec=m["exec"], trade=m["trade"],
-                                    cancel_reject=m["cancel_reject"]),
-                         cl_ord_ids=store.load_cl_ord_ids(utc_day(self.clock())), load_order=store.load_order,
-                         last_prices=store.last_trade_prices(), cl_ord_day=utc_day(self.clock()))
+        core = VenueCore(
+            store.load_world(),
+            lambda _symbol: CAL,
+            lambda cfg: FastBook(cfg),
+            IdCounters(order=m["order"], exec=m["exec"], trade=m["trade"], cancel_reject=m["cancel_reject"]),
+            cl_ord_ids=store.load_cl_ord_ids(utc_date(self.clock()).isoformat()),
+            load_order=store.load_order,
+            last_prices=store.last_trade_prices(),
+            cl_ord_day=utc_date(self.clock()).isoformat(),
+        )
         core.load_positions(*store.load_positions())
         core.restore(store.load_open_orders())
         return core
@@ -89,8 +96,19 @@ class Venue:
 
 
 def order(cl: str, comp: str, side: str, qty: int, price: str, tif: str = "0", **kw) -> NewOrderCommand:
-    return NewOrderCommand(comp_id=comp, cl_ord_id=cl, symbol="ACME", side=side, ord_type="2", qty=Decimal(qty),
-                           price=Decimal(price), tif=tif, account="A-1" if comp == "BRKA" else "B-1", **kw)
+    return NewOrderCommand(
+        comp_id=comp,
+        cl_ord_id=cl,
+        symbol="ACME",
+        side=side,
+        ord_type="2",
+        qty=Decimal(qty),
+        price=Decimal(price),
+        tif=tif,
+        account="A-1" if comp == "BRKA" else "B-1",
+        capacity="A",
+        **kw,
+    )
 
 
 def test_a_trading_day_through_the_scheduler_with_a_restart_at_noon(store, tmp_path):
@@ -101,8 +119,13 @@ def test_a_trading_day_through_the_scheduler_with_a_restart_at_noon(store, tmp_p
     options = SchedulerOptions(trade_reports_every_s=3600)
 
     def start_scheduler():
-        return build_scheduler(store.url, config, SchedulerCallbacks(wake=lambda: venue.wake()),
-                               clock=lambda: clock["now"], options=options).start()
+        return build_scheduler(
+            store.url,
+            config,
+            SchedulerCallbacks(wake=lambda: venue.wake()),
+            clock=lambda: clock["now"],
+            options=options,
+        ).start()
 
     def until(scheduler, end_us: int) -> None:
         """Only the scheduler wakes the venue between orders (no sequencer timer here)."""
@@ -113,10 +136,13 @@ def test_a_trading_day_through_the_scheduler_with_a_restart_at_noon(store, tmp_p
 
     scheduler = start_scheduler()
     until(scheduler, tue(9, 10))
-    for cmd in (order("B1", "BRKA", "1", 100, "10.00"), order("S1", "BRKB", "2", 60, "10.00"),
-                order("B2", "BRKA", "1", 50, "9.90"),
-                order("S2", "BRKB", "2", 40, "10.50", tif="6", expire_date="20261124"),
-                order("G1", "BRKA", "1", 10, "9.00", tif="1")):
+    for cmd in (
+        order("B1", "BRKA", "1", 100, "10.00"),
+        order("S1", "BRKB", "2", 60, "10.00"),
+        order("B2", "BRKA", "1", 50, "9.90"),
+        order("S2", "BRKB", "2", 40, "10.50", tif="6", expire_date="20261124"),
+        order("G1", "BRKA", "1", 10, "9.00", tif="1"),
+    ):
         venue.submit(cmd)
     assert not store.trades(), "pre-open: nothing matches"
     until(scheduler, tue(10, 0))
@@ -133,30 +159,49 @@ def test_a_trading_day_through_the_scheduler_with_a_restart_at_noon(store, tmp_p
 
     # Trades: the opening auction crossed B1 and S1 for 60 at 10.00; S3 took 30 more from B1.
     assert [(tr["qty"], tr["price"], tr["executed_us"]) for tr in store.trades()] == [
-        (60, "10.00", tue(9, 30)), (30, "10.00", tue(10, 0))]
+        (60, "10.00", tue(9, 30)),
+        (30, "10.00", tue(10, 0)),
+    ]
 
     phases = [(r.phase, r.transact_time_us) for r in venue.sent if isinstance(r, TradingSessionStatusReport)]
-    assert phases == [("PRE_OPEN", tue(9, 0)), ("OPENING_AUCTION", tue(9, 30)), ("CONTINUOUS", tue(9, 30)),
-                      # the restarted core opens through an (empty) auction at once
-                      ("OPENING_AUCTION", tue(12, 0)), ("CONTINUOUS", tue(12, 0)),
-                      ("CLOSED", tue(16, 0)),
-                      ("PRE_OPEN", at(2026, 11, 25, 9, 0)), ("OPENING_AUCTION", at(2026, 11, 25, 9, 30)),
-                      ("CONTINUOUS", at(2026, 11, 25, 9, 30))]
+    assert phases == [
+        ("PRE_OPEN", tue(9, 0)),
+        ("OPENING_AUCTION", tue(9, 30)),
+        ("CONTINUOUS", tue(9, 30)),
+        # the restarted core opens through an (empty) auction at once
+        ("OPENING_AUCTION", tue(12, 0)),
+        ("CONTINUOUS", tue(12, 0)),
+        ("CLOSED", tue(16, 0)),
+        ("PRE_OPEN", at(2026, 11, 25, 9, 0)),
+        ("OPENING_AUCTION", at(2026, 11, 25, 9, 30)),
+        ("CONTINUOUS", at(2026, 11, 25, 9, 30)),
+    ]
 
     with store.engine.connect() as conn:
         ids = {r.cl_ord_id: r.order_id for r in conn.execute(select(t.orders.c.cl_ord_id, t.orders.c.order_id))}
-        expired = [(r.order_id, r.transact_us, r.leaves) for r in conn.execute(
-            select(t.executions).where(t.executions.c.exec_type == "C").order_by(t.executions.c.exec_id))]
+        expired = [
+            (r.order_id, r.transact_us, r.leaves)
+            for r in conn.execute(
+                select(t.executions).where(t.executions.c.exec_type == "C").order_by(t.executions.c.exec_id)
+            )
+        ]
     by_cl = {v: k for k, v in ids.items()}
     # Each Day order with quantity left expires once at the close (B1: 100 - 60 - 30 = 10 left), the
     # GTD order once at midnight after its ExpireDate; the GTC order stays; S1 and S3 were filled.
     assert Counter(by_cl[o] for o, _, _ in expired) == {"B1": 1, "B2": 1, "B3": 1, "S2": 1}
     assert [(by_cl[o], when) for o, when, _ in expired] == [
-        ("B1", tue(16, 0)), ("B2", tue(16, 0)), ("B3", tue(16, 0)), ("S2", at(2026, 11, 25, 0, 0))]
+        ("B1", tue(16, 0)),
+        ("B2", tue(16, 0)),
+        ("B3", tue(16, 0)),
+        ("S2", at(2026, 11, 25, 0, 0)),
+    ]
     sent_c = [r for r in venue.sent if isinstance(r, ExecutionReport) and r.exec_type == "C"]
     assert [(r.cl_ord_id, r.to, r.copy_to, r.leaves_qty) for r in sent_c] == [
-        ("B1", "BRKA", ("OPS",), 0), ("B2", "BRKA", ("OPS",), 0), ("B3", "BRKA", ("OPS",), 0),
-        ("S2", "BRKB", ("OPS",), 0)]
+        ("B1", "BRKA", ("OPS",), 0),
+        ("B2", "BRKA", ("OPS",), 0),
+        ("B3", "BRKA", ("OPS",), 0),
+        ("S2", "BRKB", ("OPS",), 0),
+    ]
     assert [o.cl_ord_id for o in store.load_open_orders()] == ["G1"], "the next day starts clean"
 
     # The daily reports written at 16:05 hold the day: 2 trades, 90 units, 900.00; 3 expiries so far.

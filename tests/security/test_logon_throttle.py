@@ -16,10 +16,12 @@ import pytest
 from fixclient import FixClient
 
 from venue.auth import Authenticator
+from venue.fix_peer import Peer
 from venue.sandbox import seed
 from venue.store import Store
 
 LOCKED = "Too many failed logons: try again in"
+LOCAL = Peer("127.0.0.1")  # a plaintext connection from loopback
 
 
 class Clock:
@@ -49,28 +51,31 @@ def test_lockout_after_n_failures_refuses_even_the_right_password(store):
     clock = Clock()
     auth = Authenticator(store, max_failures=3, window_s=10, lockout_s=30, max_lockout_s=100, clock=clock)
     for _ in range(3):
-        assert auth.check("BRKA", "BRKA", "wrong") == "Invalid username or password"
+        assert auth.check("BRKA", "BRKA", "wrong", LOCAL) == "Invalid username or password"
         clock.now += 1
     # locked at the third failure (t+2) for 30 s: at t+3, 29 s are left
-    assert auth.check("BRKA", "BRKA", "sandbox") == f"{LOCKED} 29 seconds"
-    assert auth.check("BRKB", "BRKB", "sandbox") is None, "other CompIDs are not affected"
+    assert auth.check("BRKA", "BRKA", "sandbox", LOCAL) == f"{LOCKED} 29 seconds"
+    assert auth.check("BRKB", "BRKB", "sandbox", LOCAL) is None, "other CompIDs are not affected"
     clock.now += 28.5
-    assert auth.check("BRKA", "BRKA", "sandbox") == f"{LOCKED} 1 seconds"
+    assert auth.check("BRKA", "BRKA", "sandbox", LOCAL) == f"{LOCKED} 1 seconds"
     clock.now += 0.5
-    assert auth.check("BRKA", "BRKA", "sandbox") is None, "the lockout expires"
+    assert auth.check("BRKA", "BRKA", "sandbox", LOCAL) is None, "the lockout expires"
     assert outcomes(store, "BRKA") == ["refused"] * 3 + ["locked"] * 2 + ["accepted"]
     locked = [e["reason"] for e in store.auth_events("BRKA") if e["outcome"] == "locked"]
-    assert locked == [f"{LOCKED} 29 seconds", f"{LOCKED} 1 seconds"]
+    assert locked == [
+        f"{LOCKED} 29 seconds (from 127.0.0.1, plaintext)",
+        f"{LOCKED} 1 seconds (from 127.0.0.1, plaintext)",
+    ]
 
 
 def test_locked_attempts_do_not_check_the_password(store, monkeypatch):
     clock = Clock()
     auth = Authenticator(store, max_failures=2, window_s=10, lockout_s=5, clock=clock)
-    auth.check("BRKA", "BRKA", "x")
-    auth.check("BRKA", "BRKA", "y")
+    auth.check("BRKA", "BRKA", "x", LOCAL)
+    auth.check("BRKA", "BRKA", "y", LOCAL)
     checked: list[str] = []
     monkeypatch.setattr("venue.auth.verify_password", lambda pw, stored: checked.append(pw) or True)
-    assert auth.check("BRKA", "BRKA", "sandbox").startswith(LOCKED)
+    assert auth.check("BRKA", "BRKA", "sandbox", LOCAL).startswith(LOCKED)
     assert checked == [], "no password check while locked"
 
 
@@ -78,7 +83,7 @@ def test_failures_outside_the_window_do_not_add_up(store):
     clock = Clock()
     auth = Authenticator(store, max_failures=3, window_s=10, lockout_s=30, clock=clock)
     for _ in range(6):
-        assert auth.check("BRKA", "BRKA", "wrong") == "Invalid username or password"
+        assert auth.check("BRKA", "BRKA", "wrong", LOCAL) == "Invalid username or password"
         clock.now += 5.5  # never three failures within 10 s
     assert auth.lockout_left("BRKA") is None
     assert outcomes(store, "BRKA") == ["refused"] * 6
@@ -88,10 +93,10 @@ def test_success_resets_the_count(store):
     clock = Clock()
     auth = Authenticator(store, max_failures=3, window_s=60, lockout_s=30, clock=clock)
     for _ in range(2):
-        auth.check("BRKA", "BRKA", "wrong")
-    assert auth.check("BRKA", "BRKA", "sandbox") is None
+        auth.check("BRKA", "BRKA", "wrong", LOCAL)
+    assert auth.check("BRKA", "BRKA", "sandbox", LOCAL) is None
     for _ in range(2):
-        assert auth.check("BRKA", "BRKA", "wrong") == "Invalid username or password"
+        assert auth.check("BRKA", "BRKA", "wrong", LOCAL) == "Invalid username or password"
     assert auth.lockout_left("BRKA") is None, "two failures after a success do not lock"
 
 
@@ -100,24 +105,24 @@ def test_lockouts_double_up_to_the_cap_and_success_resets_them(store):
     auth = Authenticator(store, max_failures=2, window_s=60, lockout_s=10, max_lockout_s=35, clock=clock)
     durations = []
     for _ in range(4):
-        auth.check("BRKA", "BRKA", "wrong")
-        auth.check("BRKA", "BRKA", "wrong")
+        auth.check("BRKA", "BRKA", "wrong", LOCAL)
+        auth.check("BRKA", "BRKA", "wrong", LOCAL)
         left = auth.lockout_left("BRKA")
         durations.append(left)
         clock.now += left
     assert durations == [10, 20, 35, 35]
-    assert auth.check("BRKA", "BRKA", "sandbox") is None
-    auth.check("BRKA", "BRKA", "wrong")
-    auth.check("BRKA", "BRKA", "wrong")
+    assert auth.check("BRKA", "BRKA", "sandbox", LOCAL) is None
+    auth.check("BRKA", "BRKA", "wrong", LOCAL)
+    auth.check("BRKA", "BRKA", "wrong", LOCAL)
     assert auth.lockout_left("BRKA") == 10, "a successful logon resets the doubling"
 
 
 def test_every_kind_of_refusal_counts(store):
     auth = Authenticator(store, max_failures=3, window_s=60, lockout_s=30, clock=Clock())
-    assert auth.check("BRKA", None, None) == "Username(553) and Password(554) are required"
-    assert auth.check("BRKA", "BRKB", "sandbox") == "Username(553) must equal SenderCompID(49)"
-    assert auth.check("BRKA", "BRKA", "nope") == "Invalid username or password"
-    assert auth.check("BRKA", "BRKA", "sandbox").startswith(LOCKED)
+    assert auth.check("BRKA", None, None, LOCAL) == "Username(553) and Password(554) are required"
+    assert auth.check("BRKA", "BRKB", "sandbox", LOCAL) == "Username(553) must equal SenderCompID(49)"
+    assert auth.check("BRKA", "BRKA", "nope", LOCAL) == "Invalid username or password"
+    assert auth.check("BRKA", "BRKA", "sandbox", LOCAL).startswith(LOCKED)
 
 
 def test_settings_from_the_environment(store, monkeypatch):
@@ -134,11 +139,12 @@ def test_settings_from_the_environment(store, monkeypatch):
 
 def test_real_clock_lockout_expires(store):
     import time
+
     auth = Authenticator(store, max_failures=1, window_s=5, lockout_s=0.3)
-    auth.check("BRKA", "BRKA", "wrong")
-    assert auth.check("BRKA", "BRKA", "sandbox") == f"{LOCKED} 1 seconds"
+    auth.check("BRKA", "BRKA", "wrong", LOCAL)
+    assert auth.check("BRKA", "BRKA", "sandbox", LOCAL) == f"{LOCKED} 1 seconds"
     time.sleep(0.35)
-    assert auth.check("BRKA", "BRKA", "sandbox") is None
+    assert auth.check("BRKA", "BRKA", "sandbox", LOCAL) is None
 
 
 def _attempt(port: int, comp_id: str, password: str):

@@ -58,8 +58,16 @@ def test_another_members_order_is_unknown_by_order_id_and_cl_ord_id(venue, conne
             cl = f"c{i}{j}"
             brka.cancel(cl, o, "ACME", "2", order_id=x)
             cxl = brka.wait_for(lambda m, cl=cl: m.type == "9" and m.get(11) == cl)
-            fields = [(11, f"r{i}{j}"), (41, o), (55, "ACME"), (54, "2"), (60, _ts()), (38, "60"), (40, "2"),
-                      (44, "9.00")] + ([(37, x)] if x else [])
+            fields = [
+                (11, f"r{i}{j}"),
+                (41, o),
+                (55, "ACME"),
+                (54, "2"),
+                (60, _ts()),
+                (38, "60"),
+                (40, "2"),
+                (44, "9.00"),
+            ] + ([(37, x)] if x else [])
             brka.send("G", fields)
             rep = brka.wait_for(lambda m, cl=f"r{i}{j}": m.type == "9" and m.get(11) == cl)
             brka.status(o, "ACME", "2", order_id=x)
@@ -95,8 +103,20 @@ def test_mass_cancel_touches_only_own_orders(venue, connect):
 def test_reports_never_reach_another_member_or_its_drop_copy(venue, connect):
     brkadc, brka, brkb, mm = connect("BRKADC"), connect("BRKA"), connect("BRKB"), connect("MM1")
     md = brka
-    md.send("V", [(262, "md1"), (263, "1"), (264, "5"), (267, "3"), (269, "0"), (269, "1"), (269, "2"),
-                  (146, "1"), (55, "ACME")])
+    md.send(
+        "V",
+        [
+            (262, "md1"),
+            (263, "1"),
+            (264, "5"),
+            (267, "3"),
+            (269, "0"),
+            (269, "1"),
+            (269, "2"),
+            (146, "1"),
+            (55, "ACME"),
+        ],
+    )
     md.wait_for(lambda m: m.type == "W")
     # BRKB trades with MM1, rests, replaces, cancels and gets a reject: every kind of report
     brkb.new_order("B1", "ACME", "1", 30, "10.00", account="B-BOB")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
-
 from pathlib import Path
 
 import pytest
@@ -33,6 +32,7 @@ class Trade:
     qty: int
     price: str  # USD per token, decimal text
     executed_us: int = OPENING_US + 1_000_000
+    seller_role: str | None = None  # issuer | affiliate: the buyer's lot starts a new holding period
 
     @property
     def cash(self) -> Decimal:
@@ -58,13 +58,25 @@ def insert_trades(store: Store, trades: list[Trade]) -> None:
     rows = []
     for tr in trades:
         member = {a.account_id: a.member_id for a in sandbox.ACCOUNTS}
-        rows.append({
-            "trade_id": tr.trade_id, "symbol": tr.symbol, "price_ticks": int(Decimal(tr.price) * 100),
-            "price": tr.price, "qty": tr.qty, "buy_order_id": 10 * tr.trade_id, "sell_order_id": 10 * tr.trade_id + 1,
-            "buy_account": tr.buyer, "sell_account": tr.seller, "buy_member": member[tr.buyer],
-            "sell_member": member[tr.seller], "aggressor": "1", "executed_us": tr.executed_us,
-            "settlement_status": "pending",
-        })
+        rows.append(
+            {
+                "trade_id": tr.trade_id,
+                "symbol": tr.symbol,
+                "price_ticks": int(Decimal(tr.price) * 100),
+                "price": tr.price,
+                "qty": tr.qty,
+                "buy_order_id": 10 * tr.trade_id,
+                "sell_order_id": 10 * tr.trade_id + 1,
+                "buy_account": tr.buyer,
+                "sell_account": tr.seller,
+                "buy_member": member[tr.buyer],
+                "sell_member": member[tr.seller],
+                "aggressor": "1",
+                "executed_us": tr.executed_us,
+                "settlement_status": "pending",
+                "seller_role": tr.seller_role,
+            }
+        )
     with store.engine.begin() as conn:
         conn.execute(insert(t.trades), rows)
 
@@ -82,16 +94,32 @@ def expected_positions(start: dict, trades: list[Trade]) -> dict[tuple[str, str]
 
 def statuses(store: Store) -> dict[int, str]:
     with store.engine.connect() as conn:
-        return {r.trade_id: r.settlement_status for r in conn.execute(select(t.trades.c.trade_id,
-                                                                             t.trades.c.settlement_status))}
+        return {
+            r.trade_id: r.settlement_status
+            for r in conn.execute(select(t.trades.c.trade_id, t.trades.c.settlement_status))
+        }
 
 
 def lots(store: Store, account_id: str, symbol: str) -> list[tuple[int, int, int | None]]:
     """(quantity, acquired_us, trade_id) oldest first."""
     with store.engine.connect() as conn:
-        rows = conn.execute(select(t.lots).where(t.lots.c.account_id == account_id, t.lots.c.symbol == symbol)
-                            .order_by(t.lots.c.acquired_us, t.lots.c.id))
+        rows = conn.execute(
+            select(t.lots)
+            .where(t.lots.c.account_id == account_id, t.lots.c.symbol == symbol)
+            .order_by(t.lots.c.acquired_us, t.lots.c.id)
+        )
         return [(r.quantity, r.acquired_us, r.trade_id) for r in rows]
+
+
+def tacked(store: Store, account_id: str, symbol: str) -> list[tuple[int, int]]:
+    """(quantity, tacking_us) in the order sales take them: earliest tacking date, then id."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(t.lots)
+            .where(t.lots.c.account_id == account_id, t.lots.c.symbol == symbol)
+            .order_by(t.lots.c.tacking_us, t.lots.c.id)
+        )
+        return [(r.quantity, r.tacking_us) for r in rows]
 
 
 def start_node(kind: str, **kwargs):
@@ -137,5 +165,10 @@ def drain(worker: SettlementWorker, steps: int = 20) -> list:
 
 
 def make_worker(store, chain, **settings) -> SettlementWorker:
-    return SettlementWorker(SettlementStore(store), chain.w3, chain.deployment, backend.DEV_OPERATOR_KEY,
-                            WorkerSettings(**{"poll_interval": 0.01, **settings}))
+    return SettlementWorker(
+        SettlementStore(store),
+        chain.w3,
+        chain.deployment,
+        backend.DEV_OPERATOR_KEY,
+        WorkerSettings(**{"poll_interval": 0.01, **settings}),
+    )

@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from venue.chain import backend
-from venue.chain.deploy import freeze_partial_tokens, set_holding_period, set_wallet_frozen
+from venue.chain.deploy import freeze_partial_tokens, sandbox_issuer_key, set_holding_period, set_wallet_frozen
 from venue.chain.view import ChainView
 
-KEY = backend.DEV_OPERATOR_KEY
+KEY = sandbox_issuer_key()  # the sandbox issuer is the tokens' agent
 YEAR = 365 * 86_400
 
 

@@ -10,16 +10,31 @@ from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from settle_world import (Trade, chain_positions, deploy_world, drain, expected_positions, insert_trades, make_worker,
-                          start_node, statuses)
+from settle_world import (
+    Trade,
+    chain_positions,
+    deploy_world,
+    drain,
+    expected_positions,
+    insert_trades,
+    make_worker,
+    start_node,
+    statuses,
+)
+from venuetest import TEST_READ_REASON, operators_section, wait_for
 
 from venue.chain import backend
 from venue.chain.contracts import calldata, contract
-from venue.chain.service import deploy_sandbox_chain, reconcile, start_worker_process, stop_worker_process
+from venue.chain.service import (
+    deploy_sandbox_chain,
+    load_sandbox_keys,
+    reconcile,
+    start_worker_process,
+    stop_worker_process,
+)
 from venue.chain.settlement import DvPClient
 from venue.chain.transactions import TxSender
 from venue.store.settlement import SettlementStore
-from venuetest import wait_for
 
 SETTLE_TIMEOUT_S = 120.0  # trades settle at the chain's pace
 
@@ -28,8 +43,16 @@ pytestmark = pytest.mark.chain
 
 def write_config(path: Path, store_url: str, url: str, deployment: Path, **chain) -> Path:
     settings = {"batch_size": 5, "pipeline": 1, "poll_interval": 0.05, "confirmations": 0, **chain}
-    lines = ["[venue]", 'data_dir = "."', f'database_url = "{store_url}"', "", "[chain]", f'url = "{url}"',
-             f'deployment = "{deployment}"', 'operator_key = "dev"'] + [f"{k} = {v}" for k, v in settings.items()]
+    lines = [
+        "[venue]",
+        'data_dir = "."',
+        f'database_url = "{store_url}"',
+        "",
+        "[chain]",
+        f'url = "{url}"',
+        f'deployment = "{deployment}"',
+        'operator_key = "dev"',
+    ] + [f"{k} = {v}" for k, v in settings.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -59,7 +82,9 @@ def test_worker_killed_mid_batch_settles_every_trade_once(store, store_url, chai
     try:
         worker = start_worker_process(config)
         try:
-            wait_for(lambda: "submitted" in statuses(store).values(), what="a submitted trade", timeout=SETTLE_TIMEOUT_S)
+            wait_for(
+                lambda: "submitted" in statuses(store).values(), what="a submitted trade", timeout=SETTLE_TIMEOUT_S
+            )
             worker.send_signal(signal.SIGKILL)
             worker.wait(10)
         finally:
@@ -121,17 +146,17 @@ def test_node_down_trades_queue_then_settle(store, tmp_path):
 @pytest.mark.parametrize("node_kind", ["embedded", "anvil"])
 def test_sandbox_chain_worker_process_cli_and_reconcile(store, store_url, tmp_path, node_kind):
     from venue.cli import main
-    from venue.cli_chain import COMMANDS
-    for command in COMMANDS:
-        main.add_command(command)
+
     runner = CliRunner()
     config = tmp_path / "venue.toml"
-    config.write_text(f'[venue]\ndata_dir = "."\ndatabase_url = "{store_url}"\n')
+    config.write_text(f'[venue]\ndata_dir = "."\ndatabase_url = "{store_url}"\n' + operators_section())
 
     def venue(*args):
-        return runner.invoke(main, ["--config", str(config), *args], catch_exceptions=False)
+        return runner.invoke(
+            main, ["--config", str(config), *args], catch_exceptions=False, env={"VENUE_READ_REASON": TEST_READ_REASON}
+        )
 
-    with (start_node(node_kind) if node_kind == "anvil" else _no_node()) as node:
+    with start_node(node_kind) if node_kind == "anvil" else _no_node() as node:
         chain = deploy_sandbox_chain(store, tmp_path, url=node.url if node else None)  # None: embedded process
         try:
             chain.write_config(config)
@@ -141,7 +166,11 @@ def test_sandbox_chain_worker_process_cli_and_reconcile(store, store_url, tmp_pa
             insert_trades(store, trades)
             worker = start_worker_process(config)
             try:
-                wait_for(lambda: set(statuses(store).values()) == {"final"}, what="every trade final", timeout=SETTLE_TIMEOUT_S)
+                wait_for(
+                    lambda: set(statuses(store).values()) == {"final"},
+                    what="every trade final",
+                    timeout=SETTLE_TIMEOUT_S,
+                )
             finally:
                 assert_stops_cleanly(worker, tmp_path / "settlement.log")
             assert "settlement worker ready" in (tmp_path / "settlement.log").read_text()
@@ -161,8 +190,10 @@ def test_sandbox_chain_worker_process_cli_and_reconcile(store, store_url, tmp_pa
             w3 = backend.connect(chain.url)
             d = chain.deployment
             token = d.security("ACME").token
-            TxSender(w3, d.wallet("A-ALICE").private_key).transact(
-                token, calldata(contract(w3, "Token", token), "transfer", d.wallet("B-BOB").address, 7), 300_000)
+            alice_key = load_sandbox_keys(chain.deployment_path).investor("A-ALICE")  # the investor's, not the venue's
+            TxSender(w3, alice_key).transact(
+                token, calldata(contract(w3, "Token", token), "transfer", d.wallet("B-BOB").address, 7), 300_000
+            )
             broken = venue("ta", "reconcile", "ACME")
             assert broken.exit_code == 1
             assert "A-ALICE" in broken.output and "B-BOB" in broken.output and "2 breaks" in broken.output
@@ -182,8 +213,10 @@ class _no_node:
 
 def test_worker_process_refuses_a_config_it_cannot_use(tmp_path, store_url):
     config = tmp_path / "venue.toml"
-    config.write_text(f'[venue]\ndata_dir = "."\ndatabase_url = "{store_url}"\n[chain]\nurl = "http://127.0.0.1:1"\n'
-                      'deployment = "missing.json"\noperator_key = "dev"\n')
+    config.write_text(
+        f'[venue]\ndata_dir = "."\ndatabase_url = "{store_url}"\n[chain]\nurl = "http://127.0.0.1:1"\n'
+        'deployment = "missing.json"\noperator_key = "dev"\n'
+    )
     proc = start_worker_process(config)
     assert proc.wait(60) == 2
     assert "no chain deployment at" in (tmp_path / "settlement.log").read_text()
@@ -193,9 +226,12 @@ def test_serve_with_an_embedded_chain_starts_node_deploys_and_settles(store, sto
     """What `venue serve` does with `[chain] url = "embedded"`: node process + deployment + worker process;
     the CLI finds the running node through the URL file."""
     from venue.chain.service import load_chain_config, reconcile_config, start_settlement
+
     config = tmp_path / "venue.toml"
-    config.write_text(f'[venue]\ndata_dir = "."\ndatabase_url = "{store_url}"\n\n[chain]\nurl = "embedded"\n'
-                      'deployment = "chain/deployment.json"\noperator_key = "dev"\npoll_interval = 0.05\n')
+    config.write_text(
+        f'[venue]\ndata_dir = "."\ndatabase_url = "{store_url}"\n\n[chain]\nurl = "embedded"\n'
+        'deployment = "chain/deployment.json"\noperator_key = "dev"\npoll_interval = 0.05\n'
+    )
     cfg = load_chain_config(config)
     running = start_settlement(cfg, store)
     try:

@@ -7,8 +7,8 @@ on settling between those reads."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
 from settle_world import Trade, drain, insert_trades, make_worker, statuses
+from sqlalchemy import update
 
 from venue.chain import backend
 from venue.chain.service import reconcile
@@ -43,8 +43,10 @@ def test_trades_final_after_the_reconciled_block_are_not_breaks_and_a_real_break
 
     alice = SettlementStore(store).positions("ACME")[("A-ALICE", "ACME")]
     with store.engine.begin() as conn:  # the ledger is wrong: one token too many for Alice
-        conn.execute(update(t.holdings).where(t.holdings.c.account_id == "A-ALICE", t.holdings.c.asset == "ACME")
-                     .values(quantity=str(alice + 1)))
+        conn.execute(
+            update(t.holdings)
+            .where(t.holdings.c.account_id == "A-ALICE", t.holdings.c.asset == "ACME")
+            .values(quantity=str(alice + 1))
+        )
     found = {(b.kind, b.asset, b.account_id) for b in reconcile(store, client, block=block).breaks}
     assert ("balance", "ACME", "A-ALICE") in found and ("lots", "ACME", "A-ALICE") in found
-

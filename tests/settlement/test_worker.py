@@ -9,7 +9,7 @@ import pytest
 from settle_world import Trade, chain_positions, drain, expected_positions, insert_trades, lots, make_worker, statuses
 
 from venue.chain import backend
-from venue.chain.deploy import remove_investor_identity
+from venue.chain.deploy import remove_investor_identity, sandbox_issuer_key
 from venue.chain.settlement import SettlementInstruction, SettlementStatus
 from venue.store.settlement import SettlementStore
 
@@ -47,8 +47,13 @@ def test_worker_settles_pending_trades_exactly_once(store, chain):
     assert settlement.positions() == expected_positions(ledger_before, TRADES)
     # nothing moves twice: a fresh worker, and a direct re-send of the same trade ids
     assert drain(make_worker(store, chain))[0].idle
-    again = client.settle_batch([SettlementInstruction(str(tr.trade_id), tr.symbol, tr.seller, tr.buyer, tr.qty,
-                                                       int(tr.cash * 10**6)) for tr in TRADES], batch_size=5)
+    again = client.settle_batch(
+        [
+            SettlementInstruction(str(tr.trade_id), tr.symbol, tr.seller, tr.buyer, tr.qty, int(tr.cash * 10**6))
+            for tr in TRADES
+        ],
+        batch_size=5,
+    )
     assert {r.status for r in again} == {SettlementStatus.ALREADY_SETTLED}
     assert chain_positions(client) == want_chain
     assert len(settlement.events()) == 5
@@ -71,11 +76,13 @@ def test_holdings_and_lots_follow_final_trades(store, chain):
 def test_buyer_removed_after_matching_fails_alone_with_a_reason(store, chain):
     client = chain.client()
     settlement = SettlementStore(store)
-    trades = [Trade(1, "ACME", "A-ALICE", "B-BOB", 10, "10.00"),
-              Trade(2, "ACME", "A-ALICE", "B-CAROL", 25, "10.00"),
-              Trade(3, "BETA", "B-CAROL", "M-MAKER", 5, "25.00")]
+    trades = [
+        Trade(1, "ACME", "A-ALICE", "B-BOB", 10, "10.00"),
+        Trade(2, "ACME", "A-ALICE", "B-CAROL", 25, "10.00"),
+        Trade(3, "BETA", "B-CAROL", "M-MAKER", 5, "25.00"),
+    ]
     insert_trades(store, trades)  # matched while Carol was eligible
-    remove_investor_identity(chain.w3, chain.deployment, backend.DEV_OPERATOR_KEY, "B-CAROL")
+    remove_investor_identity(chain.w3, chain.deployment, sandbox_issuer_key(), "B-CAROL")
     chain_before, ledger_before = chain_positions(client), settlement.positions()
 
     drain(make_worker(store, chain, batch_size=10))
@@ -95,12 +102,14 @@ def test_buyer_removed_after_matching_fails_alone_with_a_reason(store, chain):
 
 def test_trade_without_a_wallet_fails_without_a_transaction(store, chain):
     from venue.model import Account
-    store.add_account(Account("B-DAN", "BRKB", "Dan Doe", "US", True))
+
+    store.add_account(Account("B-DAN", "BRKB", "Dan Doe", "US", True, kyc_status="verified"))
     insert_trades(store, [Trade(1, "ACME", "A-ALICE", "B-BOB", 1, "10.00")])
     with store.engine.begin() as conn:
         from sqlalchemy import update
 
         from venue.store import schema as t
+
         conn.execute(update(t.trades).where(t.trades.c.trade_id == 1).values(buy_account="B-DAN"))
     drain(make_worker(store, chain))
     row = SettlementStore(store).trade_row(1)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from datetime import UTC
 
+from sqlalchemy import text
+from test_journal_store import _order
+
+from venue.journal import JournalBatch
 from venue.orders import OrdStatus
 from venue.store import Store
 from venue.store.migrate import upgrade
-from venue.store.repository import JournalBatch
-
-from test_journal_store import _order
 
 
 def _used(batch: JournalBatch, cl_ord_id: str, day: str, order_id: int | None) -> None:
@@ -40,14 +41,15 @@ def test_a_restart_loads_the_days_clordids_and_those_of_open_orders(store_url):
 
 
 def test_the_migration_counts_earlier_clordids_as_used_on_its_day(store_url):
-    from datetime import datetime, timezone
+    from datetime import datetime
+
     store = Store(store_url)
     try:
         upgrade(store.engine, "0006")
         with store.engine.begin() as conn:
             conn.execute(text("INSERT INTO cl_ord_ids (comp_id, cl_ord_id, order_id) VALUES ('BRKA', 'OLD', 7)"))
         store.migrate()
-        today = datetime.now(timezone.utc).date().isoformat()
+        today = datetime.now(UTC).date().isoformat()
         with store.engine.connect() as conn:
             rows = [tuple(r) for r in conn.execute(text("SELECT comp_id, cl_ord_id, day, order_id FROM cl_ord_ids"))]
         assert rows == [("BRKA", "OLD", today, 7)]

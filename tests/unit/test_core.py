@@ -12,9 +12,8 @@ from venue.book.fast import FastBook
 from venue.calendar import TradingCalendar
 from venue.core import IdCounters, VenueCore
 from venue.messages import ExecutionReport, NewOrderCommand
-from venue.model import Account, FixSession, Member, Security, SessionRole
+from venue.model import Account, FixSession, Member, Security, SessionRole, World
 from venue.orders import OrdStatus
-from venue.store.repository import World
 
 NY = ZoneInfo("America/New_York")
 CAL = TradingCalendar(timezone="America/New_York", open=time(9, 30), close=time(16, 0), weekdays=frozenset(range(5)))
@@ -27,18 +26,25 @@ def at(y, m, d, hh, mm) -> int:
 def world() -> World:
     return World(
         members={"BRKA": Member("BRKA", "A", "broker_dealer")},
-        sessions={"BRKA": FixSession("BRKA", "BRKA", SessionRole.ORDER_ENTRY, "x"),
-                  "OPS": FixSession("OPS", None, SessionRole.DROP_COPY, "x")},
-        accounts={"A-1": Account("A-1", "BRKA", "a", "US", True)},
+        sessions={
+            "BRKA": FixSession("BRKA", "BRKA", SessionRole.ORDER_ENTRY, "x"),
+            "OPS": FixSession("OPS", None, SessionRole.DROP_COPY, "x"),
+        },
+        accounts={"A-1": Account("A-1", "BRKA", "a", "US", True, kyc_status="verified")},
         securities={"ACME": Security("ACME", "Acme", Decimal("0.01"), 1)},
     )
 
 
 def funded(c: VenueCore) -> VenueCore:
     """Give the test account cash and tokens, so pre-funding gates pass."""
-    c.load_positions([{"account_id": "A-1", "asset": "USD", "quantity": "1000000"},
-                      {"account_id": "A-1", "asset": "ACME", "quantity": "100000"}],
-                     [{"account_id": "A-1", "symbol": "ACME", "quantity": 100000, "acquired_us": 0}], [])
+    c.load_positions(
+        [
+            {"account_id": "A-1", "asset": "USD", "quantity": "1000000"},
+            {"account_id": "A-1", "asset": "ACME", "quantity": "100000"},
+        ],
+        [{"account_id": "A-1", "symbol": "ACME", "quantity": 100000, "acquired_us": 0}],
+        [],
+    )
     return c
 
 
@@ -47,8 +53,18 @@ def core(**kw) -> VenueCore:
 
 
 def order(cl: str, tif: str = "0", **kw) -> NewOrderCommand:
-    base = dict(comp_id="BRKA", cl_ord_id=cl, symbol="ACME", side="1", ord_type="2", qty=Decimal(10),
-                price=Decimal("9.50"), tif=tif, account="A-1")
+    base = dict(
+        comp_id="BRKA",
+        cl_ord_id=cl,
+        symbol="ACME",
+        side="1",
+        ord_type="2",
+        qty=Decimal(10),
+        price=Decimal("9.50"),
+        tif=tif,
+        account="A-1",
+        capacity="A",
+    )
     base.update(kw)
     return NewOrderCommand(**base)
 
@@ -124,6 +140,7 @@ def test_a_clordid_is_taken_for_its_day_and_while_its_order_is_open():
     """ClOrdIDs are unique per session per UTC day: from the next day the ClOrdIDs of closed orders
     may be used again; an open GTC order keeps its own, and can still be cancelled by it."""
     from venue.messages import CancelCommand
+
     c = core()
     c.handle(order("D1"), at(2026, 11, 24, 10, 0))  # Day: expires at the close
     c.handle(order("G1", "1"), at(2026, 11, 24, 10, 0))  # GTC: stays open

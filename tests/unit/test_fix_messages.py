@@ -3,7 +3,7 @@
 cec1587 formats ExecutionReport (35=8) and OrderCancelReject (35=9) as one FIX string parsed in one
 binding call; ca892d2 reads a flat incoming message with one `toString()` into a dict. Here:
 the string-built reports equal a reference built with `setField` per tag (field names resolved in
-fix_config/FIX44.xml); the dict and `_BodyFields` read the same value for every tag on generated
+fix_config/FIX44.xml); the dict and `BodyFields` read the same value for every tag on generated
 D/F/G/H/q/x messages, and commands and rejects from `fromApp` are the same on both paths; the
 dictionary walk shows no tag the venue reads sits in a repeating group of a fast-path message and
 `structural_tags` holds every group count and data length.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
@@ -22,9 +22,9 @@ import quickfix as fix
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from venue.fix_acceptor import SOH, SUPPORTED_APP_MESSAGES, Tag, VenueApplication, _BodyFields, structural_tags
+from venue.fix_acceptor import VenueApplication
+from venue.fix_codec import SOH, SUPPORTED_APP_MESSAGES, BodyFields, Codec, Tag, fix_dictionary, structural_tags
 from venue.messages import ExecutionReport, OrderCancelReject, SettlementReport
-from venue.server import fix_dictionary
 
 PROPERTY = settings(max_examples=300, deadline=None, database=None)
 SESSION = fix.SessionID("FIX.4.4", "ATS", "M1")
@@ -97,8 +97,9 @@ class Fix44:
 
         message = self.messages[msg_type]
         walk(message, False)
-        data = tuple((self.data_length(t), t) for t in sorted(top)
-                     if self.types[t] == "DATA" and self.data_length(t) in top)
+        data = tuple(
+            (self.data_length(t), t) for t in sorted(top) if self.types[t] == "DATA" and self.data_length(t) in top
+        )
         return Layout(frozenset(top), frozenset(grouped), tuple(groups), data, self._always_grouped(message))
 
 
@@ -110,6 +111,11 @@ def spec() -> Fix44:
 @cache
 def structural() -> frozenset[int]:
     return structural_tags(fix_dictionary())
+
+
+@cache
+def codec() -> Codec:
+    return Codec()
 
 
 @cache
@@ -133,7 +139,7 @@ def tag_sequence(message) -> list[int]:
 
 def utc_us(us: int) -> str:
     """UTCTimestamp with microseconds (TimestampPrecision=6), written out without the venue's cache."""
-    return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)).strftime("%Y%m%d-%H:%M:%S.%f")
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)).strftime("%Y%m%d-%H:%M:%S.%f")
 
 
 def reference_message(msg_type: str, poss_resend: bool = False):
@@ -162,12 +168,13 @@ def reference_execution_report(r: ExecutionReport):
     put("ExecType", r.exec_type)
     put("OrdStatus", r.ord_status)
     put("Symbol", r.symbol or "[N/A]")
-    put("Side", r.side or "1")
     put("OrderQty", str(r.order_qty))
     put("LeavesQty", str(r.leaves_qty))
     put("CumQty", str(r.cum_qty))
     put("AvgPx", format(r.avg_px, "f"))
     put("TransactTime", utc_us(r.transact_time_us))
+    if r.side:  # never defaulted: a report without a side says so
+        put("Side", r.side)
     if r.account:
         put("Account", r.account)
     if r.price is not None:
@@ -210,21 +217,48 @@ def reference_cancel_reject(r: OrderCancelReject):
     put("CxlRejReason", str(r.reason))
     put("Text", r.text)
     put("TransactTime", utc_us(r.transact_time_us))
+    if r.venue_reason:
+        put("VenueRejectCode", r.venue_reason)
     return m
 
 
-ODD = st.sampled_from(["=", "==", SOH, "|", "10=", "58=", "\x00", " ", "\t", "\r\n", "\x7f", "é", "€", "ß", "日本",
-                       "🚀", "\u200b", "\ufeff", "\\", "'", '"'])
+ODD = st.sampled_from(
+    [
+        "=",
+        "==",
+        SOH,
+        "|",
+        "10=",
+        "58=",
+        "\x00",
+        " ",
+        "\t",
+        "\r\n",
+        "\x7f",
+        "é",
+        "€",
+        "ß",
+        "日本",
+        "🚀",
+        "\u200b",
+        "\ufeff",
+        "\\",
+        "'",
+        '"',
+    ]
+)
 # Any text a report may carry: odd pieces among arbitrary code points (no lone surrogates: not UTF-8).
-TEXT = st.lists(st.one_of(ODD, st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)),
-                max_size=6).map("".join)
+TEXT = st.lists(st.one_of(ODD, st.text(st.characters(blacklist_categories=("Cs",)), max_size=6)), max_size=6).map(
+    "".join
+)
 ID = st.one_of(st.text("0123456789", min_size=1, max_size=12), TEXT)
 CODE = st.one_of(st.sampled_from(list("0123456789ABCDEFGHI")), TEXT)
 QTY = st.integers(0, 10**15)
 # Decimals with their exponent from 1E-18 to 1E+8, zeros and negative zero included.
-PRICE = st.one_of(st.builds(lambda digits, exp: Decimal(digits).scaleb(exp), st.integers(-10**15, 10**15),
-                            st.integers(-18, 8)),
-                  st.sampled_from([Decimal("0"), Decimal("-0"), Decimal("0E-8"), Decimal("1E+3"), Decimal("100.2500")]))
+PRICE = st.one_of(
+    st.builds(lambda digits, exp: Decimal(digits).scaleb(exp), st.integers(-(10**15), 10**15), st.integers(-18, 8)),
+    st.sampled_from([Decimal("0"), Decimal("-0"), Decimal("0E-8"), Decimal("1E+3"), Decimal("100.2500")]),
+)
 TIME_US = st.integers(0, 4_102_444_799_999_999)  # up to 2099-12-31
 
 
@@ -234,26 +268,57 @@ def execution_reports(draw) -> ExecutionReport:
         return draw(st.one_of(st.none(), strategy))
 
     return ExecutionReport(
-        to="M1", order_id=draw(ID), cl_ord_id=draw(st.one_of(st.just(""), ID)), exec_id=draw(ID),
-        exec_type=draw(CODE), ord_status=draw(CODE), symbol=draw(st.one_of(st.just(""), TEXT)),
-        side=draw(st.one_of(st.just(""), CODE)), order_qty=draw(QTY), leaves_qty=draw(QTY), cum_qty=draw(QTY),
-        avg_px=draw(PRICE), transact_time_us=draw(TIME_US), account=maybe(TEXT), price=maybe(PRICE),
-        ord_type=maybe(CODE), tif=maybe(CODE), orig_cl_ord_id=maybe(ID), last_qty=maybe(QTY), last_px=maybe(PRICE),
-        trade_id=maybe(ID), ord_rej_reason=maybe(st.integers(0, 99)), venue_reason=maybe(TEXT), text=maybe(TEXT),
-        expire_time_us=maybe(TIME_US), min_qty=maybe(QTY), exec_ref_id=maybe(ID),
-        copy_to=draw(st.sampled_from([(), ("DC1",)])), poss_resend=draw(st.booleans()))
+        to="M1",
+        order_id=draw(ID),
+        cl_ord_id=draw(st.one_of(st.just(""), ID)),
+        exec_id=draw(ID),
+        exec_type=draw(CODE),
+        ord_status=draw(CODE),
+        symbol=draw(st.one_of(st.just(""), TEXT)),
+        side=draw(st.one_of(st.just(""), CODE)),
+        order_qty=draw(QTY),
+        leaves_qty=draw(QTY),
+        cum_qty=draw(QTY),
+        avg_px=draw(PRICE),
+        transact_time_us=draw(TIME_US),
+        account=maybe(TEXT),
+        price=maybe(PRICE),
+        ord_type=maybe(CODE),
+        tif=maybe(CODE),
+        orig_cl_ord_id=maybe(ID),
+        last_qty=maybe(QTY),
+        last_px=maybe(PRICE),
+        trade_id=maybe(ID),
+        ord_rej_reason=maybe(st.integers(0, 99)),
+        venue_reason=maybe(TEXT),
+        text=maybe(TEXT),
+        expire_time_us=maybe(TIME_US),
+        min_qty=maybe(QTY),
+        exec_ref_id=maybe(ID),
+        copy_to=draw(st.sampled_from([(), ("DC1",)])),
+        poss_resend=draw(st.booleans()),
+    )
 
 
 cancel_rejects = st.builds(
-    OrderCancelReject, to=st.just("M1"), order_id=ID, cl_ord_id=st.one_of(st.just(""), ID),
-    orig_cl_ord_id=st.one_of(st.none(), st.just(""), ID), ord_status=CODE, response_to=st.sampled_from(["1", "2"]),
-    reason=st.integers(0, 99), text=TEXT, transact_time_us=TIME_US)
+    OrderCancelReject,
+    to=st.just("M1"),
+    order_id=ID,
+    cl_ord_id=st.one_of(st.just(""), ID),
+    orig_cl_ord_id=st.one_of(st.none(), st.just(""), ID),
+    ord_status=CODE,
+    response_to=st.sampled_from(["1", "2"]),
+    reason=st.integers(0, 99),
+    text=TEXT,
+    transact_time_us=TIME_US,
+    venue_reason=st.one_of(st.none(), CODE),
+)
 
 
 @PROPERTY
 @given(execution_reports())
 def test_execution_report_equals_the_field_by_field_reference(report):
-    built = VenueApplication._execution_report(report)
+    built = Codec.execution_report(report)
     reference = reference_execution_report(report)
     assert built.toString() == reference.toString()
     assert header_of(built) == header_of(reference)
@@ -262,7 +327,7 @@ def test_execution_report_equals_the_field_by_field_reference(report):
 @PROPERTY
 @given(cancel_rejects)
 def test_cancel_reject_equals_the_field_by_field_reference(reject):
-    built = VenueApplication._cancel_reject(reject)
+    built = codec().cancel_reject(reject)
     reference = reference_cancel_reject(reject)
     assert built.toString() == reference.toString()
     assert header_of(built) == header_of(reference)
@@ -272,6 +337,7 @@ def reference_trade_capture_report(r: SettlementReport):
     """TradeCaptureReport (35=AE) field by field, its side in a NoSides group, as the builder before
     this test's change wrote it."""
     import quickfix44 as fix44
+
     m, put = reference_message("AE")
     put("TradeReportID", f"S{r.trade_id}-{r.side}")
     put("ExecType", "F")
@@ -297,23 +363,32 @@ def reference_trade_capture_report(r: SettlementReport):
 
 
 settlement_reports = st.builds(
-    SettlementReport, to=st.just("M1"), trade_id=ID, symbol=TEXT, side=st.sampled_from(["1", "2"]), qty=QTY,
-    price=PRICE, order_id=ID, cl_ord_id=st.one_of(st.just(""), ID), account=st.one_of(st.just(""), TEXT),
+    SettlementReport,
+    to=st.just("M1"),
+    trade_id=ID,
+    symbol=TEXT,
+    side=st.sampled_from(["1", "2"]),
+    qty=QTY,
+    price=PRICE,
+    order_id=ID,
+    cl_ord_id=st.one_of(st.just(""), ID),
+    account=st.one_of(st.just(""), TEXT),
     tx_hash=st.one_of(st.just(""), st.text("0123456789abcdef", min_size=64, max_size=64).map("0x".__add__)),
-    block_number=st.one_of(st.none(), st.integers(0, 10**12)), status=st.sampled_from(["final", "failed"]),
-    executed_us=TIME_US, transact_time_us=TIME_US)
+    block_number=st.one_of(st.none(), st.integers(0, 10**12)),
+    status=st.sampled_from(["final", "failed"]),
+    executed_us=TIME_US,
+    transact_time_us=TIME_US,
+)
 
 
 @PROPERTY
-@given(settlement_reports, st.booleans())
-def test_trade_capture_report_equals_the_field_by_field_reference(report, with_dictionary):
-    """Parsed from one string with the session's dictionary (the venue's path), or field by field
-    without one: the same message, its side readable as a NoSides entry."""
+@given(settlement_reports)
+def test_trade_capture_report_equals_the_field_by_field_reference(report):
+    """Parsed from one string with the session's dictionary: the same message as field by field,
+    its side readable as a NoSides entry."""
     import quickfix44 as fix44
-    app = VenueApplication(lambda cmd: None, lambda *a: None)
-    if with_dictionary:
-        app.dictionary = data_dictionary()
-    built = app._trade_capture_report(report)
+
+    built = codec().trade_capture_report(report)
     assert built.toString() == reference_trade_capture_report(report).toString()
     side = fix44.TradeCaptureReport.NoSides()
     built.getGroup(1, side)
@@ -322,15 +397,28 @@ def test_trade_capture_report_equals_the_field_by_field_reference(report, with_d
 
 
 def _report(**changes) -> ExecutionReport:
-    base = ExecutionReport(to="M1", order_id="7", cl_ord_id="c1", exec_id="E7", exec_type="8", ord_status="8",
-                           symbol="ACME", side="1", order_qty=10, leaves_qty=0, cum_qty=0, avg_px=Decimal("0"),
-                           transact_time_us=1_767_260_000_123_456, ord_rej_reason=99)
+    base = ExecutionReport(
+        to="M1",
+        order_id="7",
+        cl_ord_id="c1",
+        exec_id="E7",
+        exec_type="8",
+        ord_status="8",
+        symbol="ACME",
+        side="1",
+        order_qty=10,
+        leaves_qty=0,
+        cum_qty=0,
+        avg_px=Decimal("0"),
+        transact_time_us=1_767_260_000_123_456,
+        ord_rej_reason=99,
+    )
     return dataclasses.replace(base, **changes)
 
 
 def test_text_holding_soh_is_sent_with_a_space():
     report = _report(text="gate 20\x01refused\x0110=000\x0158=x=y", account="ACC\x01T")
-    built = VenueApplication._execution_report(report)
+    built = Codec.execution_report(report)
     assert built.getField(58) == "gate 20 refused 10=000 58=x=y"
     assert built.getField(1) == "ACC T"
     # No stray field: the tags on the wire are the report's own, once each, CheckSum last.
@@ -339,9 +427,18 @@ def test_text_holding_soh_is_sent_with_a_space():
 
 
 def test_cancel_reject_text_holding_soh_is_sent_with_a_space():
-    reject = OrderCancelReject(to="M1", order_id="NONE", cl_ord_id="c2", orig_cl_ord_id=None, ord_status="8",
-                               response_to="1", reason=1, text="Unknown order\x01c1", transact_time_us=0)
-    built = VenueApplication._cancel_reject(reject)
+    reject = OrderCancelReject(
+        to="M1",
+        order_id="NONE",
+        cl_ord_id="c2",
+        orig_cl_ord_id=None,
+        ord_status="8",
+        response_to="1",
+        reason=1,
+        text="Unknown order\x01c1",
+        transact_time_us=0,
+    )
+    built = codec().cancel_reject(reject)
     assert built.getField(58) == "Unknown order c1"
     assert built.getField(41) == "NONE"
     assert tag_sequence(built) == [9, 35, 11, 37, 39, 41, 58, 60, 102, 434, 10]
@@ -349,19 +446,53 @@ def test_cancel_reject_text_holding_soh_is_sent_with_a_space():
 
 
 def test_poss_resend_is_in_the_header():
-    resent = VenueApplication._execution_report(_report(poss_resend=True))
+    resent = Codec.execution_report(_report(poss_resend=True))
     assert resent.getHeader().getField(97) == "Y" and not resent.isSetField(97)
-    assert not VenueApplication._execution_report(_report()).getHeader().isSetField(97)
+    assert not Codec.execution_report(_report()).getHeader().isSetField(97)
 
 
 def test_reference_fields_belong_to_their_fix44_messages():
     """The reference's field names are fields of 35=8 / 35=9 in the venue's dictionary."""
-    names = {"8": ["OrderID", "ClOrdID", "ExecID", "ExecType", "OrdStatus", "Symbol", "Side", "OrderQty", "LeavesQty",
-                   "CumQty", "AvgPx", "TransactTime", "Account", "Price", "OrdType", "TimeInForce", "OrigClOrdID",
-                   "LastQty", "LastPx", "TrdMatchID", "OrdRejReason", "VenueRejectCode", "Text", "ExpireTime",
-                   "MinQty", "ExecRefID"],
-             "9": ["OrderID", "ClOrdID", "OrigClOrdID", "OrdStatus", "CxlRejResponseTo", "CxlRejReason", "Text",
-                   "TransactTime"]}
+    names = {
+        "8": [
+            "OrderID",
+            "ClOrdID",
+            "ExecID",
+            "ExecType",
+            "OrdStatus",
+            "Symbol",
+            "Side",
+            "OrderQty",
+            "LeavesQty",
+            "CumQty",
+            "AvgPx",
+            "TransactTime",
+            "Account",
+            "Price",
+            "OrdType",
+            "TimeInForce",
+            "OrigClOrdID",
+            "LastQty",
+            "LastPx",
+            "TrdMatchID",
+            "OrdRejReason",
+            "VenueRejectCode",
+            "Text",
+            "ExpireTime",
+            "MinQty",
+            "ExecRefID",
+        ],
+        "9": [
+            "OrderID",
+            "ClOrdID",
+            "OrigClOrdID",
+            "OrdStatus",
+            "CxlRejResponseTo",
+            "CxlRejReason",
+            "Text",
+            "TransactTime",
+        ],
+    }
     for msg_type, fields in names.items():
         top = spec().layout(msg_type).top
         assert [n for n in fields if spec().numbers[n] not in top] == []
@@ -402,7 +533,7 @@ def venue_reads() -> dict[str, frozenset[int]]:
         submitted: list = []
         app = VenueApplication(submitted.append, lambda *a: None)
         recorder = _Reads(msg_type)
-        app._fields = lambda message, recorder=recorder: recorder  # the handlers see the recorder
+        app.codec.fields = lambda message, recorder=recorder: recorder  # the handlers see the recorder
         app.fromApp(fix.Message(), SESSION)
         assert len(submitted) == 1, f"{msg_type}: the handler did not run to its command"
         reads[msg_type] = frozenset(recorder.tags)
@@ -417,7 +548,7 @@ class _App(VenueApplication):
         super().__init__(commands.append, lambda *a: None)
         self.commands = commands
         self.rejects: list[tuple[str, str, str]] = []
-        self.structural_tags = structural
+        self.codec.structural_tags = structural
 
     def _business_reject(self, message, sessionID, msg_type, reason, text):  # noqa: N803
         self.rejects.append((msg_type, reason, text))
@@ -431,12 +562,36 @@ class _App(VenueApplication):
 FAST_PATH_TYPES = tuple(sorted(t for t in SUPPORTED_APP_MESSAGES if not spec().layout(t).always_grouped))
 VENUE_TAGS = sorted({v for k, v in vars(Tag).items() if not k.startswith("_") and isinstance(v, int)})
 
-NUMBERS = st.sampled_from(["0", "1", "10", "100.25", "-3", "1E+3", "0.000001", "1e400", "NaN", "Infinity", "07",
-                           " 5", "1,5", "12345678901234567890123"])
-TIMESTAMPS = st.sampled_from(["20260102-15:00:00", "20260102-15:00:00.123", "20260102-15:00:00.123456789",
-                              "2026-01-02T15:00:00", "20261302-15:00:00"])
-VALUE = st.one_of(NUMBERS, TIMESTAMPS, st.sampled_from(list("0123456789ABCDEFG")),
-                  TEXT.map(lambda s: s.replace(SOH, "")))  # no SOH: it cannot be in a value on the wire
+NUMBERS = st.sampled_from(
+    [
+        "0",
+        "1",
+        "10",
+        "100.25",
+        "-3",
+        "1E+3",
+        "0.000001",
+        "1e400",
+        "NaN",
+        "Infinity",
+        "07",
+        " 5",
+        "1,5",
+        "12345678901234567890123",
+    ]
+)
+TIMESTAMPS = st.sampled_from(
+    [
+        "20260102-15:00:00",
+        "20260102-15:00:00.123",
+        "20260102-15:00:00.123456789",
+        "2026-01-02T15:00:00",
+        "20261302-15:00:00",
+    ]
+)
+VALUE = st.one_of(
+    NUMBERS, TIMESTAMPS, st.sampled_from(list("0123456789ABCDEFG")), TEXT.map(lambda s: s.replace(SOH, ""))
+)  # no SOH: it cannot be in a value on the wire
 
 
 @st.composite
@@ -459,8 +614,8 @@ def incoming(draw) -> tuple[str, list[tuple[int, str]]]:
 def test_flat_message_reads_the_same_on_both_paths(case):
     msg_type, body = case
     message = parse(raw_message(msg_type, body))
-    fast = _App(structural())._fields(message)
-    slow = _BodyFields(message)
+    fast = _App(structural()).codec.fields(message)
+    slow = BodyFields(message)
     assert isinstance(fast, dict), "a flat message must take the one-call path"
     sent = dict(body)
     for tag in VENUE_TAGS:
@@ -503,8 +658,8 @@ def structured(draw) -> tuple[str, list[tuple[int, str]], dict[int, str]]:
 def test_message_with_a_group_or_data_field_is_read_field_by_field(case):
     msg_type, body, flat = case
     message = parse(raw_message(msg_type, body))
-    fields = _App(structural())._fields(message)
-    assert isinstance(fields, _BodyFields)
+    fields = _App(structural()).codec.fields(message)
+    assert isinstance(fields, BodyFields)
     for tag in venue_reads()[msg_type] - {Tag.MsgType}:
         assert fields.get(tag) == flat.get(tag), tag
 
@@ -512,35 +667,49 @@ def test_message_with_a_group_or_data_field_is_read_field_by_field(case):
 @pytest.mark.parametrize("text", [f"{SOH}1=EVIL{SOH}59=6", f"note{SOH}55=EVIL{SOH}38=999"])
 def test_fields_inside_a_data_field_do_not_reach_the_order(text):
     """EncodedText(355) may hold SOH: what follows one is no field (here Account, TimeInForce)."""
-    body = [(11, "c1"), (55, "ACME"), (54, "1"), (38, "10"), (40, "2"), (44, "1.5"), (60, "20260102-15:00:00"),
-            (354, str(len(text.encode()))), (355, text)]
+    body = [
+        (11, "c1"),
+        (55, "ACME"),
+        (54, "1"),
+        (38, "10"),
+        (40, "2"),
+        (44, "1.5"),
+        (60, "20260102-15:00:00"),
+        (354, str(len(text.encode()))),
+        (355, text),
+    ]
     app = _App(structural())
     app.fromApp(parse(raw_message("D", body)), SESSION)
     [order] = app.commands
     assert (order.symbol, order.qty, order.price, order.account, order.tif) == (
-        "ACME", Decimal("10"), Decimal("1.5"), None, "0")
+        "ACME",
+        Decimal("10"),
+        Decimal("1.5"),
+        None,
+        "0",
+    )
 
 
 def test_repeated_tag_is_read_field_by_field():
     """The session rejects a repeated tag (the dictionary's check); should one come through, the dict
     (last value wins) is not used."""
     message = parse(raw_message("D", [(11, "c1"), (55, "ACME"), (55, "EVIL"), (54, "1")]))
-    fields = _App(structural())._fields(message)
-    assert isinstance(fields, _BodyFields)
+    fields = _App(structural()).codec.fields(message)
+    assert isinstance(fields, BodyFields)
     assert fields.get(Tag.Symbol) == "ACME"
 
 
 def test_handlers_read_no_header_field_but_msg_type():
-    """`_BodyFields` reads the body only (MsgType aside); the handlers must not need more."""
+    """`BodyFields` reads the body only (MsgType aside); the handlers must not need more."""
     for msg_type, tags in venue_reads().items():
         assert tags & (spec().header | spec().trailer) == {Tag.MsgType}, msg_type
 
 
 def test_header_fields_read_alike_on_both_paths():
     message = parse(raw_message("D", [(11, "c1"), (55, "ACME")], header=[(97, "Y")]))
-    fast = _App(structural())._fields(message)
+    fast = _App(structural()).codec.fields(message)
     assert isinstance(fast, dict)
-    slow = _BodyFields(message)
+    slow = BodyFields(message)
     for tag in (Tag.MsgSeqNum, Tag.PossResend, 52):
         assert fast.get(tag) == slow.get(tag), tag
 
@@ -557,7 +726,7 @@ def test_fast_path_types_are_the_supported_ones_without_a_required_group():
 def test_market_data_request_is_read_field_by_field():
     body = [(262, "md1"), (263, "1"), (264, "0"), (267, "2"), (269, "0"), (269, "1"), (146, "1"), (55, "ACME")]
     message = parse(raw_message("V", body))
-    assert isinstance(_App(structural())._fields(message), _BodyFields)
+    assert isinstance(_App(structural()).codec.fields(message), BodyFields)
     app = _App(structural())
     app.fromApp(message, SESSION)
     [request] = app.commands
@@ -578,3 +747,223 @@ def test_structural_tags_are_every_group_count_and_data_length():
     assert d.groups_anywhere <= structural()  # every group's count, whatever its declared type
     data = [t for t, kind in d.types.items() if kind == "DATA"]
     assert data and {d.data_length(t) for t in data} <= structural()
+
+
+# ---------------------------------------------------------------- 4. every outbound message, one way
+# Each report the venue sends is built from one list of fields (`Codec.build`); here each equals the
+# message built field by field with the binding's group classes, as the venue once built them.
+
+from venue.market_data import MarketDataIncrement, MarketDataReject, MarketDataSnapshot  # noqa: E402
+from venue.messages import (  # noqa: E402
+    MassCancelReport,
+    SecurityListEntry,
+    SecurityListReport,
+    SecurityStatusReport,
+    TradingSessionStatusReport,
+)
+
+
+def _md_entry(**kw):
+    from venue.market_data import MDEntry
+
+    base = dict(action="0", entry_type="0", price=Decimal("10.25"), size=300, trade_id=None)
+    base.update(kw)
+    return MDEntry(**base)
+
+
+def reference_market_data(r):
+    import quickfix44 as fix44
+
+    snapshot = isinstance(r, MarketDataSnapshot)
+    m, put = reference_message("W" if snapshot else "X")
+    put("MDReqID", r.req_id)
+    if snapshot:
+        put("Symbol", r.symbol)
+        put("RptSeq", str(r.seq))
+        if not r.entries:
+            put("NoMDEntries", "0")
+    for e in r.entries:
+        g = (
+            fix44.MarketDataSnapshotFullRefresh.NoMDEntries()
+            if snapshot
+            else fix44.MarketDataIncrementalRefresh.NoMDEntries()
+        )
+        if not snapshot:
+            g.setField(279, e.action)
+        g.setField(269, e.entry_type)
+        if e.trade_id:
+            g.setField(278, e.trade_id)
+        if not snapshot:
+            g.setField(55, r.symbol)
+            g.setField(83, str(r.seq))
+        g.setField(270, format(e.price, "f"))
+        if e.action != "2":
+            g.setField(271, str(e.size))
+        m.addGroup(g)
+    return m
+
+
+def reference_security_list(r: SecurityListReport):
+    import quickfix44 as fix44
+
+    m, put = reference_message("y")
+    put("SecurityReqID", r.req_id or "NONE")
+    put("SecurityResponseID", r.response_id or "NONE")
+    put("SecurityRequestResult", r.result)
+    if r.text:
+        put("Text", r.text)
+    for e in r.entries:
+        g = fix44.SecurityList.NoRelatedSym()
+        for tag, value in (
+            (55, e.symbol),
+            (107, e.name),
+            (15, e.currency),
+            (561, str(e.lot_size)),
+            (969, format(e.tick_size, "f")),
+            (336, "DAY"),
+        ):
+            g.setField(tag, value)
+        sub_id = {"CONTINUOUS": "3", "HALTED": ""}[e.phase]
+        if sub_id:
+            g.setField(625, sub_id)
+        g.setField(58, e.restrictions)
+        if e.reference_price is not None:
+            g.setField(20020, format(e.reference_price, "f"))
+        if e.band_bps is not None:
+            g.setField(20021, str(e.band_bps))
+        m.addGroup(g)
+    return m
+
+
+def reference_mass_cancel_report(r: MassCancelReport):
+    import quickfix44 as fix44
+
+    m, put = reference_message("r")
+    put("ClOrdID", r.cl_ord_id or "NONE")
+    put("OrderID", r.report_id)
+    put("MassCancelRequestType", r.request_type or "0")
+    put("MassCancelResponse", r.response)
+    if r.reject_reason:
+        put("MassCancelRejectReason", r.reject_reason)
+    put("TotalAffectedOrders", str(len(r.affected)))
+    for orig, order_id in r.affected:
+        g = fix44.OrderMassCancelReport.NoAffectedOrders()
+        g.setField(41, orig)
+        g.setField(535, order_id)
+        m.addGroup(g)
+    if r.symbol:
+        put("Symbol", r.symbol)
+    if r.side:
+        put("Side", r.side)
+    put("TransactTime", utc_us(r.transact_time_us))
+    if r.text:
+        put("Text", r.text)
+    return m
+
+
+T = 1_767_260_000_123_456
+ENTRY = SecurityListEntry(
+    "ACME",
+    "Acme Robotics",
+    "USD",
+    Decimal("0.01"),
+    1,
+    "CONTINUOUS",
+    "Reg D 506(c); accredited buyers only",
+    Decimal("10.00"),
+    5000,
+)
+
+
+@pytest.mark.parametrize(
+    "report, reference",
+    [
+        (MarketDataSnapshot("M1", "R1", "ACME", 1, ()), reference_market_data),
+        (
+            MarketDataSnapshot("M1", "R1", "ACME", 1, (_md_entry(), _md_entry(entry_type="1", price=Decimal("10.5")))),
+            reference_market_data,
+        ),
+        (
+            MarketDataIncrement(
+                "M1",
+                "R1",
+                "ACME",
+                9,
+                (
+                    _md_entry(action="1"),
+                    _md_entry(action="2", entry_type="1"),
+                    _md_entry(entry_type="2", trade_id="78"),
+                ),
+            ),
+            reference_market_data,
+        ),
+        (
+            SecurityListReport(
+                "M1",
+                "Q1",
+                "Q1",
+                "0",
+                (ENTRY, dataclasses.replace(ENTRY, symbol="BETA", phase="HALTED", reference_price=None, band_bps=None)),
+                None,
+            ),
+            reference_security_list,
+        ),
+        (SecurityListReport("M1", "Q2", "Q2", "2", (), "Unknown symbol NOPE"), reference_security_list),
+        (
+            MassCancelReport(
+                "M1", "MC", "MC1", "7", "7", (("A", "1"), ("B", "2")), None, None, T, text="2 orders canceled"
+            ),
+            reference_mass_cancel_report,
+        ),
+        (
+            MassCancelReport("M1", "MC", "MC2", "1", "0", (), "ACME", "2", T, "99", "refused"),
+            reference_mass_cancel_report,
+        ),
+    ],
+)
+def test_every_grouped_report_equals_the_field_by_field_reference(report, reference):
+    """The same fields and group entries; within an entry the codec keeps the data dictionary's
+    order (the binding's compiled group classes may order some fields otherwise)."""
+    built, expected = codec().encode(report), reference(report)
+    assert _shape(built) == _shape(expected)
+    assert built.toString().split(SOH)[:2] == expected.toString().split(SOH)[:2]  # BodyLength, MsgType
+
+
+def _shape(message) -> tuple[dict[int, str], list[dict[int, str]]]:
+    """A message's top-level fields and the entries of its one repeating group, as dicts."""
+    from venue.fix_codec import group_orders
+
+    pairs = [(int(t), v) for t, _, v in (f.partition("=") for f in message.toString().split(SOH)[:-1])]
+    msg_type = dict(pairs)[35]
+    groups = {count: members for (mt, count), members in group_orders(fix_dictionary()).items() if mt == msg_type}
+    top: dict[int, str] = {}
+    entries: list[dict[int, str]] = []
+    members: dict[int, int] | None = None
+    for tag, value in pairs:
+        if tag in groups and tag not in (9, 10):
+            top[tag] = value
+            members = groups[tag]
+            continue
+        if members is not None and tag in members:
+            if min(members, key=members.get) == tag or not entries:
+                entries.append({})
+            entries[-1][tag] = value
+            continue
+        members = None
+        top[tag] = value
+    top.pop(10, None)  # the checksum follows the field order
+    return top, entries
+
+
+def test_the_flat_reports_carry_their_fields():
+    status = codec().encode(SecurityStatusReport("ACME", True, "halt by venue operations", T))
+    assert [status.getHeader().getField(35), status.getField(55), status.getField(326)] == ["f", "ACME", "2"]
+    phase = codec().encode(TradingSessionStatusReport("ACME", "CONTINUOUS", "trading calendar", T))
+    assert [phase.getField(t) for t in (336, 625, 340, 55)] == ["DAY", "3", "2", "ACME"]
+    assert phase.getField(58) == "ACME continuous: trading calendar"
+    halted = codec().encode(TradingSessionStatusReport("ACME", "HALTED", "halt", T))
+    assert not halted.isSetField(625) and halted.getField(340) == "1"
+    reject = codec().encode(MarketDataReject("M1", "", "0", "Unknown symbol X"))
+    assert [reject.getField(t) for t in (262, 281, 58)] == ["NONE", "0", "Unknown symbol X"]
+    answer = codec().business_reject("12", "Z", "C1", "3", "Unsupported message type Z")
+    assert [answer.getField(t) for t in (45, 372, 379, 380)] == ["12", "Z", "C1", "3"]

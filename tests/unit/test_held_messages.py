@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from venue.fix_acceptor import HeldMessages
+from venue.fix_held import HeldMessages
 
 ER = "35=8\x0137={}\x0117={}\x0158=text with: a colon, ünïcödé and a newline\n\x01"
 
@@ -58,3 +58,34 @@ def test_a_failed_write_keeps_the_messages_for_the_next_flush(tmp_path):
     held.hold("OPSDC", ER.format(2, 2))
     held.flush()
     assert HeldMessages(tmp_path / "held").take("OPSDC") == [(ER.format(1, 1), False), (ER.format(2, 2), False)]
+
+
+def test_what_was_held_on_an_earlier_fix_day_is_dropped_at_logon(tmp_path):
+    day = ["2026-12-04"]
+    held = HeldMessages(tmp_path, lambda: day[0])
+    held.hold("OPSDC", ER.format(1, 1))
+    held.hold("BRKADC", ER.format(2, 2))
+    held.flush()
+    held.hold("OPSDC", ER.format(3, 3))  # held before the day changed, flushed after it
+    day[0] = "2026-12-05"
+    held.flush()
+    held.hold("OPSDC", ER.format(4, 4))
+    assert held.take("OPSDC") == [(ER.format(3, 3), False), (ER.format(4, 4), False)]
+    held.handed("OPSDC")
+    assert (tmp_path / "2026-12-04" / "BRKADC").exists(), "another session's earlier day waits for its logon"
+    assert held.take("BRKADC") == []
+    assert not (tmp_path / "2026-12-04").exists(), "an emptied earlier day's folder is removed"
+
+
+def test_fix_day_names_the_utc_date_the_day_started_on():
+    from datetime import date
+
+    from venue.clock import SECOND_US, day_start_us
+    from venue.fix_settings import fix_day
+
+    midnight = day_start_us(date(2024, 3, 1))
+    five_pm = 17 * 3600 * SECOND_US
+    assert fix_day(midnight + five_pm - 1, "17:00:00") == "2024-02-29"  # leap day: still yesterday's
+    assert fix_day(midnight + five_pm, "17:00:00") == "2024-03-01"
+    assert fix_day(midnight, "00:00:00") == "2024-03-01" and fix_day(midnight - 1, "00:00:00") == "2024-02-29"
+    assert fix_day(midnight, None) == ""

@@ -16,29 +16,64 @@ import pytest
 from sqlalchemy import select
 
 from venue.book.types import OrdType, SelfMatchPrevention, Side, TimeInForce
-from venue.orders import OrdStatus, OrderRecord
+from venue.journal import JournalBatch
+from venue.orders import OrderRecord, OrdStatus
 from venue.store import Store
 from venue.store import schema as t
-from venue.store.repository import JournalBatch
 
 BIG = 2**62 + 12345
 ODD_TEXT = 'it\'s "quoted" \\ back\\slash, tab\t, newline\n, ünïcödé €, {"json": [1]}'
 
 
 def _order(order_id: int, **changes) -> OrderRecord:
-    rec = OrderRecord(order_id=order_id, comp_id="BRKA", member_id="BRKA", cl_ord_id=f"C{order_id}",
-                      account="BRKA-1", symbol="ACME", side=Side.BUY, ord_type=OrdType.LIMIT, price=1001, qty=5,
-                      tif=TimeInForce.GTC, trading_day="2026-11-30", smp=SelfMatchPrevention.CANCEL_INCOMING,
-                      status=OrdStatus.NEW, leaves=5, created_us=BIG, updated_us=BIG, priority=order_id)
+    rec = OrderRecord(
+        order_id=order_id,
+        comp_id="BRKA",
+        member_id="BRKA",
+        cl_ord_id=f"C{order_id}",
+        account="BRKA-1",
+        symbol="ACME",
+        side=Side.BUY,
+        ord_type=OrdType.LIMIT,
+        price=1001,
+        qty=5,
+        tif=TimeInForce.GTC,
+        trading_day="2026-11-30",
+        smp=SelfMatchPrevention.CANCEL_INCOMING,
+        status=OrdStatus.NEW,
+        leaves=5,
+        created_us=BIG,
+        updated_us=BIG,
+        priority=order_id,
+    )
     return replace(rec, **changes)
 
 
 def _execution(exec_id: int, order_id: int | None, **changes) -> dict:
-    row = {"exec_id": exec_id, "order_id": order_id, "comp_id": "BRKA", "cl_ord_id": f"C{order_id}",
-           "orig_cl_ord_id": None, "exec_type": "0", "ord_status": "0", "symbol": "ACME", "side": "1",
-           "account": "BRKA-1", "order_qty": 5, "price": "10.01", "last_qty": None, "last_px": None, "leaves": 5,
-           "cum": 0, "avg_px": "0", "trade_id": None, "ord_rej_reason": None, "venue_reason": None, "text": None,
-           "transact_us": BIG}
+    row = {
+        "exec_id": exec_id,
+        "order_id": order_id,
+        "comp_id": "BRKA",
+        "cl_ord_id": f"C{order_id}",
+        "orig_cl_ord_id": None,
+        "exec_type": "0",
+        "ord_status": "0",
+        "symbol": "ACME",
+        "side": "1",
+        "account": "BRKA-1",
+        "order_qty": 5,
+        "price": "10.01",
+        "last_qty": None,
+        "last_px": None,
+        "leaves": 5,
+        "cum": 0,
+        "avg_px": "0",
+        "trade_id": None,
+        "ord_rej_reason": None,
+        "venue_reason": None,
+        "text": None,
+        "transact_us": BIG,
+    }
     row.update(changes)
     return row
 
@@ -46,20 +81,58 @@ def _execution(exec_id: int, order_id: int | None, **changes) -> dict:
 def _first_batch() -> JournalBatch:
     b = JournalBatch()
     b.order_changed(_order(1), new=True)
-    b.order_changed(_order(2, side=Side.SELL, price=None, ord_type=OrdType.MARKET, expire_at_us=None,
-                           orig_cl_ord_id="C0", text=ODD_TEXT), new=True)
+    b.order_changed(
+        _order(
+            2,
+            side=Side.SELL,
+            price=None,
+            ord_type=OrdType.MARKET,
+            expire_at_us=None,
+            orig_cl_ord_id="C0",
+            text=ODD_TEXT,
+        ),
+        new=True,
+    )
     b.order_changed(_order(3, status=OrdStatus.REJECTED, leaves=0), new=True)
     b.cl_ord_ids += [{"comp_id": "BRKA", "cl_ord_id": f"C{i}", "day": "2026-11-30", "order_id": i} for i in (1, 2, 3)]
     b.cl_ord_ids.append({"comp_id": "BRKA", "cl_ord_id": "C-unknown", "day": "2026-11-30", "order_id": None})
-    b.executions += [_execution(10, 1), _execution(11, 2, text=ODD_TEXT, venue_reason="G010"),
-                     _execution(12, None, exec_type="8", ord_status="8", ord_rej_reason=99, price=None)]
+    b.executions += [
+        _execution(10, 1),
+        _execution(11, 2, text=ODD_TEXT, venue_reason="G010"),
+        _execution(12, None, exec_type="8", ord_status="8", ord_rej_reason=99, price=None),
+    ]
     b.gate_decisions += [
-        {"at_us": BIG, "comp_id": "BRKA", "cl_ord_id": "C1", "order_id": 1, "symbol": "ACME", "account": "BRKA-1",
-         "side": "1", "qty": "5", "price": "10.01", "outcome": "pass", "gate": None, "text": None,
-         "inputs": json.dumps({"note": ODD_TEXT, "n": BIG})},
-        {"at_us": BIG, "comp_id": "BRKA", "cl_ord_id": "C-unknown", "order_id": None, "symbol": "ACME",
-         "account": None, "side": "2", "qty": None, "price": None, "outcome": "reject", "gate": "G010",
-         "text": ODD_TEXT, "inputs": "{}"}]
+        {
+            "at_us": BIG,
+            "comp_id": "BRKA",
+            "cl_ord_id": "C1",
+            "order_id": 1,
+            "symbol": "ACME",
+            "account": "BRKA-1",
+            "side": "1",
+            "qty": "5",
+            "price": "10.01",
+            "outcome": "pass",
+            "gate": None,
+            "text": None,
+            "inputs": json.dumps({"note": ODD_TEXT, "n": BIG}),
+        },
+        {
+            "at_us": BIG,
+            "comp_id": "BRKA",
+            "cl_ord_id": "C-unknown",
+            "order_id": None,
+            "symbol": "ACME",
+            "account": None,
+            "side": "2",
+            "qty": None,
+            "price": None,
+            "outcome": "reject",
+            "gate": "G010",
+            "text": ODD_TEXT,
+            "inputs": "{}",
+        },
+    ]
     b.security_events.append({"symbol": "ACME", "event": "halt", "reason": ODD_TEXT, "at_us": BIG})
     b.sent_exec_id = 9
     return b
@@ -67,37 +140,96 @@ def _first_batch() -> JournalBatch:
 
 def _second_batch() -> JournalBatch:
     b = JournalBatch()
-    b.order_changed(_order(1, status=OrdStatus.PARTIALLY_FILLED, leaves=2, cum=3, notional=3003, updated_us=BIG + 1,
-                           text=ODD_TEXT))
-    b.order_changed(_order(2, side=Side.SELL, price=None, ord_type=OrdType.MARKET, status=OrdStatus.FILLED,
-                           leaves=0, cum=5, notional=5005, orig_cl_ord_id=None, expire_at_us=BIG))
-    b.trades.append({"trade_id": 7, "symbol": "ACME", "price_ticks": 1001, "price": "10.01", "qty": 3,
-                     "buy_order_id": 1, "sell_order_id": 2, "buy_account": "BRKA-1", "sell_account": "BRKA-2",
-                     "buy_member": "BRKA", "sell_member": "BRKA", "aggressor": "2", "executed_us": BIG,
-                     "settlement_status": "pending"})
-    b.executions += [_execution(13, 1, exec_type="F", ord_status="1", last_qty=3, last_px="10.01", leaves=2, cum=3,
-                                avg_px="10.01", trade_id=7)]
-    b.cancel_rejects.append({"id": 1, "comp_id": "BRKA", "order_id": None, "cl_ord_id": "C9", "orig_cl_ord_id": "C8",
-                             "response_to": "1", "reason": 1, "text": ODD_TEXT, "transact_us": BIG})
+    b.order_changed(
+        _order(1, status=OrdStatus.PARTIALLY_FILLED, leaves=2, cum=3, notional=3003, updated_us=BIG + 1, text=ODD_TEXT)
+    )
+    b.order_changed(
+        _order(
+            2,
+            side=Side.SELL,
+            price=None,
+            ord_type=OrdType.MARKET,
+            status=OrdStatus.FILLED,
+            leaves=0,
+            cum=5,
+            notional=5005,
+            orig_cl_ord_id=None,
+            expire_at_us=BIG,
+        )
+    )
+    b.trades.append(
+        {
+            "trade_id": 7,
+            "symbol": "ACME",
+            "price_ticks": 1001,
+            "price": "10.01",
+            "qty": 3,
+            "buy_order_id": 1,
+            "sell_order_id": 2,
+            "buy_account": "BRKA-1",
+            "sell_account": "BRKA-2",
+            "buy_member": "BRKA",
+            "sell_member": "BRKA",
+            "aggressor": "2",
+            "executed_us": BIG,
+            "settlement_status": "pending",
+        }
+    )
+    b.executions += [
+        _execution(
+            13,
+            1,
+            exec_type="F",
+            ord_status="1",
+            last_qty=3,
+            last_px="10.01",
+            leaves=2,
+            cum=3,
+            avg_px="10.01",
+            trade_id=7,
+        )
+    ]
+    b.cancel_rejects.append(
+        {
+            "id": 1,
+            "comp_id": "BRKA",
+            "order_id": None,
+            "cl_ord_id": "C9",
+            "orig_cl_ord_id": "C8",
+            "response_to": "1",
+            "reason": 1,
+            "text": ODD_TEXT,
+            "transact_us": BIG,
+        }
+    )
     b.sent_exec_id = 13
     return b
 
 
-JOURNALED = (t.orders, t.cl_ord_ids, t.executions, t.trades, t.cancel_rejects, t.security_events, t.gate_decisions,
-             t.report_watermark)
+JOURNALED = (
+    t.orders,
+    t.cl_ord_ids,
+    t.executions,
+    t.trades,
+    t.cancel_rejects,
+    t.security_events,
+    t.gate_decisions,
+    t.report_watermark,
+)
 
 
 def _journal(store: Store) -> dict[str, list[dict]]:
     with store.engine.connect() as conn:
-        return {table.name: [dict(r._mapping) for r in conn.execute(
-            select(table).order_by(*table.primary_key.columns))] for table in JOURNALED}
+        return {
+            table.name: [dict(r._mapping) for r in conn.execute(select(table).order_by(*table.primary_key.columns))]
+            for table in JOURNALED
+        }
 
 
 @pytest.fixture
 def stores(tmp_path, pg_url):
     """The generic path (SQLite), the SQLite hot path and the PostgreSQL hot path."""
-    stores = [Store(f"sqlite:///{tmp_path / 'generic.db'}"), Store(f"sqlite:///{tmp_path / 'venue.db'}"),
-              Store(pg_url)]
+    stores = [Store(f"sqlite:///{tmp_path / 'generic.db'}"), Store(f"sqlite:///{tmp_path / 'venue.db'}"), Store(pg_url)]
     stores[0]._bulk_journal = None
     for s in stores:
         s.migrate()
@@ -141,7 +273,6 @@ def test_a_refused_batch_leaves_nothing_on_any_path(stores):
         with pytest.raises(Exception):  # noqa: B017 - each driver names it differently
             store.commit(bad)
         assert _journal(store) == before
-
 
 
 def test_a_commit_waits_for_another_writer_and_gives_up_after_the_busy_timeout(tmp_path, monkeypatch):

@@ -13,10 +13,19 @@ import pytest
 
 from venue import market_data, messages
 
-CLASSES = sorted({cls for module in (messages, market_data) for _, cls in inspect.getmembers(module, inspect.isclass)
-                  if dataclasses.is_dataclass(cls) and cls.__module__ == module.__name__
-                  and dataclasses.fields(cls) and cls.__dataclass_params__.frozen
-                  and not cls.__name__.startswith("_")}, key=lambda c: c.__name__)
+CLASSES = sorted(
+    {
+        cls
+        for module in (messages, market_data)
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if dataclasses.is_dataclass(cls)
+        and cls.__module__ == module.__name__
+        and dataclasses.fields(cls)
+        and cls.__dataclass_params__.frozen
+        and not cls.__name__.startswith("_")
+    },
+    key=lambda c: c.__name__,
+)
 
 
 def test_every_message_class_is_covered():

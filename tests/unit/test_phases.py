@@ -3,7 +3,7 @@ bands, through the venue core with an injected clock (no sleeps)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -15,12 +15,12 @@ from venue.book.types import Phase, Side
 from venue.calendar import TradingCalendar
 from venue.core import IdCounters, VenueCore
 from venue.messages import ExecutionReport, NewOrderCommand, OpsCommand, TradingSessionStatusReport
-from venue.model import Account, FixSession, Member, Security, SessionRole
-from venue.store.repository import World
+from venue.model import Account, FixSession, Member, Security, SessionRole, World
 
 NY = ZoneInfo("America/New_York")
-CAL = TradingCalendar(timezone="America/New_York", pre_open=time(9, 0), open=time(9, 30), close=time(16, 0),
-                      weekdays=frozenset(range(5)))
+CAL = TradingCalendar(
+    timezone="America/New_York", pre_open=time(9, 0), open=time(9, 30), close=time(16, 0), weekdays=frozenset(range(5))
+)
 
 
 def at(hh: int, mm: int, ss: int = 0, day: int = 24) -> int:
@@ -30,35 +30,52 @@ def at(hh: int, mm: int, ss: int = 0, day: int = 24) -> int:
 def world(security: Security | None = None, brka: Member | None = None) -> World:
     return World(
         members={"BRKA": brka or Member("BRKA", "A", "broker_dealer"), "BRKB": Member("BRKB", "B", "broker_dealer")},
-        sessions={"BRKA": FixSession("BRKA", "BRKA", SessionRole.ORDER_ENTRY, "x"),
-                  "BRKB": FixSession("BRKB", "BRKB", SessionRole.ORDER_ENTRY, "x"),
-                  "OPS": FixSession("OPS", None, SessionRole.DROP_COPY, "x")},
-        accounts={"A-1": Account("A-1", "BRKA", "a", "US", True), "B-1": Account("B-1", "BRKB", "b", "US", True)},
+        sessions={
+            "BRKA": FixSession("BRKA", "BRKA", SessionRole.ORDER_ENTRY, "x"),
+            "BRKB": FixSession("BRKB", "BRKB", SessionRole.ORDER_ENTRY, "x"),
+            "OPS": FixSession("OPS", None, SessionRole.DROP_COPY, "x"),
+        },
+        accounts={
+            "A-1": Account("A-1", "BRKA", "a", "US", True, kyc_status="verified"),
+            "B-1": Account("B-1", "BRKB", "b", "US", True, kyc_status="verified"),
+        },
         securities={"ACME": security or Security("ACME", "Acme", Decimal("0.01"), 1)},
     )
 
 
 def core(w: World | None = None, cal: TradingCalendar = CAL, **kw) -> VenueCore:
     c = VenueCore(w or world(), lambda _s: cal, lambda cfg: FastBook(cfg), IdCounters(), **kw)
-    c.load_positions([{"account_id": a, "asset": asset, "quantity": "1000000"}
-                      for a in ("A-1", "B-1") for asset in ("USD", "ACME")],
-                     [{"account_id": a, "symbol": "ACME", "quantity": 1000000, "acquired_us": 0}
-                      for a in ("A-1", "B-1")], [])
+    c.load_positions(
+        [{"account_id": a, "asset": asset, "quantity": "1000000"} for a in ("A-1", "B-1") for asset in ("USD", "ACME")],
+        [{"account_id": a, "symbol": "ACME", "quantity": 1000000, "acquired_us": 0} for a in ("A-1", "B-1")],
+        [],
+    )
     return c
 
 
 def order(cl: str, side: str, qty: int, price: str | None, comp: str = "BRKA", **kw) -> NewOrderCommand:
-    base = dict(comp_id=comp, cl_ord_id=cl, symbol="ACME", side=side, ord_type="2" if price else "1",
-                qty=Decimal(qty), price=Decimal(price) if price else None, tif="0",
-                account="A-1" if comp == "BRKA" else "B-1")
+    base = dict(
+        comp_id=comp,
+        cl_ord_id=cl,
+        symbol="ACME",
+        side=side,
+        ord_type="2" if price else "1",
+        qty=Decimal(qty),
+        price=Decimal(price) if price else None,
+        tif="0",
+        account="A-1" if comp == "BRKA" else "B-1",
+        capacity="A",
+    )
     base.update(kw)
     return NewOrderCommand(**base)
 
 
 def take(c: VenueCore) -> tuple[list[ExecutionReport], list[TradingSessionStatusReport]]:
     _, out = c.take()
-    return ([r for r in out if isinstance(r, ExecutionReport)],
-            [r for r in out if isinstance(r, TradingSessionStatusReport)])
+    return (
+        [r for r in out if isinstance(r, ExecutionReport)],
+        [r for r in out if isinstance(r, TradingSessionStatusReport)],
+    )
 
 
 def fills(reports: list[ExecutionReport]) -> list[tuple[str, int, Decimal]]:
@@ -77,9 +94,14 @@ def test_a_trading_day_runs_closed_pre_open_opening_auction_continuous_closed():
     _, status = take(c)
     assert [s.phase for s in status] == ["PRE_OPEN"]
     # Pre-open: orders rest, nothing matches even when the book crosses.
-    for cmd in (order("B1", "1", 100, "10.05"), order("B2", "1", 100, "10.00"), order("B3", "1", 50, "9.95"),
-                order("S1", "2", 80, "9.90", "BRKB"), order("S2", "2", 100, "10.00", "BRKB"),
-                order("S3", "2", 100, "10.10", "BRKB")):
+    for cmd in (
+        order("B1", "1", 100, "10.05"),
+        order("B2", "1", 100, "10.00"),
+        order("B3", "1", 50, "9.95"),
+        order("S1", "2", 80, "9.90", "BRKB"),
+        order("S2", "2", 100, "10.00", "BRKB"),
+        order("S3", "2", 100, "10.10", "BRKB"),
+    ):
         c.handle(cmd, at(9, 10))
     execs, _ = take(c)
     assert [r.exec_type for r in execs] == ["0"] * 6
@@ -92,8 +114,9 @@ def test_a_trading_day_runs_closed_pre_open_opening_auction_continuous_closed():
     execs, status = take(c)
     assert [s.phase for s in status] == ["OPENING_AUCTION", "CONTINUOUS"]
     px = Decimal("10.00")
-    assert sorted(fills(execs)) == sorted([("B1", 80, px), ("S1", 80, px), ("B1", 20, px), ("S2", 20, px),
-                                           ("B2", 80, px), ("S2", 80, px)])
+    assert sorted(fills(execs)) == sorted(
+        [("B1", 80, px), ("S1", 80, px), ("B1", 20, px), ("S2", 20, px), ("B2", 80, px), ("S2", 80, px)]
+    )
     assert c.phase("ACME") is Phase.CONTINUOUS
     book = c.books["ACME"]
     book.validate_internal_state()
@@ -173,8 +196,14 @@ def test_periodic_auctions_match_only_at_each_interval():
     execs, status = take(c)
     assert status == [], "the phase does not change at each auction"
     # Demand at 10.00 and 10.05 is 10, supply 4 and 8: most volume (8) at 10.05.
-    assert sorted(fills(execs)) == sorted([("B1", 4, Decimal("10.05")), ("S1", 4, Decimal("10.05")),
-                                           ("B1", 4, Decimal("10.05")), ("S2", 4, Decimal("10.05"))])
+    assert sorted(fills(execs)) == sorted(
+        [
+            ("B1", 4, Decimal("10.05")),
+            ("S1", 4, Decimal("10.05")),
+            ("B1", 4, Decimal("10.05")),
+            ("S2", 4, Decimal("10.05")),
+        ]
+    )
     c.run_timers(at(10, 0, 20))
     execs, _ = take(c)
     assert execs == []
@@ -190,7 +219,8 @@ def test_member_default_self_match_prevention_applies_when_the_order_says_nothin
     execs, _ = take(c)
     canceled = [r for r in execs if r.exec_type == "4"]
     assert [(r.cl_ord_id, r.text) for r in canceled] == [
-        ("S1", "Self-match prevented: same investor account on both sides")]
+        ("S1", "Self-match prevented: same investor account on both sides")
+    ]
     assert canceled[0].copy_to == ("OPS",), "a prevented match reaches drop copy too"
     assert [r.cl_ord_id for r in execs if r.exec_type == "0"] == ["S1", "B1"]
     # An explicit 2964=1 overrides the member default: the incoming order is canceled instead.
@@ -216,7 +246,10 @@ def test_price_band_around_the_reference_price_refuses_outliers():
     c.handle(order("LOW", "2", 10, "8.99", "BRKB"), at(10, 1))
     execs, _ = take(c)
     assert [(r.cl_ord_id, r.exec_type, r.venue_reason) for r in execs] == [
-        ("IN", "0", None), ("OUT", "8", "B100"), ("LOW", "8", "B100")]
+        ("IN", "0", None),
+        ("OUT", "8", "B100"),
+        ("LOW", "8", "B100"),
+    ]
     assert execs[1].text == "Order price outside the price band"
 
 
@@ -224,16 +257,21 @@ def test_switching_between_continuous_and_periodic_auctions_keeps_the_book_uncro
     c = core()
     c.run_timers(at(10, 0))
     take(c)
-    periodic = World(c.world.members, c.world.sessions, c.world.accounts,
-                     {"ACME": Security("ACME", "Acme", Decimal("0.01"), 1, auction_interval_s=5)})
+    periodic = World(
+        c.world.members,
+        c.world.sessions,
+        c.world.accounts,
+        {"ACME": Security("ACME", "Acme", Decimal("0.01"), 1, auction_interval_s=5)},
+    )
     c.handle(OpsCommand(1, "reload", "ACME", (periodic, None)), at(10, 1))
     _, status = take(c)
     assert [s.phase for s in status] == ["PERIODIC_AUCTION"]
     c.handle(order("B1", "1", 10, "10.10"), at(10, 2))
     c.handle(order("S1", "2", 10, "10.00", "BRKB"), at(10, 3))
     assert fills(take(c)[0]) == []
-    continuous = World(c.world.members, c.world.sessions, c.world.accounts,
-                       {"ACME": Security("ACME", "Acme", Decimal("0.01"), 1)})
+    continuous = World(
+        c.world.members, c.world.sessions, c.world.accounts, {"ACME": Security("ACME", "Acme", Decimal("0.01"), 1)}
+    )
     c.handle(OpsCommand(2, "reload", "ACME", (continuous, None)), at(10, 4))
     execs, status = take(c)
     assert [s.phase for s in status] == ["CONTINUOUS"]
@@ -242,14 +280,25 @@ def test_switching_between_continuous_and_periodic_auctions_keeps_the_book_uncro
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.sampled_from(["UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Kathmandu",
-                        "Australia/Lord_Howe", "Pacific/Chatham"]),
-       st.integers(min_value=1_577_836_800_000_000, max_value=2_524_608_000_000_000))  # 2020-2050
+@given(
+    st.sampled_from(
+        [
+            "UTC",
+            "America/New_York",
+            "Europe/London",
+            "Asia/Kolkata",
+            "Asia/Kathmandu",
+            "Australia/Lord_Howe",
+            "Pacific/Chatham",
+        ]
+    ),
+    st.integers(min_value=1_577_836_800_000_000, max_value=2_524_608_000_000_000),
+)  # 2020-2050
 def test_trading_day_is_the_local_date_at_every_instant(tz, now_us):
     """The per-minute lookup gives the zone's own date, across DST changes and zones off UTC by
     half and quarter hours."""
     cal = TradingCalendar(timezone=tz)
-    expected = datetime.fromtimestamp(now_us / 1_000_000, tz=timezone.utc).astimezone(ZoneInfo(tz)).date()
+    expected = datetime.fromtimestamp(now_us / 1_000_000, tz=UTC).astimezone(ZoneInfo(tz)).date()
     assert cal.trading_day(now_us) == expected
     # the last microsecond before and the first after a local midnight
     midnight = int(datetime.combine(expected, datetime.min.time(), tzinfo=ZoneInfo(tz)).timestamp()) * 1_000_000

@@ -14,6 +14,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from venuetest import wait_for
 
 from venue import sandbox as sb
 from venue.config import load_config
@@ -21,7 +22,6 @@ from venue.messages import ExecutionReport, NewOrderCommand
 from venue.sequencer import Sequencer
 from venue.server import build_core
 from venue.store import Store
-from venuetest import wait_for
 
 OLD_LOTS_US = time.time_ns() // 1000 - 730 * 86_400_000_000
 
@@ -62,15 +62,16 @@ def venue_store(store_url, tmp_path):
     store = Store(cfg.database_url)
     for account in ("A-ALICE", "B-BOB"):  # old lots: no holding period in the way
         store.set_holding(account, "ACME", Decimal(100_000))
-        store.add_lot(account, "ACME", 100_000 - int(sum(lot["quantity"] for lot in store.lots(account, "ACME"))),
-                      OLD_LOTS_US)
+        store.add_lot(
+            account, "ACME", 100_000 - int(sum(lot["quantity"] for lot in store.lots(account, "ACME"))), OLD_LOTS_US
+        )
     yield store, cfg
     store.dispose()
 
 
 def order(comp_id: str, cl: str, side: str, price: str = "10.00") -> NewOrderCommand:
     account = {"BRKA": "A-ALICE", "BRKB": "B-BOB"}[comp_id]
-    return NewOrderCommand(comp_id, cl, "ACME", side, "2", Decimal(1), Decimal(price), "1", account)
+    return NewOrderCommand(comp_id, cl, "ACME", side, "2", Decimal(1), Decimal(price), "1", account, capacity="A")
 
 
 def answers(sent: list, cl_ord_id: str) -> list[str]:
@@ -134,8 +135,9 @@ def test_a_failed_commit_refuses_its_batch_and_what_came_meanwhile_then_recovers
         held.permits.release()
         wait_for(lambda: answers(sent, "B2"), "B2's answer")
         assert answers(sent, "B1") == ["8"] and answers(sent, "B2") == ["8"], "refused, not acknowledged"
-        assert all(r.venue_reason == "X910" for r in sent
-                   if isinstance(r, ExecutionReport) and r.cl_ord_id in ("B1", "B2"))
+        assert all(
+            r.venue_reason == "X910" for r in sent if isinstance(r, ExecutionReport) and r.cl_ord_id in ("B1", "B2")
+        )
         assert answers(sent, "A1") == ["0"], "A1's fill by B1 was never journaled, nor reported"
 
         held.permits.release(10)  # the store answers: the core is rebuilt from it, orders accepted again

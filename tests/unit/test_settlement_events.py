@@ -37,7 +37,8 @@ def test_a_final_settlement_moves_balances_once_and_reports_to_both_sides():
     reports = [r for r in out if isinstance(r, SettlementReport)]
     assert sorted((r.to, r.side, r.order_id, r.tx_hash, r.block_number) for r in reports) == [
         ("BRKA", "2", str(fills[0]["order_id"] if fills[0]["side"] == "2" else fills[1]["order_id"]), "0xfeed", 42),
-        ("BRKB", "1", str(fills[0]["order_id"] if fills[0]["side"] == "1" else fills[1]["order_id"]), "0xfeed", 42)]
+        ("BRKB", "1", str(fills[0]["order_id"] if fills[0]["side"] == "1" else fills[1]["order_id"]), "0xfeed", 42),
+    ]
     assert all(r.copy_to == ("OPS",) for r in reports)
     assert (ledger.tokens[("A-1", "ACME")], ledger.tokens[("B-1", "ACME")]) == (999_990, 1_000_010)
     assert (ledger.cash["A-1"], ledger.cash["B-1"]) == (Decimal("1000100.00"), Decimal("999900.00"))
@@ -51,12 +52,13 @@ def test_a_failed_settlement_busts_the_trade_on_both_sides_and_releases_the_hold
     journal: dict = {}
     c = core(load_order=journal.get)
     trade, fills = _trade(c, journal)
-    c.handle(SettlementEvent(1, trade["trade_id"], "failed", None, None, "buyer not verified", trade, fills),
-             at(10, 3))
+    c.handle(SettlementEvent(1, trade["trade_id"], "failed", None, None, "buyer not verified", trade, fills), at(10, 3))
     batch, out = c.take()
     busts = sorted((r for r in out if isinstance(r, ExecutionReport)), key=lambda r: r.to)
     assert [(r.to, r.exec_type, r.last_qty, r.trade_id) for r in busts] == [
-        ("BRKA", "H", 10, str(trade["trade_id"])), ("BRKB", "H", 10, str(trade["trade_id"]))]
+        ("BRKA", "H", 10, str(trade["trade_id"])),
+        ("BRKB", "H", 10, str(trade["trade_id"])),
+    ]
     by_side = {f["side"]: str(f["exec_id"]) for f in fills}
     assert {r.side: r.exec_ref_id for r in busts} == by_side, "ExecRefID names the fill that is canceled"
     sell, buy = busts

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import quickfix as fix
 
-from venue.server import fix_dictionary
+from venue.fix_codec import fix_dictionary
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "rules-of-engagement.md"
 

@@ -11,7 +11,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from venue.book.types import Event, Level, NewOrder, OrderView, Phase, RestingOrder, Side
+from venue.book.types import (
+    Event,
+    Level,
+    NewOrder,
+    OrderView,
+    Phase,
+    RestingOrder,
+    Side,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +61,34 @@ class OrderBook(ABC):
     def restore(self, resting: RestingOrder) -> None:
         """Put back a journaled resting order without matching (restart)."""
 
+    # -- phases and the auction -------------------------------------------
+    @abstractmethod
+    def set_phase(self, phase: Phase) -> list[Event]:
+        """Change the trading phase; never matches by itself.
+
+        Leaving the call phases (to CONTINUOUS or CLOSED) cancels resting market orders, in
+        priority order, with MARKET_NO_LIQUIDITY; those are the events returned. Entering
+        CONTINUOUS on a crossed book raises BookStateError and changes nothing: call `uncross()`
+        first.
+        """
+
+    @abstractmethod
+    def uncross(self) -> list[Event]:
+        """Run the call-auction uncross at one clearing price (allowed in any phase): its self-match
+        cancels, trades (aggressor None) and the cancels of resting market orders; afterwards the
+        book is uncrossed. The clearing-price and allocation rules: `FastBook.uncross`."""
+
     # -- queries ----------------------------------------------------------
+    @property
+    @abstractmethod
+    def phase(self) -> Phase:
+        """Current trading phase; change it with `set_phase()`."""
+
+    @property
+    @abstractmethod
+    def reference_price(self) -> int | None:
+        """Configured price, then the last trade or auction clearing price (ticks; None: none yet)."""
+
     @abstractmethod
     def get(self, order_id: int) -> OrderView | None:
         """The live resting order with this id, or None."""

@@ -54,8 +54,8 @@ from venue.book.rules import (
 from venue.book.types import (
     Accepted,
     BookReject,
-    CancelReason,
     Canceled,
+    CancelReason,
     Event,
     Level,
     NewOrder,
@@ -108,7 +108,7 @@ def _mutable_twin(cls: type) -> type:
     twin = type(f"_Mutable{cls.__name__}", (), {"__slots__": cls.__slots__})
     probe = twin()
     values = [object() for _ in cls.__slots__]
-    for name, value in zip(cls.__slots__, values):
+    for name, value in zip(cls.__slots__, values, strict=True):
         setattr(probe, name, value)
     probe.__class__ = cls
     if type(probe) is not cls or probe != cls(*values):

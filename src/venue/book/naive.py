@@ -24,8 +24,8 @@ from venue.book.rules import (
 from venue.book.types import (
     Accepted,
     BookReject,
-    CancelReason,
     Canceled,
+    CancelReason,
     Event,
     Level,
     NewOrder,
@@ -178,9 +178,7 @@ class NaiveBook(OrderBook):
             r.leaves -= qty
             r.cum += qty
             buy, sell = (inc, r) if inc.side is Side.BUY else (r, inc)
-            events.append(
-                Trade(buy.order_id, sell.order_id, r.price, qty, buy.leaves, sell.leaves, inc.side)
-            )
+            events.append(Trade(buy.order_id, sell.order_id, r.price, qty, buy.leaves, sell.leaves, inc.side))
             self._reference = r.price
             if r.leaves == 0:
                 self._orders.remove(r)
@@ -370,8 +368,14 @@ class NaiveBook(OrderBook):
         out: list[tuple[str, int]] = []
         if self._phase is not Phase.CONTINUOUS:
             return out
-        for r in sorted((r for r in self._orders if r.side is not side and r.price is not None
-                         and _acceptable(side, price, r.price)), key=_priority_key):
+        for r in sorted(
+            (
+                r
+                for r in self._orders
+                if r.side is not side and r.price is not None and _acceptable(side, price, r.price)
+            ),
+            key=_priority_key,
+        ):
             if qty <= 0:
                 break
             if r.account != account:

@@ -23,7 +23,15 @@ and are decided by the matching code after `Accepted`.
 
 from __future__ import annotations
 
-from venue.book.types import BookReject, NewOrder, OrdType, Phase, RestingOrder, Side, TimeInForce
+from venue.book.types import (
+    BookReject,
+    NewOrder,
+    OrdType,
+    Phase,
+    RestingOrder,
+    Side,
+    TimeInForce,
+)
 
 #: Phases in which orders collect without matching until `uncross()`.
 CALL_PHASES = frozenset({Phase.PRE_OPEN, Phase.OPENING_AUCTION, Phase.HALTED, Phase.PERIODIC_AUCTION})

@@ -81,6 +81,8 @@ class CancelReason(str, Enum):
     OPS = "Canceled by venue operations"
     MASS_CANCEL = "Canceled by mass cancel request"
     DISCONNECT = "Canceled on disconnect (cancel-on-disconnect session)"
+    RESTART = "Canceled at venue start-up: cancel-on-disconnect session not connected"
+    INELIGIBLE = "Canceled by venue: no longer eligible"
 
 
 class BookReject(str, Enum):
@@ -116,7 +118,7 @@ class OrdStatus(str, Enum):
 
     @property
     def is_closed(self) -> bool:
-        """True once no further execution can happen (terminal state)."""
+        """True once no further execution can happen (terminal, but for a bust of a past trade)."""
         return self not in _OPEN_STATUSES
 
 

@@ -33,8 +33,7 @@ NPM_ARTIFACTS = {
     "TrustedIssuersRegistry.sol/TrustedIssuersRegistry.json",
     "ModularCompliance": "@tokenysolutions/t-rex/artifacts/contracts/compliance/modular/"
     "ModularCompliance.sol/ModularCompliance.json",
-    "IModule": "@tokenysolutions/t-rex/artifacts/contracts/compliance/modular/modules/"
-    "IModule.sol/IModule.json",
+    "IModule": "@tokenysolutions/t-rex/artifacts/contracts/compliance/modular/modules/IModule.sol/IModule.json",
     "Identity": "@onchain-id/solidity/artifacts/contracts/Identity.sol/Identity.json",
     "ClaimIssuer": "@onchain-id/solidity/artifacts/contracts/ClaimIssuer.sol/ClaimIssuer.json",
 }

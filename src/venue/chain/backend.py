@@ -28,7 +28,12 @@ from typing import Any
 from web3 import HTTPProvider, Web3
 
 from venue.chain.artifacts import find_node_modules
-from venue.chain.errors import ChainError, NodeUnavailable, normalise, revert_from_rpc_error
+from venue.chain.errors import (
+    ChainError,
+    NodeUnavailable,
+    normalise,
+    revert_from_rpc_error,
+)
 
 DEFAULT_RETRIES = 5
 DEFAULT_BACKOFF = 0.1  # seconds; doubles on each retry
@@ -85,9 +90,7 @@ def rpc_batch(w3: Web3, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]
         raise revert_from_rpc_error(responses.get("error") or {"message": str(responses)})
     out: list[Any] = []
     for response in responses:
-        out.append(
-            revert_from_rpc_error(response["error"]) if "error" in response else response.get("result")
-        )
+        out.append(revert_from_rpc_error(response["error"]) if "error" in response else response.get("result"))
     return out
 
 
@@ -99,9 +102,7 @@ def wait_until_ready(w3: Web3, timeout: float = 30.0) -> int:
             return int(rpc(w3, "eth_chainId", retries=0), 16)
         except ChainError:
             if time.monotonic() > deadline:
-                raise NodeUnavailable(
-                    f"node at {w3.provider.endpoint_uri} did not answer in {timeout}s"
-                ) from None  # type: ignore[attr-defined]
+                raise NodeUnavailable(f"node at {w3.provider.endpoint_uri} did not answer in {timeout}s") from None  # type: ignore[attr-defined]
             time.sleep(0.05)
 
 
@@ -190,6 +191,7 @@ def die_with_parent() -> None:
         return
     import ctypes
     import signal
+
     pr_set_pdeathsig = 1
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
@@ -230,9 +232,7 @@ def find_anvil() -> Path | None:
     node_modules = find_node_modules()
     if node_modules is None:
         return None
-    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
-        platform.machine().lower()
-    )
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
     system = {"linux": "linux", "darwin": "darwin"}.get(sys.platform)
     candidates = []
     if arch and system:

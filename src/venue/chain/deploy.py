@@ -9,10 +9,16 @@ Layout (see spec/settlement.md):
 * per security: a T-REX Token (decimals 0: one token is one unit of the security) and its
   ModularCompliance, with the venue's HoldingPeriodModule bound and configured;
 * the SandboxStablecoin (6 decimals) as the cash leg, and the DvP contract;
-* per investor: a custodial sandbox wallet (key derived deterministically from the seed and the
+* per investor: a simulated investor's wallet (key derived deterministically from the seed and the
   account id), an ONCHAINID Identity holding a KYC claim signed by the venue's claim issuer,
   registered in the IdentityRegistry with its country, and allowances to the DvP contract for the
-  cash and for every security.
+  cash and for every security, given by the wallet itself.
+
+This is the sandbox's issuer script. The :class:`Deployment` it returns holds addresses only; the
+simulated investors' keys and the claim signer's are derived from the seed
+(:func:`investor_key`, :func:`claim_signer_key`, :class:`SandboxKeys`) and never enter it.
+:func:`deploy_issuer_token` is an issuer deploying its own token, which the venue then attaches
+(`venue securities attach`).
 
 The T-REX contracts are deployed as plain implementations and initialised with their ``init``
 calls (no TREXFactory, no proxies): the fewest moving parts for a sandbox. On a public network use
@@ -100,14 +106,77 @@ def derive_key(seed: str, label: str) -> str:
     return "0x" + key.to_bytes(32, "big").hex()
 
 
+def investor_key(account_id: str, seed: str = DEFAULT_WALLET_SEED) -> str:
+    """The private key of a sandbox's simulated investor wallet (the sandbox's issuer script holds
+    it, in :class:`SandboxKeys`; the venue never does)."""
+    return derive_key(seed, f"account:{account_id}")
+
+
+def claim_signer_key(seed: str = DEFAULT_WALLET_SEED) -> str:
+    """The sandbox KYC desk's claim-signing key (held by the sandbox's issuer script only)."""
+    return derive_key(seed, "claim-signer")
+
+
+def sandbox_issuer_key(seed: str = DEFAULT_WALLET_SEED) -> str:
+    """The sandbox issuer's key: it deploys, owns and is the agent of the sandbox's tokens (held by
+    the sandbox's issuer script only; the venue attaches its tokens)."""
+    return derive_key(seed, "issuer")
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxKeys:
+    """What the sandbox's issuer script holds and the venue does not: the keys of its simulated
+    investors' wallets and of its KYC desk's claim signer. Written to its own file (mode 0600,
+    ``chain/sandbox-wallets.json``) that neither the venue process nor the settlement worker reads."""
+
+    claim_signer_key: str
+    investors: dict[str, str] = field(default_factory=dict)  # account_id -> private key
+    issuer_key: str = ""  # the sandbox issuer's (token owner and agent)
+
+    def investor(self, account_id: str) -> str:
+        """The private key of an investor's wallet (KeyError if the sandbox does not simulate it)."""
+        return self.investors[account_id]
+
+    def to_json(self) -> str:
+        """JSON text, marked as the sandbox's simulated investors' keys."""
+        return json.dumps(
+            {
+                "about": SANDBOX_KEYS_NOTE,
+                "claim_signer_key": self.claim_signer_key,
+                "investors": self.investors,
+                "issuer_key": self.issuer_key,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> SandboxKeys:
+        """Inverse of :meth:`to_json`."""
+        raw = json.loads(text)
+        return cls(raw["claim_signer_key"], dict(raw["investors"]), raw.get("issuer_key", ""))
+
+    @classmethod
+    def derived(cls, account_ids: Iterable[str], seed: str = DEFAULT_WALLET_SEED) -> SandboxKeys:
+        """The keys :func:`deploy_venue_chain` used for these accounts under ``seed``."""
+        return cls(claim_signer_key(seed), {a: investor_key(a, seed) for a in account_ids}, sandbox_issuer_key(seed))
+
+
+SANDBOX_KEYS_NOTE = (
+    "Keys of the sandbox's SIMULATED investors, of its KYC desk and of its issuer, held by the "
+    "sandbox's issuer script to play the investors' and the issuer's part. The venue never reads "
+    "this file."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class InvestorWallet:
-    """A custodial sandbox wallet of one venue account."""
+    """The wallet of one venue account, by address: the venue never holds its key. The investor (or
+    its custodian) gave the DvP contract allowances from it; ``identity`` is its ONCHAINID."""
 
     account_id: str
     country: int
     address: str
-    private_key: str
     identity: str
 
 
@@ -138,21 +207,31 @@ class Deployment:
     claim_topics_registry: str
     trusted_issuers_registry: str
     claim_issuer: str
-    claim_signer_key: str
     holding_period_module: str
     kyc_claim_topic: int
     deployed_block: int
     investors: dict[str, InvestorWallet] = field(default_factory=dict)
     securities: dict[str, SecurityContracts] = field(default_factory=dict)
+    issuer: str = ""  # the address that deployed, owns and is agent of the tokens deployed with this
 
     def to_json(self) -> str:
-        """JSON text of this deployment (includes the custodial sandbox keys)."""
+        """JSON text of this deployment: addresses and settings only, no key of any kind."""
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Deployment:
-        """Inverse of :meth:`to_json`."""
+        """Inverse of :meth:`to_json`. A file written before keys left it is refused: it holds
+        secrets (the sandbox's wallet keys, the claim signer's key) and must be redeployed."""
         raw = json.loads(text)
+        secrets = sorted(
+            {"claim_signer_key"} & set(raw)
+            | {"private_key" for v in raw.get("investors", {}).values() if "private_key" in v}
+        )
+        if secrets:
+            raise ValueError(
+                f"it holds private keys ({', '.join(secrets)}): a deployment file holds addresses only; "
+                "delete it and deploy again"
+            )
         raw["investors"] = {k: InvestorWallet(**v) for k, v in raw["investors"].items()}
         raw["securities"] = {k: SecurityContracts(**v) for k, v in raw["securities"].items()}
         return cls(**raw)
@@ -219,59 +298,66 @@ def deploy_venue_chain(
     cash_name: str = "Sandbox USD",
     cash_symbol: str = "sUSD",
     gas_funding: int = DEFAULT_GAS_FUNDING,
+    issuer_key: str | None = None,
 ) -> Deployment:
     """Deploys and wires everything, onboards ``investors``, mints ``initial_tokens`` and ``initial_cash``.
 
     ``investors`` are (account_id, country) with an ISO 3166-1 numeric or known alpha-2 country;
     ``securities`` are (symbol, name, holding_period_seconds); ``initial_tokens`` maps
     (account_id, symbol) to a quantity of tokens, ``initial_cash`` account_id to stablecoin base units
-    (6 decimals). The operator key pays for everything, owns every contract, is agent of the tokens
-    and of the identity registry, and is the only DvP operator.
+    (6 decimals). The operator key deploys and owns the venue's contracts (DvP, the cash token, the
+    HoldingPeriodModule) and is the only DvP operator. ``issuer_key`` (None: the operator's) is the
+    issuer's: it deploys, owns and is the agent of the KYC suite, the compliances and the tokens,
+    and sets the holding periods; the operator funds it with ``gas_funding`` × 100 first.
     """
     op = TxSender(w3, operator_key)
+    issuer_tx = op if issuer_key in (None, operator_key) else TxSender(w3, issuer_key, chain_id=op.chain_id)
     cap = _block_gas_limit(w3) * 9 // 10
     batch = _Batch()
-    operator = op.address
+    operator, issuer = op.address, issuer_tx.address
 
-    def deploy(name: str, *args: Any) -> str:
+    def deploy(name: str, *args: Any, by: TxSender = issuer_tx) -> str:
         code = creation_code(w3, name, *args)
-        return batch.deploy(op, code, _deploy_gas(code, cap), f"deploy {name}")
+        return batch.deploy(by, code, _deploy_gas(code, cap), f"deploy {name}")
 
-    signer = Account.from_key(derive_key(wallet_seed, "claim-signer"))
+    signer = Account.from_key(claim_signer_key(wallet_seed))
     first_block = int(rpc(w3, "eth_blockNumber"), 16) + 1
+    if issuer_tx is not op:
+        batch.send(op, issuer, "0x", 21_000, "fund the issuer", value=gas_funding * 100)
+        batch.wait()
 
+    module = deploy("HoldingPeriodModule", by=op)
+    cash = deploy("SandboxStablecoin", cash_name, cash_symbol, operator, by=op)
+    dvp = deploy("DvP", operator, operator, by=op)
     ctr = deploy("ClaimTopicsRegistry")
     tir = deploy("TrustedIssuersRegistry")
     irs = deploy("IdentityRegistryStorage")
     ir = deploy("IdentityRegistry")
-    issuer = deploy("ClaimIssuer", operator)
-    module = deploy("HoldingPeriodModule")
-    cash = deploy("SandboxStablecoin", cash_name, cash_symbol, operator)
-    dvp = deploy("DvP", operator, operator)
+    claim_issuer = deploy("ClaimIssuer", issuer)
     per_security: dict[str, tuple[str, str]] = {}
     for symbol, _name, _period in securities:
         per_security[symbol] = (deploy("ModularCompliance"), deploy("Token"))
     batch.wait()
 
     def call(name: str, address: str, fn: str, *args: Any, gas: int = 1_000_000) -> None:
-        batch.send(op, address, calldata(contract(w3, name, address), fn, *args), gas, f"{name}.{fn}")
+        batch.send(issuer_tx, address, calldata(contract(w3, name, address), fn, *args), gas, f"{name}.{fn}")
 
     call("ClaimTopicsRegistry", ctr, "init")
     call("ClaimTopicsRegistry", ctr, "addClaimTopic", KYC_CLAIM_TOPIC)
     call(
         "ClaimIssuer",
-        issuer,
+        claim_issuer,
         "addKey",
         keccak(abi_encode(["address"], [signer.address])),
         CLAIM_KEY_PURPOSE,
         ECDSA_KEY_TYPE,
     )
     call("TrustedIssuersRegistry", tir, "init")
-    call("TrustedIssuersRegistry", tir, "addTrustedIssuer", issuer, [KYC_CLAIM_TOPIC])
+    call("TrustedIssuersRegistry", tir, "addTrustedIssuer", claim_issuer, [KYC_CLAIM_TOPIC])
     call("IdentityRegistryStorage", irs, "init")
     call("IdentityRegistry", ir, "init", tir, ctr, irs)
     call("IdentityRegistryStorage", irs, "bindIdentityRegistry", ir)
-    call("IdentityRegistry", ir, "addAgent", operator)
+    call("IdentityRegistry", ir, "addAgent", issuer)
     module_c = contract(w3, "HoldingPeriodModule", module)
     security_records: dict[str, SecurityContracts] = {}
     for symbol, name, period in securities:
@@ -286,7 +372,7 @@ def deploy_venue_chain(
             module,
         )
         call("Token", token, "init", ir, mc, name, symbol, 0, "0x" + "00" * 20, gas=2_000_000)
-        call("Token", token, "addAgent", operator)
+        call("Token", token, "addAgent", issuer)
         call("Token", token, "unpause")
         security_records[symbol] = SecurityContracts(symbol, name, token, mc, ir, period)
     batch.wait()
@@ -302,18 +388,25 @@ def deploy_venue_chain(
         identity_registry_storage=irs,
         claim_topics_registry=ctr,
         trusted_issuers_registry=tir,
-        claim_issuer=issuer,
-        claim_signer_key=signer.key.to_0x_hex(),
+        claim_issuer=claim_issuer,
         holding_period_module=module,
         kyc_claim_topic=KYC_CLAIM_TOPIC,
         deployed_block=first_block,
         securities=security_records,
+        issuer=issuer,
     )
     deployment = onboard_investors(
-        w3, deployment, operator_key, investors, wallet_seed=wallet_seed, gas_funding=gas_funding, _op=op
+        w3,
+        deployment,
+        operator_key,
+        investors,
+        wallet_seed=wallet_seed,
+        gas_funding=gas_funding,
+        _op=op,
+        _agent=issuer_tx,
     )
     if initial_tokens:
-        mint_tokens(w3, deployment, operator_key, initial_tokens, _op=op)
+        mint_tokens(w3, deployment, issuer_key or operator_key, initial_tokens, _op=issuer_tx)
     if initial_cash:
         fund_cash(w3, deployment, operator_key, initial_cash, _op=op)
     return deployment
@@ -327,32 +420,39 @@ def onboard_investors(
     *,
     wallet_seed: str = DEFAULT_WALLET_SEED,
     gas_funding: int = DEFAULT_GAS_FUNDING,
+    agent_key: str | None = None,
     _op: TxSender | None = None,
+    _agent: TxSender | None = None,
 ) -> Deployment:
-    """Creates wallets, identities with a KYC claim, registry entries and DvP allowances; returns the
-    deployment with the new investors added."""
+    """The sandbox's issuer script onboards simulated investors: wallets (keys from
+    :func:`investor_key` under ``wallet_seed``; the returned deployment holds their addresses only),
+    identities with a KYC claim signed by :func:`claim_signer_key`, registry entries and the
+    wallets' own DvP allowances; returns the deployment with the new investors added. The operator
+    funds the wallets; the identity registry's agent (``agent_key``, default the operator's)
+    registers them."""
     investors = [(a, country_numeric(c)) for a, c in investors if a not in deployment.investors]
     if not investors:
         return deployment
     op = _op or TxSender(w3, operator_key)
+    agent = _agent or (TxSender(w3, agent_key, chain_id=op.chain_id) if agent_key else op)
     cap = _block_gas_limit(w3) * 9 // 10
     batch = _Batch()
     wallets: dict[str, InvestorWallet] = {}
+    keys: dict[str, str] = {}
     for account_id, country in investors:
-        key = derive_key(wallet_seed, f"account:{account_id}")
+        keys[account_id] = key = investor_key(account_id, wallet_seed)
         address = Account.from_key(key).address
         batch.send(op, address, "0x", 21_000, f"fund {account_id}", value=gas_funding)
         code = creation_code(w3, "Identity", address, False)
         identity = batch.deploy(op, code, _deploy_gas(code, cap), f"deploy Identity for {account_id}")
-        wallets[account_id] = InvestorWallet(account_id, country, address, key, identity)
+        wallets[account_id] = InvestorWallet(account_id, country, address, identity)
     batch.wait()
 
     claim_data = b"venue KYC"
+    signer_key = claim_signer_key(wallet_seed)
     for wallet in wallets.values():
-        sender = TxSender(w3, wallet.private_key, chain_id=op.chain_id)
-        signature = kyc_claim_signature(
-            deployment.claim_signer_key, wallet.identity, deployment.kyc_claim_topic, claim_data
-        )
+        sender = TxSender(w3, keys[wallet.account_id], chain_id=op.chain_id)
+        signature = kyc_claim_signature(signer_key, wallet.identity, deployment.kyc_claim_topic, claim_data)
         identity_c = contract(w3, "Identity", wallet.identity)
         batch.send(
             sender,
@@ -384,7 +484,7 @@ def onboard_investors(
     for i in range(0, len(items), 50):
         chunk = items[i : i + 50]
         batch.send(
-            op,
+            agent,
             deployment.identity_registry,
             calldata(
                 ir_c,
@@ -469,32 +569,182 @@ def remove_investor_identity(w3: Web3, deployment: Deployment, operator_key: str
 # ---------------------------------------------------------------- the issuer's agent (ops and tests)
 
 
-def _as_agent(w3: Web3, deployment: Deployment, operator_key: str, symbol: str, fn: str, account_id: str,
-              value: Any) -> Receipt:
+def _as_agent(
+    w3: Web3, deployment: Deployment, operator_key: str, symbol: str, fn: str, account_id: str, value: Any
+) -> Receipt:
     """One call of the token's agent (the operator) about one investor's wallet."""
     token = deployment.security(symbol).token
     return TxSender(w3, operator_key).transact(
-        token, calldata(contract(w3, "Token", token), fn, deployment.wallet(account_id).address, value), 300_000)
+        token, calldata(contract(w3, "Token", token), fn, deployment.wallet(account_id).address, value), 300_000
+    )
 
 
-def set_wallet_frozen(w3: Web3, deployment: Deployment, operator_key: str, account_id: str, symbol: str,
-                      frozen: bool) -> Receipt:
+def set_wallet_frozen(
+    w3: Web3, deployment: Deployment, operator_key: str, account_id: str, symbol: str, frozen: bool
+) -> Receipt:
     """The token's agent freezes (or unfreezes) an investor's wallet: it can neither send nor receive."""
     return _as_agent(w3, deployment, operator_key, symbol, "setAddressFrozen", account_id, frozen)
 
 
-def freeze_partial_tokens(w3: Web3, deployment: Deployment, operator_key: str, account_id: str, symbol: str,
-                          qty: int) -> Receipt:
+def freeze_partial_tokens(
+    w3: Web3, deployment: Deployment, operator_key: str, account_id: str, symbol: str, qty: int
+) -> Receipt:
     """The token's agent freezes `qty` of an investor's tokens (they stay in the wallet, not transferable)."""
     return _as_agent(w3, deployment, operator_key, symbol, "freezePartialTokens", account_id, qty)
 
 
 def set_holding_period(w3: Web3, deployment: Deployment, operator_key: str, symbol: str, seconds: int) -> Receipt:
-    """Sets a security's on-chain holding period (the compliance owner calls the module through its
-    ModularCompliance); it applies to lots already held."""
+    """Sets a security's on-chain holding period in seconds (used while no calendar months are
+    set); it applies to lots already held."""
+    return _call_module(w3, deployment, operator_key, symbol, "setHoldingPeriod", seconds)
+
+
+def _call_module(w3: Web3, deployment: Deployment, operator_key: str, symbol: str, fn: str, *args: Any) -> Receipt:
+    """The compliance owner (the operator) calls the holding-period module through the security's
+    ModularCompliance (`callModuleFunction`): the module takes settings only from a bound compliance."""
     compliance = deployment.security(symbol).compliance
     module_c = contract(w3, "HoldingPeriodModule", deployment.holding_period_module)
     return TxSender(w3, operator_key).transact(
-        compliance, calldata(contract(w3, "ModularCompliance", compliance), "callModuleFunction",
-                             calldata(module_c, "setHoldingPeriod", seconds), deployment.holding_period_module),
-        300_000)
+        compliance,
+        calldata(
+            contract(w3, "ModularCompliance", compliance),
+            "callModuleFunction",
+            calldata(module_c, fn, *args),
+            deployment.holding_period_module,
+        ),
+        300_000,
+    )
+
+
+def set_holding_period_months(w3: Web3, deployment: Deployment, operator_key: str, symbol: str, months: int) -> Receipt:
+    """Sets a security's on-chain holding period in calendar months (Rule 144(d)(1): 6 for a
+    reporting issuer, 12 otherwise; 0: the period in seconds applies); it applies to lots already held."""
+    return _call_module(w3, deployment, operator_key, symbol, "setHoldingPeriodMonths", months)
+
+
+#: HoldingPeriodModule holder roles: buyers from the issuer or an affiliate start a new period.
+HOLDER_ROLES = {None: 0, "affiliate": 1, "issuer": 2}
+
+
+def set_holder_role(
+    w3: Web3, deployment: Deployment, operator_key: str, symbol: str, account_id: str, role: str | None
+) -> Receipt:
+    """Records on-chain an investor wallet's relationship to the issuer of `symbol`: "issuer",
+    "affiliate" or None (any other holder), as `venue accounts set --issuer-of|--affiliate-of` does
+    in the venue's registry."""
+    return _call_module(
+        w3, deployment, operator_key, symbol, "setHolderRole", deployment.wallet(account_id).address, HOLDER_ROLES[role]
+    )
+
+
+# ---------------------------------------------------------------- an issuer's own token (not the venue's)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerToken:
+    """A T-REX suite an issuer deployed and controls with its own key: the venue attaches to it
+    (`venue securities attach`), it does not own it."""
+
+    symbol: str
+    issuer: str  # the issuer's address: owner and agent of everything below
+    token: str
+    compliance: str
+    identity_registry: str
+    identity_registry_storage: str
+    claim_topics_registry: str
+    trusted_issuers_registry: str
+    claim_issuer: str
+
+
+def deploy_issuer_token(
+    w3: Web3,
+    issuer_key: str,
+    symbol: str,
+    name: str,
+    wallets: Sequence[tuple[str, int | str]] = (),
+    mints: Mapping[str, int] | None = None,
+    *,
+    unpause: bool = True,
+) -> IssuerToken:
+    """What an issuer (or its transfer agent) does on its own, with its own key: deploys a T-REX
+    token with its own identity registry, claim issuer and modular compliance (no venue module),
+    registers ``wallets`` (address, country) with an identity and a KYC claim it signs itself, and
+    mints ``mints`` (address -> quantity). T-REX leaves a new token paused; ``unpause=False`` keeps
+    it so. The wallets' keys are not needed: the issuer manages their identities."""
+    op = TxSender(w3, issuer_key)
+    cap = _block_gas_limit(w3) * 9 // 10
+    batch = _Batch()
+    issuer = op.address
+
+    def deploy(contract_name: str, *args: Any) -> str:
+        code = creation_code(w3, contract_name, *args)
+        return batch.deploy(op, code, _deploy_gas(code, cap), f"{symbol}: deploy {contract_name}")
+
+    def call(contract_name: str, address: str, fn: str, *args: Any, gas: int = 1_000_000) -> None:
+        batch.send(op, address, calldata(contract(w3, contract_name, address), fn, *args), gas, f"{symbol}: {fn}")
+
+    ctr, tir, irs, ir = (
+        deploy(n)
+        for n in ("ClaimTopicsRegistry", "TrustedIssuersRegistry", "IdentityRegistryStorage", "IdentityRegistry")
+    )
+    claim_issuer = deploy("ClaimIssuer", issuer)
+    mc, token = deploy("ModularCompliance"), deploy("Token")
+    wallets = [(to_checksum_address(a), country_numeric(c)) for a, c in wallets]
+    identities = [deploy("Identity", issuer, False) for _ in wallets]
+    batch.wait()
+    call("ClaimTopicsRegistry", ctr, "init")
+    call("ClaimTopicsRegistry", ctr, "addClaimTopic", KYC_CLAIM_TOPIC)
+    call("TrustedIssuersRegistry", tir, "init")
+    call("TrustedIssuersRegistry", tir, "addTrustedIssuer", claim_issuer, [KYC_CLAIM_TOPIC])
+    call("IdentityRegistryStorage", irs, "init")
+    call("IdentityRegistry", ir, "init", tir, ctr, irs)
+    call("IdentityRegistryStorage", irs, "bindIdentityRegistry", ir)
+    call("IdentityRegistry", ir, "addAgent", issuer)
+    call("ModularCompliance", mc, "init")
+    call("Token", token, "init", ir, mc, name, symbol, 0, "0x" + "00" * 20, gas=2_000_000)
+    call("Token", token, "addAgent", issuer)
+    claim_data = f"{symbol} issuer KYC".encode()
+    for identity in identities:  # the issuer's key is the identities' management key and its own claim signer
+        signature = kyc_claim_signature(issuer_key, identity, KYC_CLAIM_TOPIC, claim_data)
+        call(
+            "Identity",
+            identity,
+            "addClaim",
+            KYC_CLAIM_TOPIC,
+            ECDSA_CLAIM_SCHEME,
+            claim_issuer,
+            signature,
+            claim_data,
+            "",
+        )
+    batch.wait()
+    if wallets:
+        call(
+            "IdentityRegistry",
+            ir,
+            "batchRegisterIdentity",
+            [a for a, _ in wallets],
+            identities,
+            [c for _, c in wallets],
+            gas=200_000 + 150_000 * len(wallets),
+        )
+    batch.wait()
+    holders = [(to_checksum_address(a), q) for a, q in (mints or {}).items() if q > 0]
+    if holders:
+        call(
+            "Token",
+            token,
+            "batchMint",
+            [a for a, _ in holders],
+            [q for _, q in holders],
+            gas=200_000 + 300_000 * len(holders),
+        )
+    if unpause:
+        call("Token", token, "unpause")
+    batch.wait()
+    return IssuerToken(symbol, issuer, token, mc, ir, irs, ctr, tir, claim_issuer)
+
+
+def issuer_call(w3: Web3, issuer_key: str, token: str, fn: str, *args: Any) -> Receipt:
+    """One call of the issuer's agent on its token (pause, unpause, setAddressFrozen, mint, ...)."""
+    return TxSender(w3, issuer_key).transact(token, calldata(contract(w3, "Token", token), fn, *args), 500_000)

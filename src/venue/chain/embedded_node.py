@@ -142,9 +142,7 @@ class EmbeddedChain:
             "eth_getBalance": lambda a, b="latest": hex(self.tester.get_balance(a, _block_id(b))),
             "eth_getTransactionCount": lambda a, b="latest": hex(self.tester.get_nonce(a, _block_id(b))),
             "eth_getCode": lambda a, b="latest": self.tester.get_code(a, _block_id(b)),
-            "eth_getStorageAt": lambda a, s, b="latest": self.tester.get_storage_at(
-                a, _quantity(s), _block_id(b)
-            ),
+            "eth_getStorageAt": lambda a, s, b="latest": self.tester.get_storage_at(a, _quantity(s), _block_id(b)),
             "eth_call": self._call,
             "eth_estimateGas": self._estimate_gas,
             "eth_sendRawTransaction": self._send_raw_transaction,
@@ -182,7 +180,7 @@ class EmbeddedChain:
             return {"jsonrpc": "2.0", "id": rid, "error": e.as_json()}
         except TypeError as e:
             return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32602, "message": f"invalid params: {e}"}}
-        except Exception as e:  # the node answers every error; it never dies on one request
+        except Exception as e:  # noqa: BLE001 - the node answers every error; it never dies on one request
             return {
                 "jsonrpc": "2.0",
                 "id": rid,
@@ -248,7 +246,7 @@ class EmbeddedChain:
             return self.tester.send_raw_transaction(raw)
         except TransactionFailed as e:  # revert in the tx: real nodes mine it (status 0) instead
             raise self._revert_error(e) from None
-        except Exception as e:  # nonce, balance, fee validation: the node refuses the tx
+        except Exception as e:  # noqa: BLE001 - nonce, balance, fee validation: the node refuses the tx
             raise RPCError(-32000, str(e)) from None
 
     def _receipt(self, tx_hash: str) -> dict[str, Any] | None:

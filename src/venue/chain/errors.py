@@ -106,7 +106,7 @@ def decode_revert(data: bytes | None) -> str:
             values = abi_decode(types, body)
             args = ", ".join(f"{n}={_fmt(v)}" if n else _fmt(v) for n, v in zip(names, values, strict=True))
             return f"{name}({args})"
-    except Exception:  # malformed revert data: fall through to the hex form
+    except Exception:  # noqa: BLE001 - malformed revert data: fall through to the hex form
         pass
     return f"custom error 0x{data.hex()}"
 

@@ -21,7 +21,11 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
-from eth_utils import event_signature_to_log_topic, function_signature_to_4byte_selector, keccak
+from eth_utils import (
+    event_signature_to_log_topic,
+    function_signature_to_4byte_selector,
+    keccak,
+)
 from web3 import Web3
 
 from venue.chain.backend import rpc
@@ -35,8 +39,7 @@ _TRADE = "(" + ",".join(_TRADE_FIELDS) + ")"
 _SETTLE = function_signature_to_4byte_selector(f"settle{_TRADE}")
 _SETTLE_BATCH = function_signature_to_4byte_selector(f"settleBatch({_TRADE}[])")
 _TOPIC_SETTLED = (
-    "0x"
-    + event_signature_to_log_topic("Settled(bytes32,address,address,address,uint256,address,uint256)").hex()
+    "0x" + event_signature_to_log_topic("Settled(bytes32,address,address,address,uint256,address,uint256)").hex()
 )
 _TOPIC_ALREADY = "0x" + event_signature_to_log_topic("AlreadySettled(bytes32,uint256)").hex()
 _TOPIC_FAILED = "0x" + event_signature_to_log_topic("SettlementFailed(bytes32,bytes)").hex()
@@ -50,6 +53,10 @@ GAS_PER_TRADE = 300_000
 SINGLE_TRADE_GAS = 500_000
 DEFAULT_MAX_BATCH = 100
 TREX_TRANSFER_REFUSED = "Transfer not possible"
+#: T-REX's transferFrom subtracts the amount from the allowance unchecked by a require: a spender
+#: beyond its allowance reverts with Solidity's underflow panic.
+TREX_ALLOWANCE_PANIC = "panic 0x11: arithmetic overflow or underflow"
+EXPLAINED_REASONS = (TREX_TRANSFER_REFUSED, TREX_ALLOWANCE_PANIC)
 
 
 def trade_key(trade_id: str) -> bytes:
@@ -158,9 +165,10 @@ class DvPClient:
         return results  # type: ignore[return-value]
 
     def _explain(self, trade: SettlementInstruction, result: SettlementResult) -> SettlementResult:
-        """T-REX refuses every ineligible transfer with the same "Transfer not possible": add which
-        check fails now (read after the fact, so a hint, not the chain's word)."""
-        if result.status is not SettlementStatus.FAILED or result.reason != TREX_TRANSFER_REFUSED:
+        """T-REX refuses every ineligible transfer with the same "Transfer not possible", and a
+        ``transferFrom`` beyond the allowance with an arithmetic panic: add which check fails now
+        (read after the fact, so a hint, not the chain's word)."""
+        if result.status is not SettlementStatus.FAILED or result.reason not in EXPLAINED_REASONS:
             return result
         try:
             hint = self.transfer_refusal(trade.symbol, trade.seller_account, trade.buyer_account, trade.qty)
@@ -185,9 +193,7 @@ class DvPClient:
 
     def _gas_cap(self) -> int:
         if self._block_gas_limit is None:
-            self._block_gas_limit = int(
-                rpc(self.w3, "eth_getBlockByNumber", ["latest", False])["gasLimit"], 16
-            )
+            self._block_gas_limit = int(rpc(self.w3, "eth_getBlockByNumber", ["latest", False])["gasLimit"], 16)
         return self._block_gas_limit * 95 // 100
 
     def _results(
@@ -272,17 +278,20 @@ class DvPClient:
         """Stablecoin base units (6 decimals) held by an account's wallet (at ``block``)."""
         return read(self._cash, "balanceOf", self.deployment.wallet(account_id).address, block=block)
 
-    def is_verified(self, account_id: str) -> bool:
-        """True if the account's wallet is in the identity registry with a valid KYC claim."""
-        return bool(read(self._ir, "isVerified", self.deployment.wallet(account_id).address))
+    def is_verified(self, account_id: str, symbol: str | None = None) -> bool:
+        """True if the account's wallet is in the identity registry (the venue's, or ``symbol``'s
+        token's own) with a valid KYC claim."""
+        registry = self._ir if symbol is None else self._registry(symbol)
+        return bool(read(registry, "isVerified", self.deployment.wallet(account_id).address))
+
+    def _registry(self, symbol: str):
+        return contract(self.w3, "IdentityRegistry", self.deployment.security(symbol).identity_registry)
 
     def unlocked_balance(self, account_id: str, symbol: str) -> int:
         """Tokens of an account that are past their holding period."""
         security = self.deployment.security(symbol)
         module = contract(self.w3, "HoldingPeriodModule", self.deployment.holding_period_module)
-        return read(
-            module, "unlockedBalance", security.compliance, self.deployment.wallet(account_id).address
-        )
+        return read(module, "unlockedBalance", security.compliance, self.deployment.wallet(account_id).address)
 
     def transfer_refusal(self, symbol: str, seller_account: str, buyer_account: str, qty: int) -> str | None:
         """Why the T-REX token would refuse to move ``qty`` from seller to buyer now, or None if it
@@ -299,14 +308,19 @@ class DvPClient:
                 return "wallet is frozen"
             if qty > read(token, "balanceOf", seller) - read(token, "getFrozenTokens", seller):
                 return "insufficient balance"
-            if not read(self._ir, "isVerified", buyer):
+            registry = contract(self.w3, "IdentityRegistry", security.identity_registry)  # the token's own
+            if not read(registry, "isVerified", buyer):
                 return "buyer identity not verified"
             compliance = contract(self.w3, "ModularCompliance", security.compliance)
             if not read(compliance, "canTransfer", seller, buyer, qty):
-                unlocked = self.unlocked_balance(seller_account, symbol)
-                if unlocked < qty:
-                    return f"holding period: {unlocked} of the seller's tokens are past their holding period"
+                if read(compliance, "isModuleBound", self.deployment.holding_period_module):
+                    unlocked = self.unlocked_balance(seller_account, symbol)
+                    if unlocked < qty:
+                        return f"holding period: {unlocked} of the seller's tokens are past their holding period"
                 return "compliance refuses the transfer"
+            dvp = self.deployment.dvp
+            if read(token, "allowance", seller, dvp) < qty:
+                return "the seller's wallet has not allowed the DvP contract to move these tokens"
         except RevertError as e:
             return f"check reverted: {e.reason}"
         return None

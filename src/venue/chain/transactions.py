@@ -59,9 +59,7 @@ class Receipt:
             block_hash=raw["blockHash"],
             status=int(raw["status"], 16),
             gas_used=int(raw["gasUsed"], 16),
-            contract_address=to_checksum_address(raw["contractAddress"])
-            if raw.get("contractAddress")
-            else None,
+            contract_address=to_checksum_address(raw["contractAddress"]) if raw.get("contractAddress") else None,
             logs=tuple(raw.get("logs") or ()),
         )
 
@@ -220,9 +218,7 @@ class TxSender:
             target = receipt.block_number + confirmations - 1
             while int(rpc(self.w3, "eth_blockNumber"), 16) < target:
                 if time.monotonic() > deadline:
-                    raise ConfirmationTimeout(
-                        tx_hash, f"{tx_hash}: fewer than {confirmations} confirmations in time"
-                    )
+                    raise ConfirmationTimeout(tx_hash, f"{tx_hash}: fewer than {confirmations} confirmations in time")
                 time.sleep(max(self.poll_interval, 0.05))
             again = rpc(self.w3, "eth_getTransactionReceipt", [tx_hash])
             if again is not None and again["blockHash"] == receipt.block_hash:
@@ -245,9 +241,7 @@ class TxSender:
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
 
-    def transact(
-        self, to: str | None, data: str, gas: int, value: int = 0, confirmations: int = 1
-    ) -> Receipt:
+    def transact(self, to: str | None, data: str, gas: int, value: int = 0, confirmations: int = 1) -> Receipt:
         """Sends, waits, and raises :class:`RevertError` (with the reason) if the transaction reverted."""
         tx_hash = self.send(to, data, gas, value)
         sent = self._sent[tx_hash]

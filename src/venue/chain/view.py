@@ -60,7 +60,9 @@ _ALLOWANCE = _selector("allowance(address,address)")
 _PAUSED = _selector("paused()")
 _IS_FROZEN = _selector("isFrozen(address)")
 _FROZEN_TOKENS = _selector("getFrozenTokens(address)")
-_CAN_TRANSFER = _selector("canTransfer(address,address,uint256)")  # bisection steps per refused pair and snapshot (enough for 16M tokens to the unit)
+_CAN_TRANSFER = _selector(
+    "canTransfer(address,address,uint256)"
+)  # bisection steps per refused pair and snapshot (enough for 16M tokens to the unit)
 
 
 @dataclass(slots=True)
@@ -102,8 +104,14 @@ class Snapshot:
 class ChainView:
     """Snapshots of the chain for the gates, refreshed by a background thread."""
 
-    def __init__(self, url: str, deployment: Deployment, operator_key: str | None = None, refresh_s: float = 2.0,
-                 call_timeout_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        url: str,
+        deployment: Deployment,
+        operator_key: str | None = None,
+        refresh_s: float = 2.0,
+        call_timeout_s: float = 0.5,
+    ) -> None:
         self._url, self._deployment = url, deployment
         self._refresh_s = refresh_s
         self._call_timeout_s = call_timeout_s
@@ -129,8 +137,12 @@ class ChainView:
         """Would the token's compliance let `qty` move from seller to buyer? From the snapshot's
         bounds, else one `eth_call` now; None when it cannot be known (no wallet, node down)."""
         snap = self._snapshot
-        if snap is None or seller not in self._deployment.investors or buyer not in self._deployment.investors \
-                or symbol not in self._deployment.securities:
+        if (
+            snap is None
+            or seller not in self._deployment.investors
+            or buyer not in self._deployment.investors
+            or symbol not in self._deployment.securities
+        ):
             return None
         bounds = snap.transfers.setdefault((symbol, seller, buyer), TransferBounds())
         known = bounds.answer(qty)
@@ -138,14 +150,24 @@ class ChainView:
             return known
         try:
             if self._gate_w3 is None:
-                self._gate_w3 = Web3(HTTPProvider(self._url, request_kwargs={"timeout": self._call_timeout_s},
-                                                  exception_retry_configuration=None))
+                self._gate_w3 = Web3(
+                    HTTPProvider(
+                        self._url, request_kwargs={"timeout": self._call_timeout_s}, exception_retry_configuration=None
+                    )
+                )
             passed = self._can_transfer(self._gate_w3, symbol, seller, buyer, qty, "latest")
         except Exception as exc:  # noqa: BLE001 - an unanswered question is "unknown", never an error
             self._ask_after = time.monotonic() + max(self._refresh_s, 5.0)  # orders must not wait on a dead node
-            log.warning("canTransfer(%s, %s -> %s, %d) not answered (%s): settlement will check; not asking "
-                        "the node on the spot again for %.0f s", symbol, seller, buyer, qty, exc,
-                        max(self._refresh_s, 5.0))
+            log.warning(
+                "canTransfer(%s, %s -> %s, %d) not answered (%s): settlement will check; not asking "
+                "the node on the spot again for %.0f s",
+                symbol,
+                seller,
+                buyer,
+                qty,
+                exc,
+                max(self._refresh_s, 5.0),
+            )
             return None
         self.calls_on_demand += 1
         bounds.learn(qty, passed)
@@ -174,14 +196,21 @@ class ChainView:
         calls: list[tuple[str, str]] = []  # (to, data)
         for account in accounts:
             wallet = _addr(d.wallet(account).address)
-            calls += [(d.identity_registry, _IS_VERIFIED + wallet),
-                      (d.cash_token, _BALANCE_OF + wallet), (d.cash_token, _ALLOWANCE + wallet + _addr(d.dvp))]
-        for symbol, sec in d.securities.items():
+            calls += [
+                (d.identity_registry, _IS_VERIFIED + wallet),
+                (d.cash_token, _BALANCE_OF + wallet),
+                (d.cash_token, _ALLOWANCE + wallet + _addr(d.dvp)),
+            ]
+        for sec in d.securities.values():
             calls.append((sec.token, _PAUSED))
             for account in accounts:
                 wallet = _addr(d.wallet(account).address)
-                calls += [(sec.token, _IS_FROZEN + wallet), (sec.token, _BALANCE_OF + wallet),
-                          (sec.token, _FROZEN_TOKENS + wallet), (sec.token, _ALLOWANCE + wallet + _addr(d.dvp))]
+                calls += [
+                    (sec.token, _IS_FROZEN + wallet),
+                    (sec.token, _BALANCE_OF + wallet),
+                    (sec.token, _FROZEN_TOKENS + wallet),
+                    (sec.token, _ALLOWANCE + wallet + _addr(d.dvp)),
+                ]
         words = iter(self._call_all(w3, calls, at))
         scale = Decimal(10) ** d.cash_decimals
         for account in accounts:
@@ -193,9 +222,16 @@ class ChainView:
                 frozen, balance, frozen_tokens, allowance = next(words), next(words), next(words), next(words)
                 snap.frozen[(account, symbol)] = bool(frozen)
                 snap.tokens[(account, symbol)] = max(0, min(balance - frozen_tokens, allowance))
-        pairs = [(symbol, seller, buyer) for symbol in d.securities for seller in accounts for buyer in accounts
-                 if buyer != seller and snap.tokens[(seller, symbol)] > 0]
-        for pair, bounds in zip(pairs, self._probe_all(w3, pairs, [snap.tokens[(p[1], p[0])] for p in pairs], at)):
+        pairs = [
+            (symbol, seller, buyer)
+            for symbol in d.securities
+            for seller in accounts
+            for buyer in accounts
+            if buyer != seller and snap.tokens[(seller, symbol)] > 0
+        ]
+        for pair, bounds in zip(
+            pairs, self._probe_all(w3, pairs, [snap.tokens[(p[1], p[0])] for p in pairs], at), strict=True
+        ):
             snap.transfers[pair] = bounds
         old, self._snapshot = self._snapshot, snap  # one reference swap: readers see the old or the new
         if old is not None:
@@ -208,7 +244,9 @@ class ChainView:
         """Bounds of canTransfer per pair: at the seller's whole deliverable balance; the pairs refused
         there are bisected between 0 and it, all pairs a step at a time (one batch per step)."""
         bounds = [TransferBounds() for _ in pairs]
-        passed = self._call_all(w3, [self._can_transfer_call(p, q) for p, q in zip(pairs, have)], at, refused=0)
+        passed = self._call_all(
+            w3, [self._can_transfer_call(p, q) for p, q in zip(pairs, have, strict=True)], at, refused=0
+        )
         search = {}  # pair index -> [low passes, high refused]
         for i, ok in enumerate(passed):
             bounds[i].learn(have[i], bool(ok))
@@ -219,7 +257,7 @@ class ChainView:
             if not todo:
                 break
             answers = self._call_all(w3, [self._can_transfer_call(pairs[i], mid) for i, mid in todo], at, refused=0)
-            for (i, mid), ok in zip(todo, answers):
+            for (i, mid), ok in zip(todo, answers, strict=True):
                 search[i][0 if ok else 1] = mid
         for i, (low, high) in search.items():
             bounds[i].learn(low, True)
@@ -229,8 +267,10 @@ class ChainView:
     def _can_transfer_call(self, pair: tuple[str, str, str], qty: int) -> tuple[str, str]:
         symbol, seller, buyer = pair
         d = self._deployment
-        return (d.security(symbol).compliance,
-                _CAN_TRANSFER + _addr(d.wallet(seller).address) + _addr(d.wallet(buyer).address) + f"{qty:064x}")
+        return (
+            d.security(symbol).compliance,
+            _CAN_TRANSFER + _addr(d.wallet(seller).address) + _addr(d.wallet(buyer).address) + f"{qty:064x}",
+        )
 
     def _can_transfer(self, w3, symbol: str, seller: str, buyer: str, qty: int, block) -> bool:
         (answer,) = self._call_all(w3, [self._can_transfer_call((symbol, seller, buyer), qty)], block, refused=0)
@@ -243,8 +283,9 @@ class ChainView:
         if not calls:
             return []
         out = []
-        for answer in backend.rpc_batch(w3, [("eth_call", [{"to": to, "data": "0x" + data}, block])
-                                             for to, data in calls]):
+        for answer in backend.rpc_batch(
+            w3, [("eth_call", [{"to": to, "data": "0x" + data}, block]) for to, data in calls]
+        ):
             if isinstance(answer, Exception):
                 if refused is None:
                     raise answer

@@ -35,7 +35,6 @@ import logging
 import re
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,16 +46,29 @@ from web3 import Web3
 from venue.chain.backend import rpc
 from venue.chain.deploy import Deployment
 from venue.chain.errors import ChainError, RevertError
-from venue.chain.settlement import (DvPClient, SettlementInstruction, SettlementResult, SettlementStatus,
-                                    trade_key)
+from venue.chain.settlement import (
+    DvPClient,
+    SettlementInstruction,
+    SettlementResult,
+    SettlementStatus,
+    trade_key,
+)
 from venue.chain.transactions import TxSender
+from venue.clock import now_us
 from venue.signals import stop_on_signals
-from venue.store.settlement import Failure, Settled, SettlementState, SettlementStore, TradeToSettle
+from venue.store.settlement import (
+    Failure,
+    Settled,
+    SettlementState,
+    SettlementStore,
+    TradeToSettle,
+)
 
 log = logging.getLogger("venue.settlement")
 
-_TOPIC_SETTLED = "0x" + event_signature_to_log_topic(
-    "Settled(bytes32,address,address,address,uint256,address,uint256)").hex()
+_TOPIC_SETTLED = (
+    "0x" + event_signature_to_log_topic("Settled(bytes32,address,address,address,uint256,address,uint256)").hex()
+)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
@@ -109,10 +121,6 @@ class _ReportingSender(TxSender):
         return tx_hash
 
 
-def _now_us() -> int:
-    return time.time_ns() // 1000
-
-
 class SettlementWorker:
     """Drives trades from ``pending`` to ``final`` or ``failed``. One worker per operator key."""
 
@@ -124,17 +132,19 @@ class SettlementWorker:
         operator_key: str,
         settings: WorkerSettings = WorkerSettings(),
         *,
-        clock: Callable[[], int] = _now_us,
+        clock: Callable[[], int] = now_us,
     ) -> None:
         self.store = store
         self.w3 = w3
         self.deployment = deployment
         self.settings = settings
         self.clock = clock
-        self.sender = _ReportingSender(w3, operator_key, chain_id=deployment.chain_id,
-                                       receipt_timeout=settings.receipt_timeout)
-        self.client = DvPClient(w3, deployment, operator_key, max_batch=max(settings.batch_size, 2),
-                                confirmations=1, sender=self.sender)
+        self.sender = _ReportingSender(
+            w3, operator_key, chain_id=deployment.chain_id, receipt_timeout=settings.receipt_timeout
+        )
+        self.client = DvPClient(
+            w3, deployment, operator_key, max_batch=max(settings.batch_size, 2), confirmations=1, sender=self.sender
+        )
         self._accounts_by_address = {w.address.lower(): a for a, w in deployment.investors.items()}
         self._stop = threading.Event()
         self._resync_nonce = False
@@ -165,8 +175,12 @@ class SettlementWorker:
             report = self.run_once()
             if report.error:
                 delay = self.backoff()
-                log.warning("settlement waiting %.1fs before retrying (%d failed step%s in a row)", delay,
-                            self.consecutive_errors, "" if self.consecutive_errors == 1 else "s")
+                log.warning(
+                    "settlement waiting %.1fs before retrying (%d failed step%s in a row)",
+                    delay,
+                    self.consecutive_errors,
+                    "" if self.consecutive_errors == 1 else "s",
+                )
                 self._stop.wait(delay)
             elif report.idle:
                 self._stop.wait(self.settings.poll_interval)
@@ -197,8 +211,14 @@ class SettlementWorker:
         else:
             self.consecutive_errors = 0
             if not report.idle:
-                log.info("settlement: %d submitted, %d confirmed, %d final, %d failed, %d back to pending",
-                         report.submitted, report.confirmed, report.final, report.failed, report.returned)
+                log.info(
+                    "settlement: %d submitted, %d confirmed, %d final, %d failed, %d back to pending",
+                    report.submitted,
+                    report.confirmed,
+                    report.final,
+                    report.failed,
+                    report.returned,
+                )
         return report
 
     @property
@@ -228,7 +248,8 @@ class SettlementWorker:
         self._record_settled(settled, head, report)
         if back:
             report.returned += self.store.return_to_pending(
-                back, "not settled on chain after submission; re-sent (a trade id settles once)", now)
+                back, "not settled on chain after submission; re-sent (a trade id settles once)", now
+            )
 
     def _in_pool(self, tx_hash: str) -> bool:
         tx = rpc(self.w3, "eth_getTransactionByHash", [tx_hash])
@@ -251,7 +272,7 @@ class SettlementWorker:
                 ready.append((trade, instruction))
         if invalid:
             self._record_failed(invalid, report)
-        chunks = [ready[i:i + s.batch_size] for i in range(0, len(ready), s.batch_size)]
+        chunks = [ready[i : i + s.batch_size] for i in range(0, len(ready), s.batch_size)]
         if not chunks:
             return
         unsent = list(chunks)
@@ -293,13 +314,17 @@ class SettlementWorker:
             return f"quantity {trade.qty} is not positive"
         units = trade.cash_amount * (Decimal(10) ** d.cash_decimals)
         if units <= 0 or units != units.to_integral_value():
-            return (f"cash amount {trade.cash_amount} USD is not a positive whole number of "
-                    f"{d.cash_symbol} base units ({d.cash_decimals} decimals)")
-        return SettlementInstruction(str(trade.trade_id), trade.symbol, trade.sell_account, trade.buy_account,
-                                     trade.qty, int(units))
+            return (
+                f"cash amount {trade.cash_amount} USD is not a positive whole number of "
+                f"{d.cash_symbol} base units ({d.cash_decimals} decimals)"
+            )
+        return SettlementInstruction(
+            str(trade.trade_id), trade.symbol, trade.sell_account, trade.buy_account, trade.qty, int(units)
+        )
 
-    def _record_results(self, trades: Sequence[TradeToSettle], results: Sequence[SettlementResult],
-                        report: StepReport) -> None:
+    def _record_results(
+        self, trades: Sequence[TradeToSettle], results: Sequence[SettlementResult], report: StepReport
+    ) -> None:
         head = self._head()
         settled: list[Settled] = []
         failures: list[Failure] = []
@@ -314,8 +339,9 @@ class SettlementWorker:
             elif result.tx_hash is not None and result.tx_hash in reverted:
                 refused.setdefault(result.reason or "reverted", []).append(trade.trade_id)
             else:
-                failures.append(Failure(trade.trade_id, self._explain(trade, result.reason),
-                                        result.tx_hash, result.block_number))
+                failures.append(
+                    Failure(trade.trade_id, self._explain(trade, result.reason), result.tx_hash, result.block_number)
+                )
         self._record_settled(settled, head, report)
         self._record_failed(failures, report)
         for reason, ids in refused.items():
@@ -343,8 +369,10 @@ class SettlementWorker:
             return f"wallet of {account}" if account else m.group(0)
 
         text = _ADDRESS.sub(name, text)
-        return f"DvP refused: {text} (seller {trade.sell_account}, buyer {trade.buy_account}, " \
-               f"{trade.qty} {trade.symbol} for {trade.cash_amount} USD)"
+        return (
+            f"DvP refused: {text} (seller {trade.sell_account}, buyer {trade.buy_account}, "
+            f"{trade.qty} {trade.symbol} for {trade.cash_amount} USD)"
+        )
 
     # ------------------------------------------------------------ step 3: finality
     def finalize_confirmed(self, report: StepReport) -> None:
@@ -368,8 +396,11 @@ class SettlementWorker:
         self._record_settled(settled, head, report)
         if back:
             log.warning("settlement: %d confirmed trades no longer settled on chain (reorg): re-sending", len(back))
+            # The dropped transactions' nonces are free again on the new branch: count from the node's.
+            self._resync_nonce = True
             report.returned += self.store.return_to_pending(
-                back, "dropped from the chain by a reorganisation; re-sent", self.clock())
+                back, "dropped from the chain by a reorganisation; re-sent", self.clock()
+            )
 
     # ------------------------------------------------------------ recording
     def _record_settled(self, settled: Sequence[Settled], head: int, report: StepReport) -> None:
@@ -399,9 +430,18 @@ class SettlementWorker:
         """Hash of the transaction whose ``Settled`` event for this trade is in ``block``."""
         if trade.tx_hash and trade.block_number == block:
             return trade.tx_hash
-        logs = rpc(self.w3, "eth_getLogs", [{
-            "address": self.deployment.dvp, "fromBlock": hex(block), "toBlock": hex(block),
-            "topics": [_TOPIC_SETTLED, "0x" + trade_key(str(trade.trade_id)).hex()]}])
+        logs = rpc(
+            self.w3,
+            "eth_getLogs",
+            [
+                {
+                    "address": self.deployment.dvp,
+                    "fromBlock": hex(block),
+                    "toBlock": hex(block),
+                    "topics": [_TOPIC_SETTLED, "0x" + trade_key(str(trade.trade_id)).hex()],
+                }
+            ],
+        )
         return logs[0]["transactionHash"] if logs else trade.tx_hash
 
 
@@ -410,26 +450,32 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m venue.chain.worker --config venue.toml``: settle until SIGTERM/SIGINT."""
     from venue.chain.service import run_worker
 
-    parser = argparse.ArgumentParser(prog="python -m venue.chain.worker",
-                                     description="Settle the venue's matched trades on chain.")
+    parser = argparse.ArgumentParser(
+        prog="python -m venue.chain.worker", description="Settle the venue's matched trades on chain."
+    )
     parser.add_argument("--config", required=True, help="venue config file with a [chain] section")
     parser.add_argument("--url", help="node URL (overrides [chain] url)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
     import os
 
     from venue.chain.service import WORKER_DB_URL_ENV
-    return run_worker(args.config, url=args.url, database_url=os.environ.get(WORKER_DB_URL_ENV),
-                      install_signals=True)
+
+    return run_worker(args.config, url=args.url, database_url=os.environ.get(WORKER_DB_URL_ENV), install_signals=True)
 
 
 def install_signal_handlers(worker: SettlementWorker) -> None:
     """SIGTERM and SIGINT stop ``worker`` cleanly (after its current step)."""
+
     def stop(signum: int) -> None:
         log.info("signal %d: settlement worker stopping after the current step", signum)
         worker.stop()
+
     stop_on_signals(stop)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from venue.calendar import TradingCalendar
@@ -21,7 +21,7 @@ FINRA_4552_DUE_BUSINESS_DAYS = 7  # FINRA Rule 4552: within 7 business days afte
 def midnight_us(day: date, tz: str) -> int:
     """Local midnight at the start of `day` in `tz`, in µs since the epoch."""
     start = datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(tz))
-    return (start - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+    return (start - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def utc_text(at_us: int | None) -> str | None:
@@ -29,13 +29,13 @@ def utc_text(at_us: int | None) -> str | None:
     if at_us is None:
         return None
     seconds, micros = divmod(at_us, US)
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=micros)
+    moment = datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=micros)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def local_day(at_us: int, tz: str) -> date:
     seconds, micros = divmod(at_us, US)
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).astimezone(ZoneInfo(tz)).date()
+    return datetime.fromtimestamp(seconds, tz=UTC).astimezone(ZoneInfo(tz)).date()
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,10 @@ def purge_records(store: Store, before_us: int, now_us: int) -> dict[str, int]:
     newer than 3 years before `now_us`. Returns rows deleted per table."""
     limit = earliest_cutoff_refused(now_us)
     if before_us > limit:
-        raise RetentionError(f"refused: records are kept at least {RETENTION_DAYS} days (Rule 303); the newest "
-                             f"cutoff allowed now is {utc_text(limit)}, asked {utc_text(before_us)}")
+        raise RetentionError(
+            f"refused: records are kept at least {RETENTION_DAYS} days (Rule 303); the newest "
+            f"cutoff allowed now is {utc_text(limit)}, asked {utc_text(before_us)}"
+        )
     return rs.delete_older(store, before_us)
 
 
@@ -47,8 +49,19 @@ def retention_sweep(store: Store, now_us: int, purge: bool = False) -> Report:
     cutoff = earliest_cutoff_refused(now_us)
     counts = rs.count_older(store, cutoff)
     purged = purge_records(store, cutoff, now_us) if purge else {}
-    rows = tuple({"table": name, "rows": total, "older_than_retention": old, "purged": purged.get(name, 0)}
-                 for name, (total, old) in counts.items())
-    return Report("retention", {"retention_days": RETENTION_DAYS, "cutoff_us": cutoff, "cutoff_utc": utc_text(cutoff),
-                                "purge": purge, "generated_us": now_us, "generated_utc": utc_text(now_us)},
-                  {"tables": Section(RETENTION_COLUMNS, rows)})
+    rows = tuple(
+        {"table": name, "rows": total, "older_than_retention": old, "purged": purged.get(name, 0)}
+        for name, (total, old) in counts.items()
+    )
+    return Report(
+        "retention",
+        {
+            "retention_days": RETENTION_DAYS,
+            "cutoff_us": cutoff,
+            "cutoff_utc": utc_text(cutoff),
+            "purge": purge,
+            "generated_us": now_us,
+            "generated_utc": utc_text(now_us),
+        },
+        {"tables": Section(RETENTION_COLUMNS, rows)},
+    )

@@ -56,9 +56,13 @@ def _cell(value) -> str:
 
 
 def to_json(report: Report) -> str:
-    doc = {"report": report.name, **report.facts,
-           "sections": {name: [{c: row.get(c) for c in s.columns} for row in s.rows]
-                        for name, s in report.sections.items()}}
+    doc = {
+        "report": report.name,
+        **report.facts,
+        "sections": {
+            name: [{c: row.get(c) for c in s.columns} for row in s.rows] for name, s in report.sections.items()
+        },
+    }
     return json.dumps(doc, indent=2, default=str) + "\n"
 
 
@@ -70,8 +74,9 @@ def to_csv(report: Report) -> str:
 
 
 def _about(report: Report) -> Section:
-    return Section(("key", "value"), tuple({"key": k, "value": v} for k, v in
-                                           {"report": report.name, **report.facts}.items()))
+    return Section(
+        ("key", "value"), tuple({"key": k, "value": v} for k, v in {"report": report.name, **report.facts}.items())
+    )
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -1,5 +1,5 @@
 """The venue's store: the only package that writes SQL (SQLAlchemy 2; SQLite WAL or PostgreSQL)."""
 
-from venue.store.repository import JournalBatch, Store, StoreError
+from venue.store.repository import Store, StoreError
 
-__all__ = ["JournalBatch", "Store", "StoreError"]
+__all__ = ["Store", "StoreError"]

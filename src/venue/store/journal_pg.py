@@ -48,8 +48,10 @@ class PgJournal:
         key = ("insert", table.name, cols)
         sql = self._sql.get(key)
         if sql is None:
-            sql = (f"INSERT INTO {table.name} ({cols}) SELECT {cols} "
-                   f"FROM json_populate_recordset(NULL::{table.name}, %s::json)")
+            sql = (
+                f"INSERT INTO {table.name} ({cols}) SELECT {cols} "
+                f"FROM json_populate_recordset(NULL::{table.name}, %s::json)"
+            )
             self._sql[key] = sql
         return sql, [_json(rows)]
 
@@ -60,8 +62,10 @@ class PgJournal:
         sql = self._sql.get(key)
         if sql is None:
             sets = ", ".join(f"{c} = v.{c}" for c in cols if c != key_column)
-            sql = (f"UPDATE {table.name} SET {sets} FROM json_populate_recordset(NULL::{table.name}, %s::json) AS v "
-                   f"WHERE {table.name}.{key_column} = v.{key_column}")
+            sql = (
+                f"UPDATE {table.name} SET {sets} FROM json_populate_recordset(NULL::{table.name}, %s::json) AS v "
+                f"WHERE {table.name}.{key_column} = v.{key_column}"
+            )
             self._sql[key] = sql
         return sql, [_json(rows)]
 
@@ -74,15 +78,25 @@ class PgJournal:
         if changed:
             cols = ("order_id", *updatable)
             out.append(self.update(t.orders, "order_id", [{c: row[c] for c in cols} for row in changed]))
-        for table, rows in batch.appended():
+        for name, rows in batch.appended():
             if rows:
-                out.append(self.insert(table, rows))
+                out.append(self.insert(t.metadata.tables[name], rows))
         if batch.settlement_done:
-            out.append(self.update(t.settlement_events, "id",
-                                   [{"id": d["id"], "processed_us": d["processed_us"]} for d in batch.settlement_done]))
+            out.append(
+                self.update(
+                    t.settlement_events,
+                    "id",
+                    [{"id": d["id"], "processed_us": d["processed_us"]} for d in batch.settlement_done],
+                )
+            )
         if batch.sent_exec_id is not None:
-            out.append(("INSERT INTO report_watermark (id, exec_id) VALUES (1, %s) "
-                        "ON CONFLICT (id) DO UPDATE SET exec_id = excluded.exec_id", [batch.sent_exec_id]))
+            out.append(
+                (
+                    "INSERT INTO report_watermark (id, exec_id) VALUES (1, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET exec_id = excluded.exec_id",
+                    [batch.sent_exec_id],
+                )
+            )
         return out
 
     def write(self, pg, batch, order_rows: dict[int, dict], updatable: Sequence[str]) -> None:

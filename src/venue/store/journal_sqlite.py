@@ -29,8 +29,7 @@ class SqliteJournal:
         key = ("insert", table.name, tuple(cols))
         sql = self._sql.get(key)
         if sql is None:
-            sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) "
-                   f"VALUES ({', '.join(':' + c for c in cols)})")
+            sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"
             self._sql[key] = sql
         return sql
 
@@ -55,14 +54,16 @@ class SqliteJournal:
             changed = [row for i, row in order_rows.items() if i not in batch.new_orders]
             if changed:
                 cur.executemany(self.update(t.orders, "order_id", ("order_id", *updatable)), changed)
-            for table, rows in batch.appended():
+            for name, rows in batch.appended():
                 if rows:
-                    cur.executemany(self.insert(table, rows), rows)
+                    cur.executemany(self.insert(t.metadata.tables[name], rows), rows)
             if batch.settlement_done:
-                cur.executemany(self.update(t.settlement_events, "id", ("id", "processed_us")),
-                                batch.settlement_done)
+                cur.executemany(self.update(t.settlement_events, "id", ("id", "processed_us")), batch.settlement_done)
             if batch.sent_exec_id is not None:
-                cur.execute("INSERT INTO report_watermark (id, exec_id) VALUES (1, ?) "
-                            "ON CONFLICT (id) DO UPDATE SET exec_id = excluded.exec_id", (batch.sent_exec_id,))
+                cur.execute(
+                    "INSERT INTO report_watermark (id, exec_id) VALUES (1, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET exec_id = excluded.exec_id",
+                    (batch.sent_exec_id,),
+                )
         finally:
             cur.close()

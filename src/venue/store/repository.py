@@ -6,22 +6,48 @@ report in the batch is sent, so an acknowledged order is always a committed orde
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 
-from sqlalchemy import bindparam, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import (
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 
 from venue.book.types import OrdType, SelfMatchPrevention, Side, TimeInForce
-from venue.model import Account, FixSession, Member, MemberStatus, Offering, Security, SessionRole, TradingStatus
-from venue.orders import OrdStatus, OrderRecord
+from venue.clock import now_us
+from venue.journal import JournalBatch
+from venue.model import (
+    Account,
+    FixSession,
+    IssuerRole,
+    Member,
+    MemberStatus,
+    Offering,
+    Security,
+    SessionRole,
+    TradingStatus,
+    Transport,
+    World,
+)
+from venue.orders import OrderCapacity, OrderRecord, OrdStatus
+from venue.resale import volume_window_start_us
 from venue.store import schema as t
 from venue.store.journal_pg import PgJournal
 from venue.store.journal_sqlite import SqliteJournal
@@ -29,10 +55,6 @@ from venue.store.journal_sqlite import SqliteJournal
 
 class StoreError(Exception):
     """A store operation failed in a way the caller can explain to a person."""
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 def normalise_url(url: str) -> str:
@@ -46,78 +68,83 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-@dataclass(slots=True)
-class JournalBatch:
-    """Everything one pass of the sequencer changed, committed together."""
-
-    orders: dict[int, OrderRecord] = field(default_factory=dict)
-    new_orders: set[int] = field(default_factory=set)
-    cl_ord_ids: list[dict] = field(default_factory=list)
-    executions: list[dict] = field(default_factory=list)
-    cancel_rejects: list[dict] = field(default_factory=list)
-    trades: list[dict] = field(default_factory=list)
-    security_events: list[dict] = field(default_factory=list)
-    security_status: dict[str, str] = field(default_factory=dict)
-    ops_done: list[dict] = field(default_factory=list)
-    gate_decisions: list[dict] = field(default_factory=list)
-    settlement_done: list[dict] = field(default_factory=list)
-    sent_exec_id: int | None = None  # the report watermark, written with the batch
-
-    def __bool__(self) -> bool:
-        return bool(self.orders or self.cl_ord_ids or self.executions or self.cancel_rejects or self.trades
-                    or self.security_events or self.security_status or self.ops_done or self.gate_decisions
-                    or self.settlement_done)
-
-    def order_changed(self, order: OrderRecord, new: bool = False) -> None:
-        self.orders[order.order_id] = order
-        if new:
-            self.new_orders.add(order.order_id)
-
-    def appended(self) -> list[tuple]:
-        """The append-only tables' new rows, (table, rows), in the order every write path inserts
-        them (after the orders they refer to)."""
-        return [(t.cl_ord_ids, self.cl_ord_ids), (t.trades, self.trades), (t.executions, self.executions),
-                (t.cancel_rejects, self.cancel_rejects), (t.security_events, self.security_events),
-                (t.gate_decisions, self.gate_decisions)]
-
-
 def _order_row(o: OrderRecord) -> dict:
     return {
-        "order_id": o.order_id, "comp_id": o.comp_id, "member_id": o.member_id, "cl_ord_id": o.cl_ord_id,
-        "orig_cl_ord_id": o.orig_cl_ord_id, "account": o.account, "symbol": o.symbol, "side": o.side.value,
-        "ord_type": o.ord_type.value, "price_ticks": o.price, "qty": o.qty, "min_qty": o.min_qty,
-        "tif": o.tif.value, "expire_at_us": o.expire_at_us, "trading_day": o.trading_day, "smp": o.smp.value,
-        "status": o.status.value, "leaves": o.leaves, "cum": o.cum, "notional_ticks": o.notional,
-        "priority": o.priority, "text": o.text, "created_us": o.created_us, "updated_us": o.updated_us,
+        "order_id": o.order_id,
+        "comp_id": o.comp_id,
+        "member_id": o.member_id,
+        "cl_ord_id": o.cl_ord_id,
+        "orig_cl_ord_id": o.orig_cl_ord_id,
+        "account": o.account,
+        "symbol": o.symbol,
+        "side": o.side.value,
+        "ord_type": o.ord_type.value,
+        "price_ticks": o.price,
+        "qty": o.qty,
+        "min_qty": o.min_qty,
+        "tif": o.tif.value,
+        "expire_at_us": o.expire_at_us,
+        "trading_day": o.trading_day,
+        "smp": o.smp.value,
+        "status": o.status.value,
+        "leaves": o.leaves,
+        "cum": o.cum,
+        "notional_ticks": o.notional,
+        "priority": o.priority,
+        "text": o.text,
+        "created_us": o.created_us,
+        "updated_us": o.updated_us,
+        "capacity": o.capacity.value if o.capacity is not None else None,
     }
 
 
 def _order_from_row(r) -> OrderRecord:
     return OrderRecord(
-        order_id=r.order_id, comp_id=r.comp_id, member_id=r.member_id, cl_ord_id=r.cl_ord_id,
-        orig_cl_ord_id=r.orig_cl_ord_id, account=r.account, symbol=r.symbol, side=Side(r.side),
-        ord_type=OrdType(r.ord_type), price=r.price_ticks, qty=r.qty, min_qty=r.min_qty, tif=TimeInForce(r.tif),
-        expire_at_us=r.expire_at_us, trading_day=r.trading_day, smp=SelfMatchPrevention(r.smp),
-        status=OrdStatus(r.status), leaves=r.leaves, cum=r.cum, notional=r.notional_ticks, priority=r.priority,
-        text=r.text, created_us=r.created_us, updated_us=r.updated_us,
+        order_id=r.order_id,
+        comp_id=r.comp_id,
+        member_id=r.member_id,
+        cl_ord_id=r.cl_ord_id,
+        orig_cl_ord_id=r.orig_cl_ord_id,
+        account=r.account,
+        symbol=r.symbol,
+        side=Side(r.side),
+        ord_type=OrdType(r.ord_type),
+        price=r.price_ticks,
+        qty=r.qty,
+        min_qty=r.min_qty,
+        tif=TimeInForce(r.tif),
+        expire_at_us=r.expire_at_us,
+        trading_day=r.trading_day,
+        smp=SelfMatchPrevention(r.smp),
+        status=OrdStatus(r.status),
+        leaves=r.leaves,
+        cum=r.cum,
+        notional=r.notional_ticks,
+        priority=r.priority,
+        text=r.text,
+        created_us=r.created_us,
+        updated_us=r.updated_us,
+        capacity=OrderCapacity(r.capacity) if r.capacity else None,
     )
 
 
 # The statuses of journaled orders that are still open (PENDING_NEW never reaches the journal).
 _OPEN_CODES = (OrdStatus.NEW.value, OrdStatus.PARTIALLY_FILLED.value)
 
-_UPDATABLE = ("cl_ord_id", "orig_cl_ord_id", "price_ticks", "qty", "status", "leaves", "cum", "notional_ticks",
-              "priority", "text", "updated_us", "expire_at_us")
-
-
-@dataclass(frozen=True, slots=True)
-class World:
-    """The member registry and reference data, as loaded at start-up."""
-
-    members: dict[str, Member]
-    sessions: dict[str, FixSession]
-    accounts: dict[str, Account]
-    securities: dict[str, Security]
+_UPDATABLE = (
+    "cl_ord_id",
+    "orig_cl_ord_id",
+    "price_ticks",
+    "qty",
+    "status",
+    "leaves",
+    "cum",
+    "notional_ticks",
+    "priority",
+    "text",
+    "updated_us",
+    "expire_at_us",
+)
 
 
 class Store:
@@ -137,7 +164,8 @@ class Store:
         # The hot path: each table of a batch in one statement on the driver (generic path: None).
         self._bulk_journal = SqliteJournal() if self.is_sqlite else PgJournal()
         self._order_update = (
-            update(t.orders).where(t.orders.c.order_id == bindparam("b_order_id"))
+            update(t.orders)
+            .where(t.orders.c.order_id == bindparam("b_order_id"))
             .values({c: bindparam(c) for c in _UPDATABLE})
         )
 
@@ -145,6 +173,7 @@ class Store:
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
         from venue.store.migrate import upgrade
+
         upgrade(self.engine)
 
     def dispose(self) -> None:
@@ -171,9 +200,9 @@ class Store:
                     params["b_order_id"] = row["order_id"]
                     rows.append(params)
                 conn.execute(self._order_update, rows)
-            for table, rows in batch.appended():
+            for name, rows in batch.appended():
                 if rows:
-                    conn.execute(insert(table), rows)
+                    conn.execute(insert(t.metadata.tables[name]), rows)
             self._commit_rest(conn, batch)
 
     @staticmethod
@@ -182,28 +211,52 @@ class Store:
         path wrote them) the report watermark and the settlement outcomes taken."""
         if not bulk_done:
             if batch.sent_exec_id is not None:
-                if conn.execute(update(t.report_watermark).where(t.report_watermark.c.id == 1)
-                                .values(exec_id=batch.sent_exec_id)).rowcount == 0:
+                if (
+                    conn.execute(
+                        update(t.report_watermark)
+                        .where(t.report_watermark.c.id == 1)
+                        .values(exec_id=batch.sent_exec_id)
+                    ).rowcount
+                    == 0
+                ):
                     conn.execute(insert(t.report_watermark).values(id=1, exec_id=batch.sent_exec_id))
             for done in batch.settlement_done:
-                conn.execute(update(t.settlement_events).where(t.settlement_events.c.id == done["id"])
-                             .values(processed_us=done["processed_us"]))
+                conn.execute(
+                    update(t.settlement_events)
+                    .where(t.settlement_events.c.id == done["id"])
+                    .values(processed_us=done["processed_us"])
+                )
         for symbol, status in batch.security_status.items():
             conn.execute(update(t.securities).where(t.securities.c.symbol == symbol).values(trading_status=status))
         for done in batch.ops_done:
-            conn.execute(update(t.ops_commands).where(t.ops_commands.c.id == done["id"])
-                         .values(status=done["status"], result=done["result"], done_us=done["done_us"]))
+            conn.execute(
+                update(t.ops_commands)
+                .where(t.ops_commands.c.id == done["id"])
+                .values(status=done["status"], result=done["result"], done_us=done["done_us"])
+            )
 
     # ------------------------------------------------------------ start-up
     def load_world(self) -> World:
         with self.engine.connect() as conn:
             members = {r.member_id: _member_from_row(r) for r in conn.execute(select(t.members))}
-            sessions = {r.comp_id: FixSession(r.comp_id, r.member_id, SessionRole(r.role), r.password_hash,
-                                              bool(r.cancel_on_disconnect), bool(r.cod_keep_gtc))
-                        for r in conn.execute(select(t.fix_sessions))}
+            sessions = {r.comp_id: _session_from_row(r) for r in conn.execute(select(t.fix_sessions))}
             accounts = {r.account_id: _account_from_row(r) for r in conn.execute(select(t.accounts))}
             securities = {r.symbol: _security_from_row(r) for r in conn.execute(select(t.securities))}
-        return World(members, sessions, accounts, securities)
+            affiliations = {
+                (r.account_id, r.symbol): IssuerRole(r.role) for r in conn.execute(select(t.issuer_affiliations))
+            }
+            family: dict[str, set[str]] = {}
+            for r in conn.execute(select(t.family_links)):
+                family.setdefault(r.account_id, set()).add(r.family_account_id)
+                family.setdefault(r.family_account_id, set()).add(r.account_id)
+        return World(
+            members,
+            sessions,
+            accounts,
+            securities,
+            affiliations,
+            {account: frozenset(linked) for account, linked in family.items()},
+        )
 
     def session_with_member(self, comp_id: str) -> tuple[FixSession | None, Member | None]:
         """One session and its member (None for either that does not exist): what a logon needs."""
@@ -211,8 +264,7 @@ class Store:
             s = conn.execute(select(t.fix_sessions).where(t.fix_sessions.c.comp_id == comp_id)).first()
             if s is None:
                 return None, None
-            session = FixSession(s.comp_id, s.member_id, SessionRole(s.role), s.password_hash,
-                                 bool(s.cancel_on_disconnect), bool(s.cod_keep_gtc))
+            session = _session_from_row(s)
             if s.member_id is None:
                 return session, None
             m = conn.execute(select(t.members).where(t.members.c.member_id == s.member_id)).first()
@@ -233,34 +285,55 @@ class Store:
                 with conn.begin():
                     yield conn
 
-    def load_positions(self) -> tuple[list[dict], list[dict], list[dict]]:
-        """Holdings, lots and unsettled trades, read in one snapshot so a settlement the worker
-        commits meanwhile is seen in all three or in none."""
+    def load_positions(self, now: int | None = None) -> tuple[list[dict], list[dict], list[dict]]:
+        """Holdings, lots and trades, read in one snapshot so a settlement the worker commits
+        meanwhile is seen in all three or in none. The trades are those not settled yet (neither
+        final nor failed) and, for Rule 144(e), the final sales by an issuer or affiliate since the
+        start of the three months before `now` (default: the clock); `settlement_status` tells them
+        apart."""
+        since = volume_window_start_us(now if now is not None else now_us())
+        c = t.trades.c
         with self.snapshot() as conn:
             holdings = [dict(r._mapping) for r in conn.execute(select(t.holdings))]
-            lots = [dict(r._mapping) for r in conn.execute(select(t.lots).order_by(t.lots.c.acquired_us,
-                                                                                   t.lots.c.id))]
-            unsettled = [dict(r._mapping) for r in conn.execute(
-                select(t.trades).where(t.trades.c.settlement_status.notin_(("final", "failed")))
-                .order_by(t.trades.c.trade_id))]
-        return holdings, lots, unsettled
+            lots = [dict(r._mapping) for r in conn.execute(select(t.lots).order_by(t.lots.c.tacking_us, t.lots.c.id))]
+            trades = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(t.trades)
+                    .where(
+                        c.settlement_status.notin_(("final", "failed"))
+                        | ((c.settlement_status == "final") & c.seller_role.is_not(None) & (c.executed_us >= since))
+                    )
+                    .order_by(c.trade_id)
+                )
+            ]
+        return holdings, lots, trades
 
     def pending_settlement_events(self, limit: int = 500) -> list[tuple[dict, dict | None, list[dict]]]:
         """Settlement outcomes the sequencer has not reported yet, oldest first: (event, trade, the
         trade's two fill executions). Three queries, whatever the number of events."""
         with self.engine.connect() as conn:
-            events = [dict(r._mapping) for r in conn.execute(
-                select(t.settlement_events).where(t.settlement_events.c.processed_us.is_(None))
-                .order_by(t.settlement_events.c.id).limit(limit))]
+            events = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(t.settlement_events)
+                    .where(t.settlement_events.c.processed_us.is_(None))
+                    .order_by(t.settlement_events.c.id)
+                    .limit(limit)
+                )
+            ]
             if not events:
                 return []
             ids = sorted({ev["trade_id"] for ev in events})
-            trades = {r.trade_id: dict(r._mapping) for r in conn.execute(
-                select(t.trades).where(t.trades.c.trade_id.in_(ids)))}
+            trades = {
+                r.trade_id: dict(r._mapping) for r in conn.execute(select(t.trades).where(t.trades.c.trade_id.in_(ids)))
+            }
             fills: dict[int, list[dict]] = {}
-            for r in conn.execute(select(t.executions).where(t.executions.c.trade_id.in_(ids)
-                                                             & (t.executions.c.exec_type == "F"))
-                                  .order_by(t.executions.c.exec_id)):
+            for r in conn.execute(
+                select(t.executions)
+                .where(t.executions.c.trade_id.in_(ids) & (t.executions.c.exec_type == "F"))
+                .order_by(t.executions.c.exec_id)
+            ):
                 fills.setdefault(r.trade_id, []).append(dict(r._mapping))
         return [(ev, trades.get(ev["trade_id"]), fills.get(ev["trade_id"], [])) for ev in events]
 
@@ -284,8 +357,11 @@ class Store:
     def load_open_orders(self) -> list[OrderRecord]:
         """Every open order, in time priority (the order to restore them into books)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.orders).where(t.orders.c.status.in_(_OPEN_CODES))
-                                .order_by(t.orders.c.priority, t.orders.c.order_id))
+            rows = conn.execute(
+                select(t.orders)
+                .where(t.orders.c.status.in_(_OPEN_CODES))
+                .order_by(t.orders.c.priority, t.orders.c.order_id)
+            )
             return [_order_from_row(r) for r in rows]
 
     def load_order(self, order_id: int) -> OrderRecord | None:
@@ -297,34 +373,53 @@ class Store:
         """The ClOrdIDs still taken on `day` (YYYY-MM-DD, UTC): those used that day or later, and
         those of orders still open (a GTC order keeps its ClOrdIDs across days)."""
         open_ids = select(t.orders.c.order_id).where(t.orders.c.status.in_(_OPEN_CODES))
-        q = (select(t.cl_ord_ids.c.comp_id, t.cl_ord_ids.c.cl_ord_id, t.cl_ord_ids.c.order_id)
-             .where(or_(t.cl_ord_ids.c.day >= day, t.cl_ord_ids.c.order_id.in_(open_ids)))
-             .order_by(t.cl_ord_ids.c.day))  # a ClOrdID used on several days: the latest use
+        q = (
+            select(t.cl_ord_ids.c.comp_id, t.cl_ord_ids.c.cl_ord_id, t.cl_ord_ids.c.order_id)
+            .where(or_(t.cl_ord_ids.c.day >= day, t.cl_ord_ids.c.order_id.in_(open_ids)))
+            .order_by(t.cl_ord_ids.c.day)
+        )  # a ClOrdID used on several days: the latest use
         with self.engine.connect() as conn:
             return {(r.comp_id, r.cl_ord_id): r.order_id for r in conn.execute(q)}
 
     def max_ids(self) -> dict[str, int]:
         """Highest ids used so far, so numbering continues after a restart."""
         with self.engine.connect() as conn:
+
             def mx(col) -> int:
                 return conn.execute(select(func.max(col))).scalar() or 0
-            return {"order": mx(t.orders.c.order_id), "exec": mx(t.executions.c.exec_id),
-                    "trade": mx(t.trades.c.trade_id), "cancel_reject": mx(t.cancel_rejects.c.id),
-                    "priority": mx(t.orders.c.priority),
-                    "settled_block": mx(t.settlement_events.c.block_number)}
+
+            return {
+                "order": mx(t.orders.c.order_id),
+                "exec": mx(t.executions.c.exec_id),
+                "trade": mx(t.trades.c.trade_id),
+                "cancel_reject": mx(t.cancel_rejects.c.id),
+                "priority": mx(t.orders.c.priority),
+                "settled_block": mx(t.settlement_events.c.block_number),
+            }
 
     def last_trade_prices(self) -> dict[str, int]:
         """Last traded price (ticks) per symbol: the reference price after a restart."""
         with self.engine.connect() as conn:
-            last = (select(t.trades.c.symbol, func.max(t.trades.c.trade_id).label("tid"))
-                    .group_by(t.trades.c.symbol).subquery())
-            rows = conn.execute(select(t.trades.c.symbol, t.trades.c.price_ticks)
-                                .join(last, t.trades.c.trade_id == last.c.tid))
+            last = (
+                select(t.trades.c.symbol, func.max(t.trades.c.trade_id).label("tid"))
+                .group_by(t.trades.c.symbol)
+                .subquery()
+            )
+            rows = conn.execute(
+                select(t.trades.c.symbol, t.trades.c.price_ticks).join(last, t.trades.c.trade_id == last.c.tid)
+            )
             return {r.symbol: r.price_ticks for r in rows}
 
     # ------------------------------------------------------------ reads for ops
-    def orders(self, *, member: str | None = None, symbol: str | None = None, status: Iterable[str] | None = None,
-               account: str | None = None, limit: int = 200) -> list[OrderRecord]:
+    def orders(
+        self,
+        *,
+        member: str | None = None,
+        symbol: str | None = None,
+        status: Iterable[str] | None = None,
+        account: str | None = None,
+        limit: int = 200,
+    ) -> list[OrderRecord]:
         q = select(t.orders)
         if member:
             q = q.where(t.orders.c.member_id == member)
@@ -340,8 +435,9 @@ class Store:
 
     def executions_for(self, order_id: int) -> list[dict]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.executions).where(t.executions.c.order_id == order_id)
-                                .order_by(t.executions.c.exec_id))
+            rows = conn.execute(
+                select(t.executions).where(t.executions.c.order_id == order_id).order_by(t.executions.c.exec_id)
+            )
             return [dict(r._mapping) for r in rows]
 
     def trades(self, symbol: str | None = None) -> list[dict]:
@@ -360,21 +456,20 @@ class Store:
 
     def record_auth_event(self, comp_id: str, outcome: str, reason: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(t.auth_events).values(comp_id=comp_id[:64], outcome=outcome, reason=reason,
-                                                      at_us=now_us()))
+            conn.execute(
+                insert(t.auth_events).values(comp_id=comp_id[:64], outcome=outcome, reason=reason, at_us=now_us())
+            )
 
     # ------------------------------------------------------------ ops queue
     def enqueue_ops_command(self, command: str, argument: str, requested_by: str = "cli") -> int:
         with self.engine.begin() as conn:
-            res = conn.execute(insert(t.ops_commands).values(command=command, argument=argument,
-                                                             requested_by=requested_by, status="pending",
-                                                             created_us=now_us()))
-            return int(res.inserted_primary_key[0])
+            return _enqueue(conn, command, argument, requested_by)
 
     def pending_ops_commands(self) -> list[dict]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.ops_commands).where(t.ops_commands.c.status == "pending")
-                                .order_by(t.ops_commands.c.id))
+            rows = conn.execute(
+                select(t.ops_commands).where(t.ops_commands.c.status == "pending").order_by(t.ops_commands.c.id)
+            )
             return [dict(r._mapping) for r in rows]
 
     def ops_command(self, command_id: int) -> dict | None:
@@ -384,35 +479,79 @@ class Store:
 
     # ------------------------------------------------------------ registry (CLI)
     def add_member(self, member_id: str, name: str, kind: str) -> None:
-        self._insert(t.members, f"member {member_id} already exists",
-                     member_id=member_id, name=name, kind=kind, status=MemberStatus.ACTIVE.value, created_us=now_us())
+        self._insert(
+            t.members,
+            f"member {member_id} already exists",
+            member_id=member_id,
+            name=name,
+            kind=kind,
+            status=MemberStatus.ACTIVE.value,
+            created_us=now_us(),
+        )
 
     def set_member_status(self, member_id: str, status: MemberStatus) -> None:
-        self._update_one(t.members, t.members.c.member_id == member_id, f"no member {member_id}",
-                         status=status.value)
+        self._update_one(t.members, t.members.c.member_id == member_id, f"no member {member_id}", status=status.value)
 
-    def add_session(self, comp_id: str, member_id: str | None, role: SessionRole, password_hash: str,
-                    cancel_on_disconnect: bool = False, cod_keep_gtc: bool = False) -> None:
-        self._insert(t.fix_sessions, f"session {comp_id} already exists", comp_id=comp_id, member_id=member_id,
-                     role=role.value, password_hash=password_hash, cancel_on_disconnect=cancel_on_disconnect,
-                     cod_keep_gtc=cod_keep_gtc,
-                     created_us=now_us())
+    def add_session(
+        self,
+        comp_id: str,
+        member_id: str | None,
+        role: SessionRole,
+        password_hash: str,
+        cancel_on_disconnect: bool = False,
+        cod_keep_gtc: bool = False,
+        transport: Transport = Transport.PLAIN,
+    ) -> None:
+        created = now_us()
+        self._insert(
+            t.fix_sessions,
+            f"session {comp_id} already exists",
+            comp_id=comp_id,
+            member_id=member_id,
+            role=role.value,
+            password_hash=password_hash,
+            cancel_on_disconnect=cancel_on_disconnect,
+            cod_keep_gtc=cod_keep_gtc,
+            created_us=created,
+            transport=transport.value,
+            password_changed_us=created,
+        )
 
-    def set_session_password(self, comp_id: str, password_hash: str) -> None:
-        self._update_one(t.fix_sessions, t.fix_sessions.c.comp_id == comp_id, f"no session {comp_id}",
-                         password_hash=password_hash)
+    def schema_current(self) -> bool:
+        """Whether the store's schema is at the newest revision (read-only commands never migrate)."""
+        from venue.store.migrate import is_current
+
+        return is_current(self.engine)
+
+    def session_password_changed(self, comp_id: str) -> int | None:
+        """When `comp_id`'s password was last set (µs), None if unknown."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(t.fix_sessions.c.password_changed_us).where(t.fix_sessions.c.comp_id == comp_id)
+            ).scalar()
 
     def add_account(self, account: Account) -> None:
-        self._insert(t.accounts, f"account {account.account_id} already exists", account_id=account.account_id,
-                     member_id=account.member_id, name=account.name, jurisdiction=account.jurisdiction,
-                     accredited=account.accredited, investor_type=account.investor_type, created_us=now_us(),
-                     kyc_status=account.kyc_status, kyc_expires=_iso(account.kyc_expires), aml_flag=account.aml_flag,
-                     accreditation_expires=_iso(account.accreditation_expires))
+        self._insert(
+            t.accounts,
+            f"account {account.account_id} already exists",
+            account_id=account.account_id,
+            member_id=account.member_id,
+            name=account.name,
+            jurisdiction=account.jurisdiction,
+            accredited=account.accredited,
+            investor_type=account.investor_type,
+            created_us=now_us(),
+            kyc_status=account.kyc_status,
+            kyc_expires=_iso(account.kyc_expires),
+            aml_flag=account.aml_flag,
+            accreditation_expires=_iso(account.accreditation_expires),
+        )
 
     def set_holding(self, account_id: str, asset: str, quantity: Decimal) -> None:
         with self.engine.begin() as conn:
-            conn.execute(t.holdings.delete().where((t.holdings.c.account_id == account_id)
-                                                   & (t.holdings.c.asset == asset)))
+            conn.execute(
+                t.holdings.delete().where((t.holdings.c.account_id == account_id) & (t.holdings.c.asset == asset))
+            )
             conn.execute(insert(t.holdings).values(account_id=account_id, asset=asset, quantity=str(quantity)))
 
     def holdings(self, account_id: str | None = None) -> list[dict]:
@@ -423,36 +562,39 @@ class Store:
             return [dict(r._mapping) for r in conn.execute(q)]
 
     def add_security(self, s: Security) -> None:
-        self._insert(t.securities, f"security {s.symbol} already exists", symbol=s.symbol, name=s.name,
-                     tick_size=str(s.tick_size), lot_size=s.lot_size, offering=s.offering.value,
-                     trading_status=s.trading_status.value,
-                     reference_price=None if s.reference_price is None else str(s.reference_price),
-                     band_bps=s.band_bps, currency=s.currency, created_us=now_us(),
-                     auction_interval_s=s.auction_interval_s, holding_period_days=s.holding_period_days,
-                     allowed_jurisdictions=_codes(s.allowed_jurisdictions),
-                     denied_jurisdictions=_codes(s.denied_jurisdictions) or None,
-                     us_buyers_from=_iso(s.us_buyers_from), max_holders=s.max_holders,
-                     max_non_accredited_holders=s.max_non_accredited_holders, min_holding=s.min_holding,
-                     max_holding=s.max_holding)
+        self._insert(
+            t.securities,
+            f"security {s.symbol} already exists",
+            symbol=s.symbol,
+            name=s.name,
+            tick_size=str(s.tick_size),
+            lot_size=s.lot_size,
+            offering=s.offering.value,
+            trading_status=s.trading_status.value,
+            reference_price=None if s.reference_price is None else str(s.reference_price),
+            band_bps=s.band_bps,
+            currency=s.currency,
+            created_us=now_us(),
+            auction_interval_s=s.auction_interval_s,
+            allowed_jurisdictions=_codes(s.allowed_jurisdictions),
+            denied_jurisdictions=_codes(s.denied_jurisdictions) or None,
+            us_buyers_from=_iso(s.us_buyers_from),
+            max_holders=s.max_holders,
+            max_non_accredited_holders=s.max_non_accredited_holders,
+            min_holding=s.min_holding,
+            max_holding=s.max_holding,
+            restricted=s.restricted,
+            issuer_reporting=s.issuer_reporting,
+            issue_date=_iso(s.issue_date),
+            reg_s_category=s.reg_s_category,
+            debt=s.debt,
+            outstanding=s.outstanding,
+        )
 
     def update_member(self, member_id: str, **values) -> None:
-        """Change member settings (default_smp, risk limits, killed)."""
-        if "max_notional" in values and values["max_notional"] is not None:
-            values["max_notional"] = str(values["max_notional"])
-        self._update_one(t.members, t.members.c.member_id == member_id, f"no member {member_id}", **values)
-
-    def update_account(self, account_id: str, **values) -> None:
-        """Change investor settings (kyc_status, kyc_expires, aml_flag, accredited, accreditation_expires, ...)."""
-        values = {k: _iso(v) if isinstance(v, date) else v for k, v in values.items()}
-        self._update_one(t.accounts, t.accounts.c.account_id == account_id, f"no account {account_id}", **values)
-
-    def update_security(self, symbol: str, **values) -> None:
-        """Change security rules (band_bps, auction_interval_s, holding_period_days, jurisdictions, caps...)."""
-        for key in ("allowed_jurisdictions", "denied_jurisdictions"):
-            if key in values:
-                values[key] = _codes(values[key])
-        values = {k: _iso(v) if isinstance(v, date) else v for k, v in values.items()}
-        self._update_one(t.securities, t.securities.c.symbol == symbol, f"no security {symbol}", **values)
+        """Change member settings (default_smp, risk limits, killed) without an audit record: for the
+        sandbox's seeding and the benches; operators change members through `change`."""
+        self._update_one(t.members, t.members.c.member_id == member_id, f"no member {member_id}", **_stored(values))
 
     def lots(self, account_id: str | None = None, symbol: str | None = None) -> list[dict]:
         q = select(t.lots).order_by(t.lots.c.account_id, t.lots.c.symbol, t.lots.c.acquired_us, t.lots.c.id)
@@ -463,10 +605,138 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
-    def add_lot(self, account_id: str, symbol: str, quantity: int, acquired_us: int) -> None:
+    def add_lot(
+        self, account_id: str, symbol: str, quantity: int, acquired_us: int, tacking_us: int | None = None
+    ) -> None:
+        """A starting lot (sandbox, benches); its holding period runs from `tacking_us` (default: its
+        acquisition)."""
         with self.engine.begin() as conn:
-            conn.execute(insert(t.lots).values(account_id=account_id, symbol=symbol, quantity=quantity,
-                                               acquired_us=acquired_us))
+            conn.execute(
+                insert(t.lots).values(
+                    account_id=account_id,
+                    symbol=symbol,
+                    quantity=quantity,
+                    acquired_us=acquired_us,
+                    tacking_us=acquired_us if tacking_us is None else tacking_us,
+                )
+            )
+
+    # ------------------------------------------------------------ resale rules: affiliates, family
+    def set_issuer_role(
+        self, account_id: str, symbol: str, role: IssuerRole | None, *, operator: str, reason: str
+    ) -> int:
+        """Record (None: remove) an account's relationship to the issuer of `symbol` (Rule
+        144(a)(1)), audited, and queue the `reload` that tells a running venue, in one transaction.
+        Returns the ops command's id."""
+        a = t.issuer_affiliations
+        with self.engine.begin() as conn:
+            self._require(conn, t.accounts, t.accounts.c.account_id == account_id, f"no account {account_id}")
+            self._require(conn, t.securities, t.securities.c.symbol == symbol, f"no security {symbol}")
+            where = (a.c.account_id == account_id) & (a.c.symbol == symbol)
+            before = conn.execute(select(a.c.role).where(where)).scalar()
+            conn.execute(delete(a).where(where))
+            if role is not None:
+                conn.execute(
+                    insert(a).values(account_id=account_id, symbol=symbol, role=role.value, created_us=now_us())
+                )
+            record_change(
+                conn,
+                "issuer_role",
+                f"{account_id}/{symbol}",
+                {"role": before},
+                {"role": role.value if role else None},
+                operator,
+                reason,
+                account=account_id,
+            )
+            return _enqueue(conn, "reload", account_id, operator)
+
+    def set_family_link(
+        self, account_id: str, other_id: str, relationship: str | None, *, operator: str, reason: str
+    ) -> int:
+        """Declare two accounts members of one family (Reg CF 227.501(c)); `relationship` None
+        removes the link. Audited, with the `reload` for a running venue, in one transaction."""
+        if account_id == other_id:
+            raise StoreError("an account is not a member of its own family")
+        low, high = sorted((account_id, other_id))
+        f = t.family_links
+        with self.engine.begin() as conn:
+            for acct in (low, high):
+                self._require(conn, t.accounts, t.accounts.c.account_id == acct, f"no account {acct}")
+            where = (f.c.account_id == low) & (f.c.family_account_id == high)
+            before = conn.execute(select(f.c.relationship).where(where)).scalar()
+            conn.execute(delete(f).where(where))
+            if relationship is not None:
+                conn.execute(
+                    insert(f).values(
+                        account_id=low, family_account_id=high, relationship=relationship, created_us=now_us()
+                    )
+                )
+            record_change(
+                conn,
+                "family",
+                f"{low}/{high}",
+                {"relationship": before},
+                {"relationship": relationship},
+                operator,
+                reason,
+                account=account_id,
+            )
+            return _enqueue(conn, "reload", account_id, operator)
+
+    @staticmethod
+    def _require(conn: Connection, table, where, missing_message: str) -> None:
+        if conn.execute(select(func.count()).select_from(table).where(where)).scalar() == 0:
+            raise StoreError(missing_message)
+
+    # ------------------------------------------------------------ audited registry changes
+    def change(
+        self, entity: str, key: str, values: dict, *, operator: str, reason: str, notify: str | None = "reload"
+    ) -> int | None:
+        """Change one registry row (`entity`: investor, member, session or security), record the
+        values before and after in registry_changes, and queue the ops command that tells a running
+        venue (`notify`), all in one transaction. Returns the ops command's id (None: no notice)."""
+        table, column = _REGISTRY[entity]
+        stored = _stored(values)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(*(table.c[k] for k in stored)).where(table.c[column] == key)).first()
+            if row is None:
+                raise StoreError(f"no {_NOUN[entity]} {key}")
+            before = dict(row._mapping)
+            conn.execute(update(table).where(table.c[column] == key).values(**stored))
+            record_change(
+                conn,
+                entity,
+                key,
+                _redacted(before),
+                _redacted(stored),
+                operator,
+                reason,
+                account=key if entity == "investor" else None,
+            )
+            if notify is None:
+                return None
+            return _enqueue(conn, notify, key, operator)
+
+    def record_change(
+        self, entity: str, key: str, before: dict, after: dict, operator: str, reason: str, account: str | None = None
+    ) -> None:
+        """Record a registry change made elsewhere (an addition, a halt, a kill switch)."""
+        with self.engine.begin() as conn:
+            record_change(conn, entity, key, before, after, operator, reason, account)
+
+    def registry_changes(
+        self, *, since_us: int | None = None, account: str | None = None, limit: int = 1000
+    ) -> list[dict]:
+        """Registry changes, oldest first (the newest `limit`)."""
+        q = select(t.registry_changes).order_by(t.registry_changes.c.id.desc()).limit(limit)
+        if since_us is not None:
+            q = q.where(t.registry_changes.c.at_us >= since_us)
+        if account is not None:
+            q = q.where(t.registry_changes.c.account == account)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+        return rows[::-1]
 
     def _insert(self, table, duplicate_message: str, **values) -> None:
         try:
@@ -482,6 +752,75 @@ class Store:
         with self.engine.begin() as conn:
             if conn.execute(update(table).where(where).values(**values)).rowcount != 1:
                 raise StoreError(missing_message)
+
+
+_REGISTRY = {
+    "investor": (t.accounts, "account_id"),
+    "member": (t.members, "member_id"),
+    "session": (t.fix_sessions, "comp_id"),
+    "security": (t.securities, "symbol"),
+}
+_NOUN = {"investor": "account", "member": "member", "session": "session", "security": "security"}
+
+
+# Columns whose values the registry change audit never shows (it says that they changed).
+_SECRET = frozenset({"password_hash"})
+
+
+def _redacted(values: dict) -> dict:
+    return {k: ("(secret)" if k in _SECRET else v) for k, v in values.items()}
+
+
+def _stored(values: dict) -> dict:
+    """Registry values as their columns hold them (dates ISO, money text, code lists joined)."""
+    out = {}
+    for k, v in values.items():
+        if k in ("allowed_jurisdictions", "denied_jurisdictions"):
+            v = _codes(v) if (v or k == "allowed_jurisdictions") else None
+        elif k == "allowed_addresses":
+            v = ",".join(v) or None
+        elif isinstance(v, Enum):
+            v = v.value
+        elif isinstance(v, date):
+            v = v.isoformat()
+        elif isinstance(v, Decimal):
+            v = str(v)
+        out[k] = v
+    return out
+
+
+def record_change(
+    conn: Connection,
+    entity: str,
+    key: str,
+    before: dict,
+    after: dict,
+    operator: str,
+    reason: str,
+    account: str | None = None,
+) -> None:
+    """Append one registry change inside the caller's transaction."""
+    conn.execute(
+        insert(t.registry_changes).values(
+            at_us=now_us(),
+            operator=operator[:64],
+            entity=entity,
+            key=key,
+            account=account,
+            before=json.dumps(before, sort_keys=True, default=str),
+            after=json.dumps(after, sort_keys=True, default=str),
+            reason=reason or "(no reason given)",
+        )
+    )
+
+
+def _enqueue(conn: Connection, command: str, argument: str, requested_by: str) -> int:
+    res = conn.execute(
+        insert(t.ops_commands).values(
+            command=command, argument=argument, requested_by=requested_by[:64], status="pending", created_us=now_us()
+        )
+    )
+    return int(res.inserted_primary_key[0])
 
 
 def _iso(d: date | None) -> str | None:
@@ -500,29 +839,76 @@ def _code_set(text: str | None) -> frozenset[str]:
     return frozenset(c.strip().upper() for c in (text or "").split(",") if c.strip())
 
 
+def _session_from_row(r) -> FixSession:
+    return FixSession(
+        r.comp_id,
+        r.member_id,
+        SessionRole(r.role),
+        r.password_hash,
+        bool(r.cancel_on_disconnect),
+        bool(r.cod_keep_gtc),
+        enabled=bool(r.enabled),
+        transport=Transport(r.transport),
+        allowed_addresses=tuple(a for a in (r.allowed_addresses or "").split(",") if a),
+        cert_sha256=r.cert_sha256,
+    )
+
+
 def _member_from_row(r) -> Member:
-    return Member(r.member_id, r.name, r.kind, MemberStatus(r.status), default_smp=r.default_smp,
-                  max_order_qty=r.max_order_qty,
-                  max_notional=None if r.max_notional is None else Decimal(r.max_notional),
-                  collar_bps=r.collar_bps, max_msgs_per_s=r.max_msgs_per_s, killed=bool(r.killed))
+    return Member(
+        r.member_id,
+        r.name,
+        r.kind,
+        MemberStatus(r.status),
+        default_smp=r.default_smp,
+        max_order_qty=r.max_order_qty,
+        max_notional=None if r.max_notional is None else Decimal(r.max_notional),
+        collar_bps=r.collar_bps,
+        max_msgs_per_s=r.max_msgs_per_s,
+        killed=bool(r.killed),
+    )
 
 
 def _account_from_row(r) -> Account:
-    return Account(r.account_id, r.member_id, r.name, r.jurisdiction, bool(r.accredited), r.investor_type,
-                   kyc_status=r.kyc_status, kyc_expires=_date(r.kyc_expires), aml_flag=bool(r.aml_flag),
-                   accreditation_expires=_date(r.accreditation_expires))
+    return Account(
+        r.account_id,
+        r.member_id,
+        r.name,
+        r.jurisdiction,
+        bool(r.accredited),
+        r.investor_type,
+        kyc_status=r.kyc_status,
+        kyc_expires=_date(r.kyc_expires),
+        aml_flag=bool(r.aml_flag),
+        accreditation_expires=_date(r.accreditation_expires),
+    )
 
 
 def _security_from_row(r) -> Security:
     return Security(
-        symbol=r.symbol, name=r.name, tick_size=Decimal(r.tick_size), lot_size=r.lot_size,
-        offering=Offering(r.offering), trading_status=TradingStatus(r.trading_status),
-        reference_price=None if r.reference_price is None else Decimal(r.reference_price), band_bps=r.band_bps,
-        currency=r.currency, auction_interval_s=r.auction_interval_s, holding_period_days=r.holding_period_days,
+        symbol=r.symbol,
+        name=r.name,
+        tick_size=Decimal(r.tick_size),
+        lot_size=r.lot_size,
+        offering=Offering(r.offering),
+        trading_status=TradingStatus(r.trading_status),
+        reference_price=None if r.reference_price is None else Decimal(r.reference_price),
+        band_bps=r.band_bps,
+        currency=r.currency,
+        auction_interval_s=r.auction_interval_s,
         allowed_jurisdictions=None if r.allowed_jurisdictions is None else _code_set(r.allowed_jurisdictions),
-        denied_jurisdictions=_code_set(r.denied_jurisdictions), us_buyers_from=_date(r.us_buyers_from),
-        max_holders=r.max_holders, max_non_accredited_holders=r.max_non_accredited_holders,
-        min_holding=r.min_holding, max_holding=r.max_holding,
+        denied_jurisdictions=_code_set(r.denied_jurisdictions),
+        us_buyers_from=_date(r.us_buyers_from),
+        max_holders=r.max_holders,
+        max_non_accredited_holders=r.max_non_accredited_holders,
+        min_holding=r.min_holding,
+        max_holding=r.max_holding,
+        restricted=bool(r.restricted),
+        issuer_reporting=bool(r.issuer_reporting),
+        issue_date=_date(r.issue_date),
+        reg_s_category=r.reg_s_category,
+        debt=bool(r.debt),
+        outstanding=r.outstanding,
     )
 
 
@@ -589,4 +975,4 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-__all__ = ["JournalBatch", "Store", "StoreError", "World", "SQLAlchemyError", "sqlite_url"]
+__all__ = ["Store", "StoreError", "SQLAlchemyError", "sqlite_url"]

@@ -30,8 +30,11 @@ from decimal import Decimal
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from venue.clock import now_us
+from venue.model import IssuerRole
+from venue.resale import buyer_lots
 from venue.store import schema as t
-from venue.store.repository import Store, now_us
+from venue.store.repository import Store, StoreError, record_change
 
 CASH_ASSET = "USD"
 
@@ -79,6 +82,7 @@ class TradeToSettle:
     block_number: int | None
     attempts: int
     updated_us: int | None = None
+    seller_role: IssuerRole | None = None  # issuer or affiliate: the buyer's lot tacks from the trade
 
     @property
     def cash_amount(self) -> Decimal:
@@ -112,14 +116,15 @@ class _Lot:
     acquired_us: int
     trade_id: int | None
     original: int = 0
+    tacking_us: int = 0
 
 
 class _LotBook:
     """One account's lots in one symbol, inside a settlement transaction: the stored lots read
-    oldest first (acquired, then id) a page at a time, as far as sales reach, and the lots this
-    transaction adds (after stored lots acquired at the same instant, in the order added).
+    earliest tacking date first (then id) a page at a time, as far as sales reach, and the lots
+    this transaction adds (after stored lots with the same tacking date, in the order added).
     Lots are written at the end of the transaction (`SettlementStore._apply_to_lots`), so the pages
-    read are one consistent prefix."""
+    read are one consistent prefix. The order is the ledger's (`venue.ledger.Lots`)."""
 
     PAGE = 32
 
@@ -130,16 +135,25 @@ class _LotBook:
         self.added: list[_Lot] = []
 
     def _read_page(self) -> None:
-        q = (select(t.lots).where(t.lots.c.account_id == self.account_id, t.lots.c.symbol == self.symbol)
-             .order_by(t.lots.c.acquired_us, t.lots.c.id).limit(self.PAGE).offset(len(self.stored)))
+        q = (
+            select(t.lots)
+            .where(t.lots.c.account_id == self.account_id, t.lots.c.symbol == self.symbol)
+            .order_by(t.lots.c.tacking_us, t.lots.c.id)
+            .limit(self.PAGE)
+            .offset(len(self.stored))
+        )
         if self.for_update:
             q = q.with_for_update()
-        rows = [_Lot(r.id, r.quantity, r.acquired_us, r.trade_id, r.quantity) for r in self.conn.execute(q)]
+        rows = [
+            _Lot(r.id, r.quantity, r.acquired_us, r.trade_id, r.quantity, r.tacking_us) for r in self.conn.execute(q)
+        ]
         self.stored += rows
         self.all_read = len(rows) < self.PAGE
 
-    def consume(self, qty: int) -> int:
-        """Take `qty` from the oldest lots; returns what the lots could not cover."""
+    def consume(self, qty: int) -> list[tuple[int, int]]:
+        """Take `qty` from the front; returns the pieces taken, (tacking_us, qty) each (less than
+        `qty` in all when the lots fall short)."""
+        pieces: list[tuple[int, int]] = []
         i = j = 0
         while qty:
             if i == len(self.stored) and not self.all_read:
@@ -149,17 +163,19 @@ class _LotBook:
             added = self.added[j] if j < len(self.added) else None
             if stored is None and added is None:
                 break
-            if added is None or (stored is not None and stored.acquired_us <= added.acquired_us):
+            if added is None or (stored is not None and stored.tacking_us <= added.tacking_us):
                 lot, i = stored, i + 1
             else:
                 lot, j = added, j + 1
             take = min(lot.quantity, qty)
+            if take:
+                pieces.append((lot.tacking_us, take))
             lot.quantity -= take
             qty -= take
-        return qty
+        return pieces
 
     def add(self, lot: _Lot) -> None:
-        bisect.insort_right(self.added, lot, key=lambda x: x.acquired_us)
+        bisect.insort_right(self.added, lot, key=lambda x: x.tacking_us)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,16 +238,37 @@ def _text(quantity: Decimal) -> str:
 
 def _trade(row) -> TradeToSettle:
     return TradeToSettle(
-        trade_id=row.trade_id, symbol=row.symbol, price=Decimal(row.price), qty=row.qty,
-        buy_account=row.buy_account, sell_account=row.sell_account, executed_us=row.executed_us,
-        status=SettlementState(row.settlement_status), tx_hash=row.tx_hash, block_number=row.block_number,
-        attempts=row.settlement_attempts or 0, updated_us=row.settlement_updated_us,
+        trade_id=row.trade_id,
+        symbol=row.symbol,
+        price=Decimal(row.price),
+        qty=row.qty,
+        buy_account=row.buy_account,
+        sell_account=row.sell_account,
+        executed_us=row.executed_us,
+        status=SettlementState(row.settlement_status),
+        tx_hash=row.tx_hash,
+        block_number=row.block_number,
+        attempts=row.settlement_attempts or 0,
+        updated_us=row.settlement_updated_us,
+        seller_role=IssuerRole(row.seller_role) if row.seller_role else None,
     )
 
 
-_TRADE_COLUMNS = (t.trades.c.trade_id, t.trades.c.symbol, t.trades.c.price, t.trades.c.qty, t.trades.c.buy_account,
-                  t.trades.c.sell_account, t.trades.c.executed_us, t.trades.c.settlement_status, t.trades.c.tx_hash,
-                  t.trades.c.block_number, t.trades.c.settlement_attempts, t.trades.c.settlement_updated_us)
+_TRADE_COLUMNS = (
+    t.trades.c.trade_id,
+    t.trades.c.symbol,
+    t.trades.c.price,
+    t.trades.c.qty,
+    t.trades.c.buy_account,
+    t.trades.c.sell_account,
+    t.trades.c.executed_us,
+    t.trades.c.settlement_status,
+    t.trades.c.tx_hash,
+    t.trades.c.block_number,
+    t.trades.c.settlement_attempts,
+    t.trades.c.settlement_updated_us,
+    t.trades.c.seller_role,
+)
 
 
 class SettlementStore:
@@ -255,10 +292,14 @@ class SettlementStore:
         """Every confirmed trade, oldest trade id first."""
         return self._by_status([SettlementState.CONFIRMED], None)
 
-    def _by_status(self, states: Sequence[SettlementState], limit: int | None,
-                   conn: Connection | None = None) -> list[TradeToSettle]:
-        q = (select(*_TRADE_COLUMNS).where(t.trades.c.settlement_status.in_([s.value for s in states]))
-             .order_by(t.trades.c.trade_id))
+    def _by_status(
+        self, states: Sequence[SettlementState], limit: int | None, conn: Connection | None = None
+    ) -> list[TradeToSettle]:
+        q = (
+            select(*_TRADE_COLUMNS)
+            .where(t.trades.c.settlement_status.in_([s.value for s in states]))
+            .order_by(t.trades.c.trade_id)
+        )
         if limit is not None:
             q = q.limit(limit)
         with self._reading(conn) as c:
@@ -285,29 +326,51 @@ class SettlementStore:
         with self.engine.begin() as conn:
             res = conn.execute(
                 update(t.trades)
-                .where(t.trades.c.trade_id.in_(ids),
-                       t.trades.c.settlement_status.in_([SettlementState.PENDING.value,
-                                                         SettlementState.SUBMITTED.value]))
-                .values(settlement_status=SettlementState.SUBMITTED.value, tx_hash=tx_hash, block_number=None,
-                        settlement_attempts=t.trades.c.settlement_attempts + 1, settlement_updated_us=at))
+                .where(
+                    t.trades.c.trade_id.in_(ids),
+                    t.trades.c.settlement_status.in_([SettlementState.PENDING.value, SettlementState.SUBMITTED.value]),
+                )
+                .values(
+                    settlement_status=SettlementState.SUBMITTED.value,
+                    tx_hash=tx_hash,
+                    block_number=None,
+                    settlement_attempts=t.trades.c.settlement_attempts + 1,
+                    settlement_updated_us=at,
+                )
+            )
             return res.rowcount
 
     def mark_confirmed(self, settled: Iterable[Settled], at_us: int | None = None) -> int:
         """submitted/confirmed -> confirmed in a block (not yet final). Returns how many changed."""
         moves: dict[int, dict] = {}
         for s in settled:
-            moves.setdefault(s.trade_id, {"tx_hash": s.tx_hash, "block_number": s.block_number,
-                                          "settlement_error": None})
+            moves.setdefault(
+                s.trade_id, {"tx_hash": s.tx_hash, "block_number": s.block_number, "settlement_error": None}
+            )
         with self.engine.begin() as conn:
-            return len(self._move(conn, moves, (SettlementState.SUBMITTED, SettlementState.CONFIRMED),
-                                  SettlementState.CONFIRMED, at_us or now_us()))
+            return len(
+                self._move(
+                    conn,
+                    moves,
+                    (SettlementState.SUBMITTED, SettlementState.CONFIRMED),
+                    SettlementState.CONFIRMED,
+                    at_us or now_us(),
+                )
+            )
 
     def return_to_pending(self, trade_ids: Iterable[int], note: str, at_us: int | None = None) -> int:
         """submitted/confirmed -> pending (the chain does not show them settled); ``note`` says why."""
         moves = {trade_id: {"block_number": None, "settlement_error": note} for trade_id in trade_ids}
         with self.engine.begin() as conn:
-            return len(self._move(conn, moves, (SettlementState.SUBMITTED, SettlementState.CONFIRMED),
-                                  SettlementState.PENDING, at_us or now_us()))
+            return len(
+                self._move(
+                    conn,
+                    moves,
+                    (SettlementState.SUBMITTED, SettlementState.CONFIRMED),
+                    SettlementState.PENDING,
+                    at_us or now_us(),
+                )
+            )
 
     def note_error(self, trade_ids: Iterable[int], note: str, at_us: int | None = None) -> None:
         """Records why a non-terminal trade is waiting (node down, whole transaction refused)."""
@@ -315,11 +378,14 @@ class SettlementStore:
         if not ids:
             return
         with self.engine.begin() as conn:
-            conn.execute(update(t.trades)
-                         .where(t.trades.c.trade_id.in_(ids),
-                                t.trades.c.settlement_status.in_([SettlementState.PENDING.value,
-                                                                  SettlementState.SUBMITTED.value]))
-                         .values(settlement_error=note[:2000], settlement_updated_us=at_us or now_us()))
+            conn.execute(
+                update(t.trades)
+                .where(
+                    t.trades.c.trade_id.in_(ids),
+                    t.trades.c.settlement_status.in_([SettlementState.PENDING.value, SettlementState.SUBMITTED.value]),
+                )
+                .values(settlement_error=note[:2000], settlement_updated_us=at_us or now_us())
+            )
 
     def mark_failed(self, failures: Iterable[Failure], at_us: int | None = None) -> list[int]:
         """pending/submitted/confirmed -> failed, with a ``failed`` event each; nothing in the ledger
@@ -328,17 +394,34 @@ class SettlementStore:
         first: dict[int, Failure] = {}
         for f in failures:
             first.setdefault(f.trade_id, f)  # a trade named twice: its first failure
-        moves = {i: {"tx_hash": f.tx_hash, "block_number": f.block_number, "settlement_error": f.reason[:2000]}
-                 for i, f in first.items()}
+        moves = {
+            i: {"tx_hash": f.tx_hash, "block_number": f.block_number, "settlement_error": f.reason[:2000]}
+            for i, f in first.items()
+        }
         with self.engine.begin() as conn:
-            moved = self._move(conn, moves, (SettlementState.PENDING, SettlementState.SUBMITTED,
-                                             SettlementState.CONFIRMED), SettlementState.FAILED, at)
+            moved = self._move(
+                conn,
+                moves,
+                (SettlementState.PENDING, SettlementState.SUBMITTED, SettlementState.CONFIRMED),
+                SettlementState.FAILED,
+                at,
+            )
             done = [i for i in first if i in moved]
             if done:
-                conn.execute(insert(t.settlement_events), [
-                    {"trade_id": i, "outcome": EventOutcome.FAILED.value, "tx_hash": first[i].tx_hash,
-                     "block_number": first[i].block_number, "reason": first[i].reason[:2000], "created_us": at}
-                    for i in done])
+                conn.execute(
+                    insert(t.settlement_events),
+                    [
+                        {
+                            "trade_id": i,
+                            "outcome": EventOutcome.FAILED.value,
+                            "tx_hash": first[i].tx_hash,
+                            "block_number": first[i].block_number,
+                            "reason": first[i].reason[:2000],
+                            "created_us": at,
+                        }
+                        for i in done
+                    ],
+                )
         return done
 
     def mark_final(self, settled: Iterable[Settled], at_us: int | None = None) -> list[int]:
@@ -352,24 +435,44 @@ class SettlementStore:
         if not first:
             return []
         with self.engine.begin() as conn:
-            rows = {r.trade_id: r for r in
-                    conn.execute(select(*_TRADE_COLUMNS).where(t.trades.c.trade_id.in_(list(first))))}
-            moves = {i: {"tx_hash": s.tx_hash, "block_number": s.block_number, "settlement_error": None}
-                     for i, s in first.items() if i in rows}
-            moved = self._move(conn, moves, (SettlementState.PENDING, SettlementState.SUBMITTED,
-                                             SettlementState.CONFIRMED), SettlementState.FINAL, at)
+            rows = {
+                r.trade_id: r for r in conn.execute(select(*_TRADE_COLUMNS).where(t.trades.c.trade_id.in_(list(first))))
+            }
+            moves = {
+                i: {"tx_hash": s.tx_hash, "block_number": s.block_number, "settlement_error": None}
+                for i, s in first.items()
+                if i in rows
+            }
+            moved = self._move(
+                conn,
+                moves,
+                (SettlementState.PENDING, SettlementState.SUBMITTED, SettlementState.CONFIRMED),
+                SettlementState.FINAL,
+                at,
+            )
             done = [_trade(rows[i]) for i in first if i in moved]
             if done:
-                conn.execute(insert(t.settlement_events), [
-                    {"trade_id": d.trade_id, "outcome": EventOutcome.FINAL.value, "tx_hash": first[d.trade_id].tx_hash,
-                     "block_number": first[d.trade_id].block_number, "reason": None, "created_us": at}
-                    for d in done])
+                conn.execute(
+                    insert(t.settlement_events),
+                    [
+                        {
+                            "trade_id": d.trade_id,
+                            "outcome": EventOutcome.FINAL.value,
+                            "tx_hash": first[d.trade_id].tx_hash,
+                            "block_number": first[d.trade_id].block_number,
+                            "reason": None,
+                            "created_us": at,
+                        }
+                        for d in done
+                    ],
+                )
                 self._apply_to_ledger(conn, done)
         return [d.trade_id for d in done]
 
     @staticmethod
-    def _move(conn: Connection, moves: dict[int, dict], expected: Sequence[SettlementState], to: SettlementState,
-              at: int) -> set[int]:
+    def _move(
+        conn: Connection, moves: dict[int, dict], expected: Sequence[SettlementState], to: SettlementState, at: int
+    ) -> set[int]:
         """Trades (trade id -> the columns to set) that are in an `expected` state move to `to`; returns
         those that moved. One guarded UPDATE per distinct set of values (a batch's trades share their
         transaction and block), not one per trade: the worker holds SQLite's write lock, which the
@@ -382,10 +485,13 @@ class SettlementStore:
             for i in range(0, len(ids), 500):
                 res = conn.execute(
                     update(t.trades)
-                    .where(t.trades.c.trade_id.in_(ids[i:i + 500]),
-                           t.trades.c.settlement_status.in_([s.value for s in expected]))
+                    .where(
+                        t.trades.c.trade_id.in_(ids[i : i + 500]),
+                        t.trades.c.settlement_status.in_([s.value for s in expected]),
+                    )
                     .values(settlement_status=to.value, settlement_updated_us=at, **dict(values))
-                    .returning(t.trades.c.trade_id))
+                    .returning(t.trades.c.trade_id)
+                )
                 moved.update(r[0] for r in res)
         return moved
 
@@ -401,19 +507,29 @@ class SettlementStore:
             if self._for_update:
                 q = q.with_for_update()
             current = {(r.account_id, r.asset): r.quantity for r in conn.execute(q)}
-            inserts = [{"account_id": a, "asset": asset, "quantity": _text(delta)}
-                       for (a, asset), delta in changes if (a, asset) not in current]
-            updates = [{"b_account": a, "b_asset": asset, "quantity": _text(Decimal(current[a, asset]) + delta)}
-                       for (a, asset), delta in changes if (a, asset) in current]
+            inserts = [
+                {"account_id": a, "asset": asset, "quantity": _text(delta)}
+                for (a, asset), delta in changes
+                if (a, asset) not in current
+            ]
+            updates = [
+                {"b_account": a, "b_asset": asset, "quantity": _text(Decimal(current[a, asset]) + delta)}
+                for (a, asset), delta in changes
+                if (a, asset) in current
+            ]
             if inserts:
                 conn.execute(insert(t.holdings), inserts)
             if updates:
-                conn.execute(update(t.holdings).where(h.account_id == bindparam("b_account"),
-                                                      h.asset == bindparam("b_asset")), updates)
+                conn.execute(
+                    update(t.holdings).where(h.account_id == bindparam("b_account"), h.asset == bindparam("b_asset")),
+                    updates,
+                )
         self._apply_to_lots(conn, trades)
 
     def _apply_to_lots(self, conn: Connection, trades: Sequence[TradeToSettle]) -> None:
-        """Sellers' lots consumed oldest first (the last one split), a new lot per purchase.
+        """Sellers' lots consumed earliest tacking date first (the last one split); the buyer gets
+        the same pieces with their tacking dates, or one lot from the execution when the seller
+        was the issuer or an affiliate (venue.resale.buyer_lots).
 
         Only the lots a sale reaches are read: an account that buys all day holds a lot per
         purchase, and reading them all for every settlement made each one slower than the last
@@ -429,18 +545,32 @@ class SettlementStore:
         for trade in sorted(trades, key=lambda x: x.trade_id):
             # a shortfall: the ledger had fewer lots than the chain had tokens; `venue ta reconcile`
             # reports the account's lots not adding up to its holding.
-            book(trade.sell_account, trade.symbol).consume(trade.qty)
-            book(trade.buy_account, trade.symbol).add(_Lot(None, trade.qty, trade.executed_us, trade.trade_id))
+            pieces = book(trade.sell_account, trade.symbol).consume(trade.qty)
+            buyer = book(trade.buy_account, trade.symbol)
+            for tacking_us, qty in buyer_lots(pieces, trade.qty, trade.executed_us, trade.seller_role):
+                buyer.add(_Lot(None, qty, trade.executed_us, trade.trade_id, 0, tacking_us))
         gone: list[int] = []
         changed: list[dict] = []
         new: list[dict] = []
         for lot_book in books.values():
             gone += [lot.id for lot in lot_book.stored if lot.quantity == 0]
-            changed += [{"b_id": lot.id, "quantity": lot.quantity} for lot in lot_book.stored
-                        if lot.quantity and lot.quantity != lot.original]
-            new += [{"account_id": lot_book.account_id, "symbol": lot_book.symbol, "quantity": lot.quantity,
-                     "acquired_us": lot.acquired_us, "trade_id": lot.trade_id}
-                    for lot in lot_book.added if lot.quantity > 0]
+            changed += [
+                {"b_id": lot.id, "quantity": lot.quantity}
+                for lot in lot_book.stored
+                if lot.quantity and lot.quantity != lot.original
+            ]
+            new += [
+                {
+                    "account_id": lot_book.account_id,
+                    "symbol": lot_book.symbol,
+                    "quantity": lot.quantity,
+                    "acquired_us": lot.acquired_us,
+                    "trade_id": lot.trade_id,
+                    "tacking_us": lot.tacking_us,
+                }
+                for lot in lot_book.added
+                if lot.quantity > 0
+            ]
         if gone:
             conn.execute(delete(t.lots).where(t.lots.c.id.in_(gone)))
         if changed:
@@ -456,20 +586,78 @@ class SettlementStore:
         created = 0
         with self.engine.begin() as conn:
             held = conn.execute(select(t.holdings).where(t.holdings.c.asset.in_(symbols))).all()
-            sums = {(r.account_id, r.symbol): int(r.total or 0) for r in conn.execute(
-                select(t.lots.c.account_id, t.lots.c.symbol, func.sum(t.lots.c.quantity).label("total"))
-                .group_by(t.lots.c.account_id, t.lots.c.symbol))}
+            sums = {
+                (r.account_id, r.symbol): int(r.total or 0)
+                for r in conn.execute(
+                    select(t.lots.c.account_id, t.lots.c.symbol, func.sum(t.lots.c.quantity).label("total")).group_by(
+                        t.lots.c.account_id, t.lots.c.symbol
+                    )
+                )
+            }
             for h in held:
                 missing = int(Decimal(h.quantity)) - sums.get((h.account_id, h.asset), 0)
                 if missing > 0:
-                    conn.execute(insert(t.lots).values(account_id=h.account_id, symbol=h.asset, quantity=missing,
-                                                       acquired_us=at, trade_id=None))
+                    conn.execute(
+                        insert(t.lots).values(
+                            account_id=h.account_id,
+                            symbol=h.asset,
+                            quantity=missing,
+                            acquired_us=at,
+                            trade_id=None,
+                            tacking_us=at,
+                        )
+                    )
                     created += 1
         return created
 
+    def record_attach(
+        self,
+        symbol: str,
+        change: tuple[dict, dict, str, str],
+        quantities: dict[str, int] | None = None,
+        lots: dict[str, list[tuple[int, int]]] | None = None,
+        at_us: int | None = None,
+    ) -> None:
+        """A security's token attached (`venue securities attach`), in one transaction: the registry
+        change ``change`` = (before, after, operator, reason) and, with ``quantities``, the positions
+        taken from the chain: each account's holding and its lots. ``lots`` (account ->
+        [(tacking_us, qty)], e.g. the on-chain holding-period module's) are used for an account when
+        they add up to its quantity; otherwise it gets one opening lot tacking from ``at_us``
+        (default now). Every lot is acquired at ``at_us``. Refuses (StoreError) to import positions
+        when the ledger already has holdings or lots of it."""
+        at = at_us or now_us()
+        with self.engine.begin() as conn:
+            before, after, operator, reason = change
+            record_change(conn, "security", symbol, before, after, operator, reason)
+            if quantities is None:
+                return
+            if conn.execute(select(t.holdings.c.account_id).where(t.holdings.c.asset == symbol).limit(1)).first():
+                raise StoreError(f"the ledger already holds {symbol}")
+            if conn.execute(select(t.lots.c.id).where(t.lots.c.symbol == symbol).limit(1)).first():
+                raise StoreError(f"the ledger already has lots of {symbol}")
+            for account_id, qty in sorted(quantities.items()):
+                if qty <= 0:
+                    continue
+                conn.execute(insert(t.holdings).values(account_id=account_id, asset=symbol, quantity=str(qty)))
+                pieces = (lots or {}).get(account_id) or []
+                if sum(q for _, q in pieces) != qty:
+                    pieces = [(at, qty)]
+                for tacking, piece in pieces:
+                    conn.execute(
+                        insert(t.lots).values(
+                            account_id=account_id,
+                            symbol=symbol,
+                            quantity=piece,
+                            acquired_us=at,
+                            trade_id=None,
+                            tacking_us=tacking,
+                        )
+                    )
+
     # ------------------------------------------------------------ reads for ops
-    def list_trades(self, status: SettlementState | None = None, symbol: str | None = None,
-                    limit: int = 200) -> list[dict]:
+    def list_trades(
+        self, status: SettlementState | None = None, symbol: str | None = None, limit: int = 200
+    ) -> list[dict]:
         """Trades with their settlement columns, newest first."""
         q = select(t.trades).order_by(t.trades.c.trade_id.desc()).limit(limit)
         if status is not None:
@@ -496,8 +684,9 @@ class SettlementStore:
     def status_counts(self) -> dict[str, int]:
         """Number of trades per settlement status."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.trades.c.settlement_status, func.count())
-                                .group_by(t.trades.c.settlement_status))
+            rows = conn.execute(
+                select(t.trades.c.settlement_status, func.count()).group_by(t.trades.c.settlement_status)
+            )
             return {status: n for status, n in rows}
 
     def positions(self, asset: str | None = None, conn: Connection | None = None) -> dict[tuple[str, str], Decimal]:
@@ -510,8 +699,9 @@ class SettlementStore:
 
     def lot_totals(self, symbol: str | None = None, conn: Connection | None = None) -> dict[tuple[str, str], int]:
         """Sum of lots as (account, symbol) -> quantity."""
-        q = (select(t.lots.c.account_id, t.lots.c.symbol, func.sum(t.lots.c.quantity).label("total"))
-             .group_by(t.lots.c.account_id, t.lots.c.symbol))
+        q = select(t.lots.c.account_id, t.lots.c.symbol, func.sum(t.lots.c.quantity).label("total")).group_by(
+            t.lots.c.account_id, t.lots.c.symbol
+        )
         if symbol:
             q = q.where(t.lots.c.symbol == symbol)
         with self._reading(conn) as c:
@@ -525,29 +715,53 @@ class SettlementStore:
         or in none."""
         with self.store.snapshot() as conn:
             return LedgerSnapshot(
-                self.positions(conn=conn), self.lot_totals(conn=conn), self.unsettled(conn),
-                [_trade(r) for r in conn.execute(
-                    select(*_TRADE_COLUMNS).where(t.trades.c.settlement_status == SettlementState.FINAL.value,
-                                                  t.trades.c.block_number > chain_block)
-                    .order_by(t.trades.c.trade_id))])
+                self.positions(conn=conn),
+                self.lot_totals(conn=conn),
+                self.unsettled(conn),
+                [
+                    _trade(r)
+                    for r in conn.execute(
+                        select(*_TRADE_COLUMNS)
+                        .where(
+                            t.trades.c.settlement_status == SettlementState.FINAL.value,
+                            t.trades.c.block_number > chain_block,
+                        )
+                        .order_by(t.trades.c.trade_id)
+                    )
+                ],
+            )
 
     def unsettled(self, conn: Connection | None = None) -> list[TradeToSettle]:
         """Every trade neither final nor failed (pending, submitted, confirmed)."""
-        return self._by_status([SettlementState.PENDING, SettlementState.SUBMITTED, SettlementState.CONFIRMED],
-                               None, conn)
+        return self._by_status(
+            [SettlementState.PENDING, SettlementState.SUBMITTED, SettlementState.CONFIRMED], None, conn
+        )
 
     def cap_table(self, symbol: str) -> CapTable:
         """Holders of record of ``symbol`` from holdings, with their lots and account details."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(t.holdings.c.account_id, t.holdings.c.quantity, t.accounts.c.member_id, t.accounts.c.name,
-                       t.accounts.c.jurisdiction, t.accounts.c.accredited)
+                select(
+                    t.holdings.c.account_id,
+                    t.holdings.c.quantity,
+                    t.accounts.c.member_id,
+                    t.accounts.c.name,
+                    t.accounts.c.jurisdiction,
+                    t.accounts.c.accredited,
+                )
                 .select_from(t.holdings.outerjoin(t.accounts, t.accounts.c.account_id == t.holdings.c.account_id))
-                .where(t.holdings.c.asset == symbol)).all()
+                .where(t.holdings.c.asset == symbol)
+            ).all()
             lot_rows = conn.execute(
-                select(t.lots.c.account_id, func.count().label("n"), func.min(t.lots.c.acquired_us).label("first"),
-                       func.max(t.lots.c.acquired_us).label("last"))
-                .where(t.lots.c.symbol == symbol, t.lots.c.quantity > 0).group_by(t.lots.c.account_id)).all()
+                select(
+                    t.lots.c.account_id,
+                    func.count().label("n"),
+                    func.min(t.lots.c.acquired_us).label("first"),
+                    func.max(t.lots.c.acquired_us).label("last"),
+                )
+                .where(t.lots.c.symbol == symbol, t.lots.c.quantity > 0)
+                .group_by(t.lots.c.account_id)
+            ).all()
         lots = {r.account_id: r for r in lot_rows}
         holders = []
         for r in rows:
@@ -555,9 +769,19 @@ class SettlementStore:
             if qty <= 0:
                 continue
             lot = lots.get(r.account_id)
-            holders.append(Holder(r.account_id, r.member_id, r.name, r.jurisdiction,
-                                  None if r.accredited is None else bool(r.accredited), int(qty),
-                                  lot.n if lot else 0, lot.first if lot else None, lot.last if lot else None))
+            holders.append(
+                Holder(
+                    r.account_id,
+                    r.member_id,
+                    r.name,
+                    r.jurisdiction,
+                    None if r.accredited is None else bool(r.accredited),
+                    int(qty),
+                    lot.n if lot else 0,
+                    lot.first if lot else None,
+                    lot.last if lot else None,
+                )
+            )
         holders.sort(key=lambda h: (-h.quantity, h.account_id))
         return CapTable(symbol, holders, sum(h.quantity for h in holders))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from venue.book.types import (
     Accepted,
     BookReject,
-    CancelReason,
     Canceled,
+    CancelReason,
     NewOrder,
     OrdType,
     Rejected,
@@ -23,14 +23,29 @@ RESTING = SelfMatchPrevention.CANCEL_RESTING
 BOTH = SelfMatchPrevention.CANCEL_BOTH
 
 
-def limit(oid: int, side: Side, price: int, qty: int, account: str | None = None, tif: TimeInForce = DAY,
-          min_qty: int = 0, smp: SelfMatchPrevention = INCOMING) -> NewOrder:
+def limit(
+    oid: int,
+    side: Side,
+    price: int,
+    qty: int,
+    account: str | None = None,
+    tif: TimeInForce = DAY,
+    min_qty: int = 0,
+    smp: SelfMatchPrevention = INCOMING,
+) -> NewOrder:
     """A limit order; the account defaults to one per order id, so nothing self-matches."""
     return NewOrder(oid, account or f"acct{oid}", side, OrdType.LIMIT, price, qty, tif, min_qty, smp)
 
 
-def market(oid: int, side: Side, qty: int, account: str | None = None, tif: TimeInForce = DAY,
-           min_qty: int = 0, smp: SelfMatchPrevention = INCOMING) -> NewOrder:
+def market(
+    oid: int,
+    side: Side,
+    qty: int,
+    account: str | None = None,
+    tif: TimeInForce = DAY,
+    min_qty: int = 0,
+    smp: SelfMatchPrevention = INCOMING,
+) -> NewOrder:
     return NewOrder(oid, account or f"acct{oid}", side, OrdType.MARKET, None, qty, tif, min_qty, smp)
 
 
@@ -58,7 +73,28 @@ def leaves(book) -> dict[int, int]:
 
 
 __all__ = [
-    "Accepted", "BookReject", "CancelReason", "Canceled", "Rejected", "Trade", "OrdType",
-    "BUY", "SELL", "DAY", "GTC", "GTD", "IOC", "FOK", "INCOMING", "RESTING", "BOTH",
-    "limit", "market", "buy_trade", "sell_trade", "auction_trade", "ids", "leaves",
+    "Accepted",
+    "BookReject",
+    "CancelReason",
+    "Canceled",
+    "Rejected",
+    "Trade",
+    "OrdType",
+    "BUY",
+    "SELL",
+    "DAY",
+    "GTC",
+    "GTD",
+    "IOC",
+    "FOK",
+    "INCOMING",
+    "RESTING",
+    "BOTH",
+    "limit",
+    "market",
+    "buy_trade",
+    "sell_trade",
+    "auction_trade",
+    "ids",
+    "leaves",
 ]

@@ -15,8 +15,8 @@ from book_helpers import (
     SELL,
     Accepted,
     BookReject,
-    CancelReason,
     Canceled,
+    CancelReason,
     Rejected,
     buy_trade,
     ids,
@@ -41,8 +41,15 @@ def test_order_rests_with_increasing_priorities(book):
 
 
 def test_depth_aggregates_levels_best_first(book):
-    for oid, side, price, qty in [(1, BUY, 100, 10), (2, BUY, 100, 5), (3, BUY, 99, 1), (4, BUY, 98, 2),
-                                  (5, SELL, 103, 4), (6, SELL, 102, 6), (7, SELL, 102, 1)]:
+    for oid, side, price, qty in [
+        (1, BUY, 100, 10),
+        (2, BUY, 100, 5),
+        (3, BUY, 99, 1),
+        (4, BUY, 98, 2),
+        (5, SELL, 103, 4),
+        (6, SELL, 102, 6),
+        (7, SELL, 102, 1),
+    ]:
         book.submit(limit(oid, side, price, qty))
     assert book.depth(BUY, 2) == [Level(100, 15, 2), Level(99, 1, 1)]
     assert book.depth(SELL, 5) == [Level(102, 7, 2), Level(103, 4, 1)]
@@ -50,8 +57,7 @@ def test_depth_aggregates_levels_best_first(book):
 
 
 def test_resting_orders_bids_then_asks_in_priority(book):
-    for oid, side, price in [(1, SELL, 105), (2, BUY, 99), (3, SELL, 104), (4, BUY, 100), (5, BUY, 99),
-                             (6, SELL, 104)]:
+    for oid, side, price in [(1, SELL, 105), (2, BUY, 99), (3, SELL, 104), (4, BUY, 100), (5, BUY, 99), (6, SELL, 104)]:
         book.submit(limit(oid, side, price, 1))
     assert ids(book) == [4, 2, 5, 3, 6, 1]
 
@@ -74,8 +80,7 @@ def test_duplicate_live_order_id_is_rejected(book):
         NewOrder(1, "a", BUY, OrdType.LIMIT, 100, 5, TimeInForce.DAY, min_qty=6),
         NewOrder(1, "a", BUY, OrdType.LIMIT, 100, 5, TimeInForce.DAY, min_qty=-1),
     ],
-    ids=["zero-qty", "limit-without-price", "zero-price", "market-with-price", "minqty-above-qty",
-         "negative-minqty"],
+    ids=["zero-qty", "limit-without-price", "zero-price", "market-with-price", "minqty-above-qty", "negative-minqty"],
 )
 def test_malformed_orders_raise(book, order):
     with pytest.raises(ValueError):
@@ -130,25 +135,29 @@ def test_market_order_sweeps_and_cancels_remainder(book):
 
 def test_market_order_into_empty_side_never_rests(book):
     book.submit(limit(1, BUY, 100, 3))
-    assert book.submit(market(2, BUY, 5, tif=GTC)) == [
-        Accepted(2, 2), Canceled(2, 5, CancelReason.MARKET_NO_LIQUIDITY)]
+    assert book.submit(market(2, BUY, 5, tif=GTC)) == [Accepted(2, 2), Canceled(2, 5, CancelReason.MARKET_NO_LIQUIDITY)]
     assert ids(book) == [1]
 
 
 def test_market_ioc_remainder_is_a_market_cancel(book):
     book.submit(limit(1, BUY, 100, 3))
     assert book.submit(market(2, SELL, 5, tif=IOC)) == [
-        Accepted(2, 2), sell_trade(1, 2, 100, 3, 0, 2), Canceled(2, 2, CancelReason.MARKET_NO_LIQUIDITY)]
+        Accepted(2, 2),
+        sell_trade(1, 2, 100, 3, 0, 2),
+        Canceled(2, 2, CancelReason.MARKET_NO_LIQUIDITY),
+    ]
 
 
 def test_ioc_remainder_canceled_and_full_ioc_fill(book):
     book.submit(limit(1, SELL, 100, 5))
     assert book.submit(limit(2, BUY, 100, 8, tif=IOC)) == [
-        Accepted(2, 2), buy_trade(2, 1, 100, 5, 3, 0), Canceled(2, 3, CancelReason.IOC_REMAINDER)]
+        Accepted(2, 2),
+        buy_trade(2, 1, 100, 5, 3, 0),
+        Canceled(2, 3, CancelReason.IOC_REMAINDER),
+    ]
     book.submit(limit(3, SELL, 100, 5))
     assert book.submit(limit(4, BUY, 100, 5, tif=IOC)) == [Accepted(4, 4), buy_trade(4, 3, 100, 5, 0, 0)]
-    assert book.submit(limit(5, BUY, 100, 5, tif=IOC)) == [
-        Accepted(5, 5), Canceled(5, 5, CancelReason.IOC_REMAINDER)]
+    assert book.submit(limit(5, BUY, 100, 5, tif=IOC)) == [Accepted(5, 5), Canceled(5, 5, CancelReason.IOC_REMAINDER)]
     assert ids(book) == []
 
 
@@ -164,8 +173,7 @@ def test_fok_unfilled_makes_no_trades(book):
     book.submit(limit(1, SELL, 100, 5))
     book.submit(limit(2, SELL, 101, 4))
     book.submit(limit(3, SELL, 102, 100))
-    assert book.submit(limit(4, BUY, 101, 10, tif=FOK)) == [
-        Accepted(4, 4), Canceled(4, 10, CancelReason.FOK_UNFILLED)]
+    assert book.submit(limit(4, BUY, 101, 10, tif=FOK)) == [Accepted(4, 4), Canceled(4, 10, CancelReason.FOK_UNFILLED)]
     assert leaves(book) == {1: 5, 2: 4, 3: 100}
 
 
@@ -173,7 +181,10 @@ def test_fok_fills_in_full_across_levels(book):
     book.submit(limit(1, SELL, 100, 5))
     book.submit(limit(2, SELL, 101, 4))
     assert book.submit(limit(3, BUY, 101, 9, tif=FOK)) == [
-        Accepted(3, 3), buy_trade(3, 1, 100, 5, 4, 0), buy_trade(3, 2, 101, 4, 0, 0)]
+        Accepted(3, 3),
+        buy_trade(3, 1, 100, 5, 4, 0),
+        buy_trade(3, 2, 101, 4, 0, 0),
+    ]
     assert ids(book) == []
 
 
@@ -195,8 +206,7 @@ def test_fok_with_cancel_resting_skips_own_order_and_fills(book):
     book.submit(limit(1, SELL, 100, 5, account="me"))
     book.submit(limit(2, SELL, 100, 5, account="other"))
     events = book.submit(limit(3, BUY, 100, 5, account="me", tif=FOK, smp=RESTING))
-    assert events == [
-        Accepted(3, 3), Canceled(1, 5, CancelReason.SELF_MATCH), buy_trade(3, 2, 100, 5, 0, 0)]
+    assert events == [Accepted(3, 3), Canceled(1, 5, CancelReason.SELF_MATCH), buy_trade(3, 2, 100, 5, 0, 0)]
     assert ids(book) == []
 
 
@@ -207,9 +217,10 @@ def test_fok_counts_only_up_to_own_order_when_smp_cancels_incoming(book):
     book.submit(limit(2, SELL, 100, 5, account="me"))
     book.submit(limit(3, SELL, 100, 5, account="other"))
     assert book.submit(limit(4, BUY, 100, 8, account="me", tif=FOK)) == [
-        Accepted(4, 4), Canceled(4, 8, CancelReason.FOK_UNFILLED)]
-    assert book.submit(limit(5, BUY, 100, 5, account="me", tif=FOK)) == [
-        Accepted(5, 5), buy_trade(5, 1, 100, 5, 0, 0)]
+        Accepted(4, 4),
+        Canceled(4, 8, CancelReason.FOK_UNFILLED),
+    ]
+    assert book.submit(limit(5, BUY, 100, 5, account="me", tif=FOK)) == [Accepted(5, 5), buy_trade(5, 1, 100, 5, 0, 0)]
     assert leaves(book) == {2: 5, 3: 5}
 
 
@@ -217,20 +228,27 @@ def test_min_qty_unavailable_cancels_whole_order(book):
     book.submit(limit(1, SELL, 100, 3))
     book.submit(limit(2, SELL, 102, 10))
     assert book.submit(limit(3, BUY, 101, 10, min_qty=4)) == [
-        Accepted(3, 3), Canceled(3, 10, CancelReason.MIN_QTY_UNAVAILABLE)]
+        Accepted(3, 3),
+        Canceled(3, 10, CancelReason.MIN_QTY_UNAVAILABLE),
+    ]
     assert leaves(book) == {1: 3, 2: 10}
 
 
 def test_min_qty_without_any_liquidity(book):
     assert book.submit(limit(1, BUY, 101, 10, min_qty=1)) == [
-        Accepted(1, 1), Canceled(1, 10, CancelReason.MIN_QTY_UNAVAILABLE)]
+        Accepted(1, 1),
+        Canceled(1, 10, CancelReason.MIN_QTY_UNAVAILABLE),
+    ]
 
 
 def test_min_qty_met_then_remainder_rests(book):
     book.submit(limit(1, SELL, 100, 3))
     book.submit(limit(2, SELL, 101, 2))
     assert book.submit(limit(3, BUY, 101, 10, min_qty=5)) == [
-        Accepted(3, 3), buy_trade(3, 1, 100, 3, 7, 0), buy_trade(3, 2, 101, 2, 5, 0)]
+        Accepted(3, 3),
+        buy_trade(3, 1, 100, 3, 7, 0),
+        buy_trade(3, 2, 101, 2, 5, 0),
+    ]
     assert book.get(3).leaves == 5
     # MinQty is checked on entry only: the resting remainder trades in any size
     assert book.submit(limit(4, SELL, 101, 1)) == [Accepted(4, 4), sell_trade(3, 4, 101, 1, 4, 0)]
@@ -239,7 +257,10 @@ def test_min_qty_met_then_remainder_rests(book):
 def test_min_qty_with_ioc_cancels_remainder(book):
     book.submit(limit(1, SELL, 100, 6))
     assert book.submit(limit(2, BUY, 100, 10, min_qty=5, tif=IOC)) == [
-        Accepted(2, 2), buy_trade(2, 1, 100, 6, 4, 0), Canceled(2, 4, CancelReason.IOC_REMAINDER)]
+        Accepted(2, 2),
+        buy_trade(2, 1, 100, 6, 4, 0),
+        Canceled(2, 4, CancelReason.IOC_REMAINDER),
+    ]
 
 
 # ---------------------------------------------------------------- self-match prevention
@@ -248,7 +269,10 @@ def test_smp_cancel_incoming_keeps_earlier_trades(book):
     book.submit(limit(2, SELL, 100, 5, account="me"))
     book.submit(limit(3, SELL, 100, 5, account="other"))
     assert book.submit(limit(4, BUY, 100, 12, account="me", smp=INCOMING)) == [
-        Accepted(4, 4), buy_trade(4, 1, 100, 5, 7, 0), Canceled(4, 7, CancelReason.SELF_MATCH)]
+        Accepted(4, 4),
+        buy_trade(4, 1, 100, 5, 7, 0),
+        Canceled(4, 7, CancelReason.SELF_MATCH),
+    ]
     assert leaves(book) == {2: 5, 3: 5}
 
 
@@ -310,7 +334,10 @@ def test_cancel_with_reason_and_middle_of_queue(book):
     assert ids(book) == [1, 3]
     assert book.depth(BUY, 1) == [Level(100, 4, 2)]
     assert book.submit(limit(4, SELL, 100, 4)) == [
-        Accepted(4, 4), sell_trade(1, 4, 100, 1, 0, 3), sell_trade(3, 4, 100, 3, 0, 0)]
+        Accepted(4, 4),
+        sell_trade(1, 4, 100, 1, 0, 3),
+        sell_trade(3, 4, 100, 3, 0, 0),
+    ]
 
 
 # ---------------------------------------------------------------- replace
@@ -324,7 +351,10 @@ def test_replace_decrease_keeps_priority(book):
     assert book.replace(1, 4, 100) == [Replaced(1, 4, 100, 4, 1, False)]
     assert ids(book) == [1, 2, 3]
     assert book.submit(limit(4, SELL, 100, 5)) == [
-        Accepted(4, 4), sell_trade(1, 4, 100, 4, 0, 1), sell_trade(2, 4, 100, 1, 9, 0)]
+        Accepted(4, 4),
+        sell_trade(1, 4, 100, 4, 0, 1),
+        sell_trade(2, 4, 100, 1, 9, 0),
+    ]
 
 
 def test_replace_same_qty_and_price_keeps_priority(book):
@@ -367,11 +397,9 @@ def test_replace_that_crosses_trades_as_aggressor(book):
     book.submit(limit(1, SELL, 101, 3))
     book.submit(limit(2, SELL, 102, 3))
     book.submit(limit(3, BUY, 100, 10))
-    assert book.replace(3, 10, 101) == [
-        Replaced(3, 10, 101, 10, 4, True), buy_trade(3, 1, 101, 3, 7, 0)]
+    assert book.replace(3, 10, 101) == [Replaced(3, 10, 101, 10, 4, True), buy_trade(3, 1, 101, 3, 7, 0)]
     assert book.get(3) == OrderView(3, "acct3", BUY, OrdType.LIMIT, 101, 10, 7, 3, TimeInForce.DAY, 4)
-    assert book.replace(3, 10, 105) == [
-        Replaced(3, 10, 105, 7, 5, True), buy_trade(3, 2, 102, 3, 4, 0)]
+    assert book.replace(3, 10, 105) == [Replaced(3, 10, 105, 7, 5, True), buy_trade(3, 2, 102, 3, 4, 0)]
     assert ids(book) == [3]
 
 
@@ -422,7 +450,10 @@ def test_price_band_on_entry(new_book):
     assert book.submit(limit(6, SELL, 99999, 1)) == [Accepted(6, 4)]
     # market orders are not banded
     assert book.submit(market(7, BUY, 2)) == [
-        Accepted(7, 5), buy_trade(7, 3, 950, 1, 1, 0), buy_trade(7, 6, 99999, 1, 0, 0)]
+        Accepted(7, 5),
+        buy_trade(7, 3, 950, 1, 1, 0),
+        buy_trade(7, 6, 99999, 1, 0, 0),
+    ]
 
 
 def test_price_band_integer_arithmetic_at_fractional_bound(new_book):
@@ -481,7 +512,10 @@ def test_restore_rebuilds_queue_and_counter(new_book):
     assert ids(book) == [7, 8, 9]
     assert book.get(7) == OrderView(7, "acct7", BUY, OrdType.LIMIT, 100, 10, 6, 4, TimeInForce.DAY, 3)
     assert book.submit(limit(10, SELL, 100, 7)) == [
-        Accepted(10, 13), sell_trade(7, 10, 100, 6, 0, 1), sell_trade(8, 10, 100, 1, 4, 0)]
+        Accepted(10, 13),
+        sell_trade(7, 10, 100, 6, 0, 1),
+        sell_trade(8, 10, 100, 1, 4, 0),
+    ]
 
 
 def test_restore_refuses_what_cannot_rest(new_book):
@@ -507,8 +541,14 @@ def test_restore_round_trip_gives_identical_behaviour(book_cls):
     from venue.book.types import RestingOrder
 
     original = book_cls()
-    orders = [limit(1, BUY, 100, 10), limit(2, BUY, 99, 5), limit(3, SELL, 103, 8), limit(4, BUY, 100, 3),
-              limit(5, SELL, 101, 4), limit(6, SELL, 100, 2)]
+    orders = [
+        limit(1, BUY, 100, 10),
+        limit(2, BUY, 99, 5),
+        limit(3, SELL, 103, 8),
+        limit(4, BUY, 100, 3),
+        limit(5, SELL, 101, 4),
+        limit(6, SELL, 100, 2),
+    ]
     for o in orders:
         original.submit(o)
     original.replace(2, 7, 99)
@@ -529,8 +569,13 @@ def test_restore_round_trip_gives_identical_behaviour(book_cls):
 
 # ---------------------------------------------------------------- who an order would trade with
 def test_crossing_lists_the_resting_orders_an_order_would_reach_in_priority_order(book):
-    for oid, price, qty, account in [(1, 102, 4, "B"), (2, 101, 3, "C"), (3, 101, 2, "A"), (4, 101, 5, "D"),
-                                     (5, 103, 9, "E")]:
+    for oid, price, qty, account in [
+        (1, 102, 4, "B"),
+        (2, 101, 3, "C"),
+        (3, 101, 2, "A"),
+        (4, 101, 5, "D"),
+        (5, 103, 9, "E"),
+    ]:
         book.submit(limit(oid, SELL, price, qty, account=account))
     # 101: C 3, A (own account: skipped), D 5; then 102: B 4 -> 10 needs C 3, D 5, B 2
     assert book.crossing(BUY, 102, "A", 10) == [("C", 3), ("D", 5), ("B", 2)]

@@ -14,8 +14,8 @@ from book_helpers import (
     SELL,
     Accepted,
     BookReject,
-    CancelReason,
     Canceled,
+    CancelReason,
     Rejected,
     auction_trade,
     ids,
@@ -66,8 +66,12 @@ def test_call_phase_collects_without_matching(new_book, phase):
 @pytest.mark.parametrize("phase", CALL_PHASES)
 @pytest.mark.parametrize(
     "order",
-    [limit(1, BUY, 100, 10, tif=IOC), limit(1, BUY, 100, 10, tif=FOK), limit(1, BUY, 100, 10, min_qty=1),
-     market(1, BUY, 10, tif=IOC)],
+    [
+        limit(1, BUY, 100, 10, tif=IOC),
+        limit(1, BUY, 100, 10, tif=FOK),
+        limit(1, BUY, 100, 10, min_qty=1),
+        market(1, BUY, 10, tif=IOC),
+    ],
     ids=["IOC", "FOK", "MinQty", "market-IOC"],
 )
 def test_call_phase_refuses_immediate_orders(new_book, phase, order):
@@ -97,8 +101,7 @@ def test_continuous_refused_on_a_crossed_book_until_uncross(new_book):
     assert book.uncross() == [auction_trade(1, 2, 100, 3, 2, 0)]
     assert book.set_phase(Phase.CONTINUOUS) == []
     assert book.phase is Phase.CONTINUOUS
-    assert book.submit(limit(3, SELL, 101, 2)) == [
-        Accepted(3, 3), sell_trade(1, 3, 101, 2, 0, 0)]
+    assert book.submit(limit(3, SELL, 101, 2)) == [Accepted(3, 3), sell_trade(1, 3, 101, 2, 0, 0)]
 
 
 def test_leaving_call_phases_cancels_market_orders_in_priority_order(new_book):
@@ -144,8 +147,14 @@ def _example_a(book):
      102       5      25       5      -20
     Volume and |imbalance| tie at 100 and 101: the reference price decides.
     """
-    for o in [limit(1, BUY, 102, 5), limit(2, BUY, 101, 10), limit(3, BUY, 100, 10),
-              limit(4, SELL, 99, 8), limit(5, SELL, 100, 7), limit(6, SELL, 101, 10)]:
+    for o in [
+        limit(1, BUY, 102, 5),
+        limit(2, BUY, 101, 10),
+        limit(3, BUY, 100, 10),
+        limit(4, SELL, 99, 8),
+        limit(5, SELL, 100, 7),
+        limit(6, SELL, 101, 10),
+    ]:
         assert book.submit(o)[0] == Accepted(o.order_id, o.order_id)
 
 
@@ -210,8 +219,14 @@ def test_uncross_maximises_volume(new_book):
      105       3      15       3
     """
     book = new_book(phase=Phase.PRE_OPEN)
-    for o in [limit(1, BUY, 105, 3), limit(2, BUY, 103, 4), limit(3, BUY, 101, 6),
-              limit(4, SELL, 100, 5), limit(5, SELL, 102, 5), limit(6, SELL, 104, 5)]:
+    for o in [
+        limit(1, BUY, 105, 3),
+        limit(2, BUY, 103, 4),
+        limit(3, BUY, 101, 6),
+        limit(4, SELL, 100, 5),
+        limit(5, SELL, 102, 5),
+        limit(6, SELL, 104, 5),
+    ]:
         book.submit(o)
     assert book.uncross() == [
         auction_trade(1, 4, 102, 3, 0, 2),
@@ -263,7 +278,9 @@ def test_uncross_market_orders_only_without_reference_do_not_trade(new_book):
     book.submit(market(1, BUY, 5))
     book.submit(market(2, SELL, 3))
     assert book.uncross() == [
-        Canceled(1, 5, CancelReason.MARKET_NO_LIQUIDITY), Canceled(2, 3, CancelReason.MARKET_NO_LIQUIDITY)]
+        Canceled(1, 5, CancelReason.MARKET_NO_LIQUIDITY),
+        Canceled(2, 3, CancelReason.MARKET_NO_LIQUIDITY),
+    ]
     assert book.reference_price is None
 
 

@@ -16,12 +16,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from venue.book.base import BookConfig
 from venue.book.fast import FastBook
-from venue.book.lifecycle import OrderLedger
 from venue.book.naive import NaiveBook
 from venue.book.rules import CALL_PHASES
 from venue.book.types import (
-    CancelReason,
     Canceled,
+    CancelReason,
     NewOrder,
     OrdType,
     Phase,
@@ -32,6 +31,7 @@ from venue.book.types import (
     TimeInForce,
     Trade,
 )
+from venue.orders import OrderLedger
 
 PRICES = st.integers(min_value=97, max_value=103)
 QTYS = st.integers(min_value=1, max_value=12)
@@ -48,8 +48,11 @@ class BookMachine(RuleBasedStateMachine):
         self.ledger = OrderLedger()
         self.next_id = 1
 
-    @initialize(reference=st.one_of(st.none(), st.integers(98, 102)), band=st.sampled_from([None, 300, 2000]),
-                phase=st.sampled_from([Phase.CONTINUOUS, Phase.PRE_OPEN]))
+    @initialize(
+        reference=st.one_of(st.none(), st.integers(98, 102)),
+        band=st.sampled_from([None, 300, 2000]),
+        phase=st.sampled_from([Phase.CONTINUOUS, Phase.PRE_OPEN]),
+    )
     def start(self, reference, band, phase):
         self.book = self.book_cls(BookConfig(reference, band), phase)
 
@@ -65,7 +68,9 @@ class BookMachine(RuleBasedStateMachine):
         prices, every one but the last consumed entirely."""
         if self.book.phase is not Phase.CONTINUOUS:
             return
-        acceptable = [v for v in before if limit is None or (v.price <= limit if side is Side.BUY else v.price >= limit)]
+        acceptable = [
+            v for v in before if limit is None or (v.price <= limit if side is Side.BUY else v.price >= limit)
+        ]
         met = []
         for e in events:
             if type(e) is Trade:
@@ -89,14 +94,28 @@ class BookMachine(RuleBasedStateMachine):
                 assert records[e.buy_order_id].account != records[e.sell_order_id].account, "self-trade"
 
     # ------------------------------------------------------------ rules
-    @rule(side=st.sampled_from(Side), market=st.integers(0, 9), price=PRICES, qty=QTYS, account=ACCOUNTS,
-          tif=st.sampled_from(list(TimeInForce)), min_qty=st.integers(0, 12), smp=st.sampled_from(SelfMatchPrevention),
-          reuse=st.integers(0, 30))
+    @rule(
+        side=st.sampled_from(Side),
+        market=st.integers(0, 9),
+        price=PRICES,
+        qty=QTYS,
+        account=ACCOUNTS,
+        tif=st.sampled_from(list(TimeInForce)),
+        min_qty=st.integers(0, 12),
+        smp=st.sampled_from(SelfMatchPrevention),
+        reuse=st.integers(0, 30),
+    )
     def submit(self, side, market, price, qty, account, tif, min_qty, smp, reuse):
         self._submit(side, market, price, qty, account, tif, min_qty, smp, reuse)
 
-    @rule(side=st.sampled_from(Side), through=st.integers(0, 2), qty=QTYS, account=ACCOUNTS,
-          tif=st.sampled_from(list(TimeInForce)), smp=st.sampled_from(SelfMatchPrevention))
+    @rule(
+        side=st.sampled_from(Side),
+        through=st.integers(0, 2),
+        qty=QTYS,
+        account=ACCOUNTS,
+        tif=st.sampled_from(list(TimeInForce)),
+        smp=st.sampled_from(SelfMatchPrevention),
+    )
     def submit_at_opposite_best(self, side, through, qty, account, tif, smp):
         """A limit order priced at or through the best opposite price (most such orders trade)."""
         best = self.book.depth(side.opposite, 1)
@@ -104,8 +123,20 @@ class BookMachine(RuleBasedStateMachine):
             price = best[0].price + (through if side is Side.BUY else -through)
             self._submit(side, 1, price, qty, account, tif, 0, smp, 1)
 
-    @rule(orders=st.lists(st.tuples(st.sampled_from(Side), PRICES, QTYS, ACCOUNTS, st.sampled_from(list(TimeInForce)),
-                                    st.sampled_from(SelfMatchPrevention)), min_size=2, max_size=8))
+    @rule(
+        orders=st.lists(
+            st.tuples(
+                st.sampled_from(Side),
+                PRICES,
+                QTYS,
+                ACCOUNTS,
+                st.sampled_from(list(TimeInForce)),
+                st.sampled_from(SelfMatchPrevention),
+            ),
+            min_size=2,
+            max_size=8,
+        )
+    )
     def submit_burst(self, orders):
         """Several limit orders in one step, each checked like a step of its own."""
         for side, price, qty, account, tif, smp in orders:
@@ -118,8 +149,17 @@ class BookMachine(RuleBasedStateMachine):
         if oid == self.next_id:
             self.next_id += 1
         ord_type = OrdType.MARKET if market == 0 else OrdType.LIMIT
-        order = NewOrder(oid, account, side, ord_type, None if market == 0 else price, qty, tif,
-                         min_qty if min_qty <= qty and min_qty % 3 == 0 else 0, smp)
+        order = NewOrder(
+            oid,
+            account,
+            side,
+            ord_type,
+            None if market == 0 else price,
+            qty,
+            tif,
+            min_qty if min_qty <= qty and min_qty % 3 == 0 else 0,
+            smp,
+        )
         before = self._queue(side.opposite)
         if oid not in live:
             self.ledger.submitted(order)
@@ -139,8 +179,11 @@ class BookMachine(RuleBasedStateMachine):
         if order.min_qty and traded:
             assert traded >= order.min_qty, "MinQty not met"
         if not traded and (order.tif is TimeInForce.FOK or order.min_qty) and self.book.phase is Phase.CONTINUOUS:
-            assert own_cancel in ([CancelReason.FOK_UNFILLED], [CancelReason.MIN_QTY_UNAVAILABLE],
-                                  [CancelReason.SELF_MATCH]), own_cancel
+            assert own_cancel in (
+                [CancelReason.FOK_UNFILLED],
+                [CancelReason.MIN_QTY_UNAVAILABLE],
+                [CancelReason.SELF_MATCH],
+            ), own_cancel
         if order.ord_type is OrdType.MARKET and self.book.phase is Phase.CONTINUOUS:
             assert self.book.get(oid) is None, "a market order rests in continuous trading"
             if traded < order.qty:
@@ -223,11 +266,18 @@ class BookMachine(RuleBasedStateMachine):
         for v in views:
             rec = self.ledger.records[v.order_id]
             assert rec.status.is_open
-            assert (rec.qty, rec.cum, rec.leaves, rec.price, rec.priority) == (v.qty, v.cum, v.leaves, v.price, v.priority)
+            assert (rec.qty, rec.cum, rec.leaves, rec.price, rec.priority) == (
+                v.qty,
+                v.cum,
+                v.leaves,
+                v.price,
+                v.priority,
+            )
             assert v.leaves + v.cum == v.qty
         assert {r.order_id for r in self.ledger.open_records()} == {v.order_id for v in views}
+        canceled = self.ledger.canceled
         for rec in self.ledger.records.values():
-            assert rec.qty == rec.cum + rec.leaves + rec.canceled, rec.order_id
+            assert rec.qty == rec.cum + rec.leaves + canceled[rec.order_id], rec.order_id
             if rec.status.is_closed:
                 assert rec.leaves == 0
 
@@ -244,8 +294,12 @@ class NaiveBookMachine(BookMachine):
     book_cls = NaiveBook
 
 
-_SETTINGS = settings(max_examples=100, stateful_step_count=30, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+_SETTINGS = settings(
+    max_examples=100,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 TestFastBookStateMachine = FastBookMachine.TestCase
 TestFastBookStateMachine.settings = _SETTINGS

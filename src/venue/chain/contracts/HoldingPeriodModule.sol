@@ -13,34 +13,51 @@ interface ISupply {
 }
 
 /// @title HoldingPeriodModule
-/// @notice ERC-3643 (T-REX) modular-compliance module: tokens may not be transferred while they are
-/// inside their holding period, counted from the holder's acquisition of each lot.
-/// @dev One module instance serves many compliances (one per security token); the holding period and
-/// the lots are kept per compliance. Every acquisition (mint, transfer in) appends a lot
-/// (acquiredAt, qty) to the holder's FIFO queue; every disposal (transfer out, burn) consumes lots
-/// oldest first. Because the queue is FIFO and acquisition times only grow, the unlocked lots are
-/// always at its head, so `moduleCheck` walks only as many lots as the transfer needs.
+/// @notice ERC-3643 (T-REX) modular-compliance module: Rule 144 holding periods per lot, with
+/// tacking. Tokens may not be transferred while they are inside their holding period, counted from
+/// each lot's tacking date: a lot bought from the issuer (a mint) or from the issuer's or an
+/// affiliate's wallet starts a new period at that block; a lot bought from any other holder keeps
+/// the seller's tacking dates (Rule 144(d)(1): "the acquiror or any subsequent holder"). The same
+/// rule as the venue's gate (Python `venue.resale`, `venue.ledger.Lots`); a test compares the two
+/// on random lot histories.
+/// @dev One module instance serves many compliances (one per security token); the period, the
+/// holder roles and the lots are kept per compliance. A holder's lots are a list sorted by tacking
+/// date (equal dates merged); disposals (transfer out, burn) consume from its head, which is also
+/// where the lots released first are, so `moduleCheck` walks only as many lots as the transfer
+/// needs. The period is either calendar months (`setHoldingPeriodMonths`: the lot is free at 00:00
+/// UTC of the day N months after its tacking date, the day clamped to the month's end) or, when no
+/// months are set, a fixed number of seconds (`setHoldingPeriod`).
 /// The lots of a holder always sum to the holder's balance because T-REX routes every balance change
 /// (transfer, transferFrom, forcedTransfer, recovery, mint, burn) through the compliance hooks and the
 /// module refuses to bind to a compliance whose token already has a supply.
-/// A forced transfer or recovery by an agent starts a new holding period for the receiver.
 contract HoldingPeriodModule is IModule {
+    /// @notice Holder roles: a holder's buyers tack; the issuer's and an affiliate's buyers start anew.
+    uint8 public constant HOLDER = 0;
+    uint8 public constant AFFILIATE = 1;
+    uint8 public constant ISSUER = 2; // its own transfers are primary sales: no holding period applies
+
     struct Lot {
-        uint64 acquiredAt;
-        uint192 qty;
+        uint64 tackedAt;
+        uint64 next; // id of the next lot (later tacking date), 0 at the end
+        uint128 qty;
     }
 
-    struct LotQueue {
-        uint128 head;
-        uint128 tail;
-        mapping(uint256 => Lot) lots;
+    struct LotList {
+        uint64 head; // 0: no lots
+        uint64 tail;
+        uint64 lastId;
+        mapping(uint64 id => Lot) lots;
     }
 
     mapping(address compliance => bool) private _complianceBound;
     mapping(address compliance => uint256) private _holdingPeriod;
-    mapping(address compliance => mapping(address holder => LotQueue)) private _queues;
+    mapping(address compliance => uint256) private _holdingMonths;
+    mapping(address compliance => mapping(address holder => uint8)) private _roles;
+    mapping(address compliance => mapping(address holder => LotList)) private _lists;
 
     event HoldingPeriodSet(address indexed compliance, uint256 holdingPeriod);
+    event HoldingPeriodMonthsSet(address indexed compliance, uint256 months);
+    event HolderRoleSet(address indexed compliance, address indexed holder, uint8 role);
 
     modifier onlyComplianceCall() {
         require(_complianceBound[msg.sender], "only bound compliance can call");
@@ -49,12 +66,27 @@ contract HoldingPeriodModule is IModule {
 
     // ----- configuration (called by the compliance owner through ModularCompliance.callModuleFunction)
 
-    /// @notice Sets the holding period, in seconds, of the token bound to the calling compliance.
-    /// @dev Applies to lots already held as well: a lot is free once acquiredAt + holdingPeriod <= now.
+    /// @notice Sets the holding period, in seconds, of the token bound to the calling compliance
+    /// (used when no calendar months are set). Applies to lots already held as well.
     function setHoldingPeriod(uint256 holdingPeriod) external onlyComplianceCall {
         require(holdingPeriod <= type(uint64).max, "holding period too long");
         _holdingPeriod[msg.sender] = holdingPeriod;
         emit HoldingPeriodSet(msg.sender, holdingPeriod);
+    }
+
+    /// @notice Sets the holding period in calendar months (Rule 144(d)(1): 6 for a reporting
+    /// issuer, 12 otherwise; 0: use the period in seconds). Applies to lots already held as well.
+    function setHoldingPeriodMonths(uint256 months) external onlyComplianceCall {
+        require(months <= 1200, "holding period too long");
+        _holdingMonths[msg.sender] = months;
+        emit HoldingPeriodMonthsSet(msg.sender, months);
+    }
+
+    /// @notice Records a wallet's relationship to the issuer: HOLDER, AFFILIATE or ISSUER.
+    function setHolderRole(address holder, uint8 role) external onlyComplianceCall {
+        require(role <= ISSUER, "unknown role");
+        _roles[msg.sender][holder] = role;
+        emit HolderRoleSet(msg.sender, holder, role);
     }
 
     // ----- IModule: binding
@@ -94,35 +126,48 @@ contract HoldingPeriodModule is IModule {
 
     // ----- IModule: hooks
 
+    /// @notice The seller's lots are consumed from the head; the buyer gets the same pieces with
+    /// their tacking dates, or one lot from now when the seller is the issuer or an affiliate.
     function moduleTransferAction(address _from, address _to, uint256 _value) external override onlyComplianceCall {
-        _consume(_queues[msg.sender][_from], _value);
-        _append(_queues[msg.sender][_to], _value);
+        if (_from == _to) {
+            return;
+        }
+        LotList storage buyer = _lists[msg.sender][_to];
+        if (_roles[msg.sender][_from] == HOLDER) {
+            uint256 short = _consume(_lists[msg.sender][_from], _value, buyer, true);
+            if (short > 0) {
+                _insert(buyer, uint64(block.timestamp), short);
+            }
+        } else {
+            _consume(_lists[msg.sender][_from], _value, buyer, false);
+            _insert(buyer, uint64(block.timestamp), _value);
+        }
     }
 
     function moduleMintAction(address _to, uint256 _value) external override onlyComplianceCall {
-        _append(_queues[msg.sender][_to], _value);
+        _insert(_lists[msg.sender][_to], uint64(block.timestamp), _value);
     }
 
     function moduleBurnAction(address _from, uint256 _value) external override onlyComplianceCall {
-        _consume(_queues[msg.sender][_from], _value);
+        LotList storage none = _lists[msg.sender][address(0)];
+        _consume(_lists[msg.sender][_from], _value, none, false);
     }
 
     /// @notice A transfer passes when the sender's lots past their holding period cover `_value`.
-    /// Mints (`_from == 0`) and tokens without a holding period always pass.
-    function moduleCheck(address _from, address /*_to*/, uint256 _value, address _compliance)
+    /// Mints (`_from == 0`), the issuer's own transfers and tokens without a holding period pass.
+    function moduleCheck(address _from, address, /*_to*/ uint256 _value, address _compliance)
         external
         view
         override
         returns (bool)
     {
-        if (_from == address(0)) {
+        if (_from == address(0) || _roles[_compliance][_from] == ISSUER) {
             return true;
         }
-        uint256 period = _holdingPeriod[_compliance];
-        if (period == 0) {
+        if (_holdingMonths[_compliance] == 0 && _holdingPeriod[_compliance] == 0) {
             return true;
         }
-        return _unlocked(_queues[_compliance][_from], period, _value) >= _value;
+        return _unlocked(_compliance, _lists[_compliance][_from], _value) >= _value;
     }
 
     // ----- views
@@ -131,71 +176,176 @@ contract HoldingPeriodModule is IModule {
         return _holdingPeriod[_compliance];
     }
 
-    /// @notice Quantity of `_holder`'s tokens that are past their holding period.
-    function unlockedBalance(address _compliance, address _holder) external view returns (uint256) {
-        return _unlocked(_queues[_compliance][_holder], _holdingPeriod[_compliance], type(uint256).max);
+    function getHoldingPeriodMonths(address _compliance) external view returns (uint256) {
+        return _holdingMonths[_compliance];
     }
 
-    /// @notice The holder's open lots, oldest first.
+    function getHolderRole(address _compliance, address _holder) external view returns (uint8) {
+        return _roles[_compliance][_holder];
+    }
+
+    /// @notice Quantity of `_holder`'s tokens that are past their holding period.
+    function unlockedBalance(address _compliance, address _holder) external view returns (uint256) {
+        return _unlocked(_compliance, _lists[_compliance][_holder], type(uint256).max);
+    }
+
+    /// @notice When a lot with tacking date `_tackedAt` may be transferred (a unix time).
+    function releaseTime(address _compliance, uint256 _tackedAt) external view returns (uint256) {
+        return _release(_compliance, _tackedAt);
+    }
+
+    /// @notice The holder's open lots, earliest tacking date first.
     function getLots(address _compliance, address _holder)
         external
         view
         returns (uint256[] memory acquiredAt, uint256[] memory qty)
     {
-        LotQueue storage q = _queues[_compliance][_holder];
-        uint256 n = q.tail - q.head;
+        LotList storage list = _lists[_compliance][_holder];
+        uint256 n = 0;
+        for (uint64 id = list.head; id != 0; id = list.lots[id].next) {
+            n++;
+        }
         acquiredAt = new uint256[](n);
         qty = new uint256[](n);
-        for (uint256 i = 0; i < n; i++) {
-            Lot memory lot = q.lots[q.head + i];
-            acquiredAt[i] = lot.acquiredAt;
-            qty[i] = lot.qty;
+        uint256 i = 0;
+        for (uint64 id = list.head; id != 0; id = list.lots[id].next) {
+            acquiredAt[i] = list.lots[id].tackedAt;
+            qty[i] = list.lots[id].qty;
+            i++;
         }
     }
 
     // ----- lots
 
-    function _append(LotQueue storage q, uint256 value) private {
-        require(value <= type(uint192).max, "quantity too large");
-        uint64 now_ = uint64(block.timestamp);
-        if (q.tail > q.head) {
-            Lot storage last = q.lots[q.tail - 1];
-            if (last.acquiredAt == now_) {
-                last.qty += uint192(value);
-                return;
-            }
+    /// @dev Adds `value` tacking from `tackedAt`, after the lots with an earlier date, merged into
+    /// one with the same date. Most acquisitions tack from now and go to the tail at once.
+    function _insert(LotList storage list, uint64 tackedAt, uint256 value) private {
+        require(value <= type(uint128).max, "quantity too large");
+        uint64 prev = 0;
+        uint64 cur = list.head;
+        if (list.tail != 0 && list.lots[list.tail].tackedAt <= tackedAt) {
+            prev = list.tail;
+            cur = 0;
         }
-        q.lots[q.tail] = Lot(now_, uint192(value));
-        q.tail += 1;
+        while (cur != 0 && list.lots[cur].tackedAt < tackedAt) {
+            prev = cur;
+            cur = list.lots[cur].next;
+        }
+        if (prev != 0 && list.lots[prev].tackedAt == tackedAt) {
+            list.lots[prev].qty += uint128(value);
+            return;
+        }
+        if (cur != 0 && list.lots[cur].tackedAt == tackedAt) {
+            list.lots[cur].qty += uint128(value);
+            return;
+        }
+        uint64 id = ++list.lastId;
+        list.lots[id] = Lot(tackedAt, cur, uint128(value));
+        if (prev == 0) {
+            list.head = id;
+        } else {
+            list.lots[prev].next = id;
+        }
+        if (cur == 0) {
+            list.tail = id;
+        }
     }
 
-    function _consume(LotQueue storage q, uint256 value) private {
-        uint128 head = q.head;
-        uint128 tail = q.tail;
-        while (value > 0 && head < tail) {
-            Lot storage lot = q.lots[head];
-            uint256 qty = lot.qty;
-            if (qty > value) {
-                lot.qty = uint192(qty - value);
-                value = 0;
+    /// @dev Takes `value` from the head of `list`; with `tack` each piece goes to `to` with its
+    /// tacking date. Returns what the lots did not cover.
+    function _consume(LotList storage list, uint256 value, LotList storage to, bool tack)
+        private
+        returns (uint256)
+    {
+        uint64 cur = list.head;
+        while (value > 0 && cur != 0) {
+            Lot storage lot = list.lots[cur];
+            uint256 lotQty = lot.qty;
+            uint64 tackedAt = lot.tackedAt;
+            uint256 take = lotQty > value ? value : lotQty;
+            if (lotQty > value) {
+                lot.qty = uint128(lotQty - value);
             } else {
-                value -= qty;
-                delete q.lots[head];
-                head += 1;
+                uint64 next = lot.next;
+                delete list.lots[cur];
+                cur = next;
+            }
+            value -= take;
+            if (tack) {
+                _insert(to, tackedAt, take);
             }
         }
-        q.head = head;
+        list.head = cur;
+        if (cur == 0) {
+            list.tail = 0;
+        }
+        return value;
     }
 
-    /// @dev Sum of the unlocked lots at the head of the queue, stopping once `enough` is reached.
-    function _unlocked(LotQueue storage q, uint256 period, uint256 enough) private view returns (uint256 sum) {
-        uint256 tail = q.tail;
-        for (uint256 i = q.head; i < tail && sum < enough; i++) {
-            Lot memory lot = q.lots[i];
-            if (uint256(lot.acquiredAt) + period > block.timestamp) {
+    /// @dev Sum of the released lots at the head of the list, stopping once `enough` is reached.
+    function _unlocked(address _compliance, LotList storage list, uint256 enough) private view returns (uint256 sum) {
+        for (uint64 id = list.head; id != 0 && sum < enough; id = list.lots[id].next) {
+            if (_release(_compliance, list.lots[id].tackedAt) > block.timestamp) {
                 break;
             }
-            sum += lot.qty;
+            sum += list.lots[id].qty;
         }
+    }
+
+    function _release(address _compliance, uint256 tackedAt) private view returns (uint256) {
+        uint256 months = _holdingMonths[_compliance];
+        if (months == 0) {
+            return tackedAt + _holdingPeriod[_compliance];
+        }
+        return _addMonthsDayStart(tackedAt, months);
+    }
+
+    // ----- the calendar (proleptic Gregorian, UTC; H. Hinnant's days-from-civil algorithms)
+
+    /// @dev 00:00 UTC of the day `months` calendar months after the UTC date of `timestamp`, the
+    /// day-of-month clamped to the last day of the target month (Aug 31 + 6 months -> Feb 28/29).
+    function _addMonthsDayStart(uint256 timestamp, uint256 months) internal pure returns (uint256) {
+        (uint256 y, uint256 m, uint256 d) = _civilFromDays(timestamp / 1 days);
+        uint256 m0 = m - 1 + months;
+        y += m0 / 12;
+        m = (m0 % 12) + 1;
+        uint256 last = _daysInMonth(y, m);
+        if (d > last) {
+            d = last;
+        }
+        return _daysFromCivil(y, m, d) * 1 days;
+    }
+
+    /// @dev Days since 1970-01-01 of a date in or after 1970.
+    function _daysFromCivil(uint256 y, uint256 m, uint256 d) internal pure returns (uint256) {
+        if (m <= 2) {
+            y -= 1;
+        }
+        uint256 era = y / 400;
+        uint256 yoe = y - era * 400; // [0, 399]
+        uint256 doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; // [0, 365]
+        uint256 doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+        return era * 146097 + doe - 719468;
+    }
+
+    /// @dev The date of a number of days since 1970-01-01.
+    function _civilFromDays(uint256 z) internal pure returns (uint256 y, uint256 m, uint256 d) {
+        z += 719468;
+        uint256 era = z / 146097;
+        uint256 doe = z - era * 146097; // [0, 146096]
+        uint256 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; // [0, 399]
+        uint256 doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
+        uint256 mp = (5 * doy + 2) / 153; // [0, 11]
+        d = doy - (153 * mp + 2) / 5 + 1;
+        m = mp < 10 ? mp + 3 : mp - 9;
+        y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+    }
+
+    function _daysInMonth(uint256 y, uint256 m) internal pure returns (uint256) {
+        if (m == 2) {
+            bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            return leap ? 29 : 28;
+        }
+        return (m == 4 || m == 6 || m == 9 || m == 11) ? 30 : 31;
     }
 }

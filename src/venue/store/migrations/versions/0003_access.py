@@ -8,9 +8,8 @@ Revises: 0002
 """
 import time
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003_access'
 down_revision = '0002'

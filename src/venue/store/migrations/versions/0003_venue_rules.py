@@ -4,9 +4,8 @@ security phases and compliance rules; gate decision audit
 Revision ID: 0003_venue_rules
 Revises: 0002
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003_venue_rules'
 down_revision = '0002'

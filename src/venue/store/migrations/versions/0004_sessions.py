@@ -3,9 +3,8 @@
 Revision ID: 0004_sessions
 Revises: 0003_venue_rules
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004_sessions'
 down_revision = '0003_venue_rules'

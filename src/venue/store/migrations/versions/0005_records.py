@@ -15,9 +15,8 @@
 Revision ID: 0005_records
 Revises: 0004_sessions
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005_records'
 down_revision = '0004_sessions'

@@ -3,9 +3,8 @@
 Revision ID: 0006_outbox
 Revises: 0005_records
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006_outbox'
 down_revision = '0005_records'

@@ -9,9 +9,8 @@ and, once its order is closed, is free again from the next one.
 """
 from datetime import datetime, timezone
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0007_cl_ord_day'
 down_revision = '0006_outbox'
