@@ -24,11 +24,9 @@ from venue.fix_peer import Peer, PeerLogFactory
 from venue.fix_settings import write_settings
 from venue.messages import (
     Command,
-    ExecutionReport,
     Report,
     SecurityStatusReport,
     SessionEvent,
-    SettlementReport,
     TradingSessionStatusReport,
 )
 
@@ -166,18 +164,32 @@ class VenueApplication(fix.Application):
 
     # ------------------------------------------------------------ reports -> FIX
     def send(self, report: Report) -> None:
-        """Send a venue report to its session(s): one message for the member and its drop copies
-        (each send sets the whole header again), or for every session. Called from the sequencer's
-        sender thread."""
+        """Send a venue report to every session it is for: the member and its drop copies, or every
+        session (a status report). Each send sets the whole header again."""
+        copies = self.answer(report)
+        if copies is not None:
+            copies()
+
+    def answer(self, report: Report) -> Callable[[], None] | None:
+        """Send a venue report to the session it answers (or to every session: a status report);
+        its drop copies are returned as a call for later, so the next member's answer does not wait
+        behind them (`venue.sequencer.send_reports`). The message is encoded once for all of them.
+        Called from the sender thread."""
         msg = self.codec.encode(report)
         if isinstance(report, _BROADCAST):
-            targets = list(self._session_ids)
-        elif isinstance(report, (ExecutionReport, SettlementReport)):
-            targets = [report.to, *report.copy_to]
-        else:
-            targets = [report.to]
-        for comp_id in targets:
-            self._send_to(msg, comp_id)
+            for comp_id in list(self._session_ids):
+                self._send_to(msg, comp_id)
+            return None
+        self._send_to(msg, report.to)
+        copy_to = getattr(report, "copy_to", ())
+        if not copy_to:
+            return None
+
+        def copies() -> None:
+            for comp_id in copy_to:
+                self._send_to(msg, comp_id)
+
+        return copies
 
     def _send_to(self, msg, comp_id: str) -> None:
         session_id = self._session_ids.get(comp_id)

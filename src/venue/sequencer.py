@@ -4,7 +4,11 @@ FIX callbacks only parse and `submit()`; they never wait. The sequencer drains i
 each command to the venue core, runs due timers, takes ops commands from the store, commits the
 whole batch in one transaction (group commit) and only then hands the reports to the transport.
 An ack is therefore never sent before its commit, and the session threads never wait on the
-database.
+database. Ops commands and settlement outcomes are read from the store after the members'
+messages are committed and their reports queued, and are committed on their own: an ack never
+waits for that poll or for the trade capture reports of a settled batch. The sender hands answers
+to the transport before drop copies, market data increments and trade capture reports
+(`send_reports`).
 
 If a commit fails, the in-memory books are ahead of the store and the only safe state is the one
 the store holds: the sequencer drops its core (members never received reports for the lost batch)
@@ -24,11 +28,12 @@ import time
 import traceback
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 
 from venue.clock import now_us
 from venue.core import VenueCore
 from venue.journal import JournalBatch
-from venue.market_data import MarketDataReject
+from venue.market_data import MarketDataIncrement, MarketDataReject
 from venue.messages import (
     CancelCommand,
     Command,
@@ -43,6 +48,7 @@ from venue.messages import (
     Report,
     SessionEvent,
     SettlementEvent,
+    SettlementReport,
 )
 from venue.store import Store
 from venue.store.access import load_entitlements
@@ -52,25 +58,45 @@ log = logging.getLogger("venue.sequencer")
 MAX_BATCH = 1000
 OPS_POLL_SECONDS = 0.25
 RETRY_MAX_SECONDS = 5.0
+# Reports that inform rather than answer: sent after a batch's answers (send_reports).
+_INFORMS = (MarketDataIncrement, SettlementReport)
 JOURNAL_DOWN = "Venue cannot journal orders right now (store unavailable): not accepted, send again later"
 
 
 def send_reports(
-    reports: list[Report], send: Callable[[Report], None], sent_exec_id: int, flush: Callable[[], None] | None = None
+    reports: list[Report], send: Callable[[Report], object], sent_exec_id: int, flush: Callable[[], None] | None = None
 ) -> int:
-    """Hand reports to the transport in order; returns the report watermark: the highest numeric
-    ExecID sent so far. A report the transport refuses is logged and not counted as sent (the next
-    start sends it again). `flush` ends the batch (the transport's held messages written) before
-    the watermark is returned; if it fails, the batch does not count as sent."""
+    """Hand reports to the transport; returns the report watermark: the highest numeric ExecID sent
+    so far. Answers go first, in order: acks, fills, cancel rejects, status reports. Then what
+    informs rather than answers, in order: the drop copies (a transport's `send` may return them
+    as a call for later), market data increments, trade capture reports. So no member's answer
+    waits behind another session's copy or a settled batch, and each session still gets each kind
+    in the order the venue made them. A report the transport refuses is logged and not counted as
+    sent (the next start sends it again). `flush` ends the batch (the transport's held messages
+    written) before the watermark is returned; if it fails, the batch does not count as sent."""
     start = sent_exec_id
+    later: list[Callable[[], object]] = []
+    informs: list[Report] = []
     for report in reports:
+        if isinstance(report, _INFORMS):
+            informs.append(report)
+            continue
         try:
-            send(report)
+            copies = send(report)
         except Exception:  # noqa: BLE001 - a transport fault must not stop the venue
             log.error("could not send %r\n%s", report, traceback.format_exc())
             continue
+        if callable(copies):
+            later.append(copies)
         if isinstance(report, ExecutionReport) and report.exec_id.isdigit():
             sent_exec_id = max(sent_exec_id, int(report.exec_id))
+    for report in informs:
+        later.append(partial(_send_all, send, report))
+    for call in later:
+        try:
+            call()
+        except Exception:  # noqa: BLE001
+            log.error("could not send drop copies or market data\n%s", traceback.format_exc())
     if flush is not None:
         try:
             flush()
@@ -78,6 +104,12 @@ def send_reports(
             log.error("could not write the messages held for sessions that are away\n%s", traceback.format_exc())
             return start
     return sent_exec_id
+
+
+def _send_all(send: Callable[[Report], object], report: Report) -> None:
+    copies = send(report)
+    if callable(copies):
+        copies()
 
 
 class Sequencer:
@@ -247,16 +279,29 @@ class Sequencer:
         for cmd in cmds:
             self._handle(cmd)
         core.run_timers(self.clock())
-        if time.monotonic() >= self._next_ops_poll:
-            self._next_ops_poll = time.monotonic() + OPS_POLL_SECONDS
-            try:
-                polled = self._polled()
-            except Exception as exc:  # noqa: BLE001 - the store is down: the next commit decides
-                log.warning("could not read ops and settlement queues: %s", exc)
-                polled = []
-            for cmd in polled:
-                self._handle(cmd)
-        batch, reports = core.take()
+        if not self._commit(cmds):
+            return
+        if time.monotonic() < self._next_ops_poll:
+            return
+        # Ops instructions and settlement outcomes come after the members' messages are committed
+        # and their answers handed to the sender: an ack never waits for the store reads of the
+        # poll, nor for a settled batch's trade capture reports.
+        self._next_ops_poll = time.monotonic() + OPS_POLL_SECONDS
+        try:
+            polled = self._polled()
+        except Exception as exc:  # noqa: BLE001 - the store is down: the next commit decides
+            log.warning("could not read ops and settlement queues: %s", exc)
+            return
+        if not polled or self.core is None:
+            return
+        for cmd in polled:
+            self._handle(cmd)
+        self._commit(polled)
+
+    def _commit(self, cmds: list[Command]) -> bool:
+        """Journal what the core did for `cmds` and queue its reports for sending. False when the
+        journal failed: the venue is degraded and `cmds` were answered as refused."""
+        batch, reports = self.core.take()
         if batch:
             sent = self.sent_exec_id
             if sent != self._recorded_exec_id:
@@ -269,12 +314,13 @@ class Sequencer:
                 self._enter_degraded(exc)
                 for cmd in cmds:  # their results were not journaled: answer them as refused
                     self._refuse(cmd)
-                return
+                return False
             self.commits += 1
             if batch.sent_exec_id is not None:
                 self._recorded_exec_id = batch.sent_exec_id
         if reports:
             self._outbox.put(reports)
+        return True
 
     def _send_loop(self) -> None:
         """Send committed reports in commit order (one thread: order is kept per session)."""

@@ -45,6 +45,7 @@ class RunningVenue:
     engine: object
     stopped: threading.Event
     scheduler: object = None
+    console_feed: object = None  # venue.console.feed.EngineFeed, when the console is on
 
     @property
     def fatal(self):
@@ -52,6 +53,8 @@ class RunningVenue:
 
     def stop(self) -> None:
         try:
+            if self.console_feed is not None:
+                self.console_feed.stop()
             if self.scheduler is not None:
                 self.scheduler.stop()
             self.sequencer.stop()  # first: what was committed is sent (and stored) before the sessions go
@@ -114,6 +117,11 @@ def cancel_on_restart(core: VenueCore, store: Store) -> list:
     return reports
 
 
+def _primed(desk, core: VenueCore) -> VenueCore:
+    """A core rebuilt after a journal outage, its books shown by the console (`desk`, when it is on)."""
+    return core if desk is None else desk.primed(core)
+
+
 def start_fix(cfg: VenueConfig, app, sessions) -> FixEngine:
     """Write the acceptors' settings from the registry's sessions (plaintext and TLS ones apart) and
     start them. TLS sessions need [fix] tls_port and its certificate files."""
@@ -153,14 +161,20 @@ def start_fix(cfg: VenueConfig, app, sessions) -> FixEngine:
     return engine
 
 
-def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
-    """Migrate the store, rebuild every book from it, and start the FIX acceptor."""
+def start_venue(cfg: VenueConfig, chain_view=None, live=None) -> RunningVenue:
+    """Migrate the store, rebuild every book from it, and start the FIX acceptor. `live`: the
+    console's `venue.console.live.LiveState` (None: no console)."""
     from venue.auth import Authenticator
     from venue.fix_acceptor import VenueApplication
 
     store = Store(cfg.database_url)
     store.migrate()
     core = build_core(store, cfg, chain_view)
+    desk = None
+    if live is not None:
+        from venue.console.feed import follow_books
+
+        desk = follow_books(core)
     restart_reports = cancel_on_restart(core, store)
     world = core.world
     open_orders = core.orders
@@ -179,12 +193,12 @@ def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
     sequencer = Sequencer(
         core,
         store,
-        send=app.send,
+        send=app.answer,
         on_fatal=on_fatal,
-        rebuild=lambda: build_core(store, cfg, chain_view),
+        rebuild=lambda: _primed(desk, build_core(store, cfg, chain_view)),
         flush=app.flush_held,
     )
-    app._submit = sequencer.submit
+    app._submit = sequencer.submit if live is None else live.watch(sequencer.submit)
     engine = start_fix(cfg, app, world.sessions.values())
     replayed = [core.replay_report(row) for row in store.unsent_executions()]
     for report in replayed:  # journaled before a crash, perhaps never sent: held for each session's resend
@@ -199,6 +213,11 @@ def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
             "sent again %d execution reports journaled after the last report known sent (PossResend=Y)", len(replayed)
         )
     sequencer.start()
+    feed = None
+    if desk is not None:
+        from venue.console.feed import EngineFeed
+
+        feed = EngineFeed(sequencer, desk, live.on_feed).start()
     log.info(
         "venue ready: FIX %s on port %d, %d sessions, %d securities, %d open orders restored, store %s",
         cfg.comp_id,
@@ -208,7 +227,7 @@ def start_venue(cfg: VenueConfig, chain_view=None) -> RunningVenue:
         len(open_orders),
         store.engine.url.render_as_string(hide_password=True),
     )
-    return RunningVenue(store, core, sequencer, engine, stopped)
+    return RunningVenue(store, core, sequencer, engine, stopped, console_feed=feed)
 
 
 def build_venue_scheduler(cfg: VenueConfig, sequencer: Sequencer, store: Store, chain):
@@ -254,9 +273,10 @@ class SplitVenue:
             self.store.dispose()
 
 
-def start_venue_split(cfg: VenueConfig, chain: dict | None, verbose: bool = False, link=None) -> SplitVenue:
+def start_venue_split(cfg: VenueConfig, chain: dict | None, verbose: bool = False, link=None, live=None) -> SplitVenue:
     """Migrate the store, start the engine process (it rebuilds every book from the store), then the
-    FIX acceptor, and join them."""
+    FIX acceptor, and join them. `live`: the console's `venue.console.live.LiveState` (None: no
+    console; the engine sends the console its feed when `cfg.console_port` is set)."""
     from venue.auth import Authenticator
     from venue.engine_process import EngineProcess
     from venue.fix_acceptor import VenueApplication
@@ -265,9 +285,11 @@ def start_venue_split(cfg: VenueConfig, chain: dict | None, verbose: bool = Fals
     store.migrate()
     stopped = threading.Event()
     link = (link or EngineProcess()).start(cfg, chain, verbose, on_fatal=lambda why: stopped.set())
+    if live is not None:
+        link.on_console = live.on_feed
     try:
         app = VenueApplication(
-            submit=link.submit,
+            submit=link.submit if live is None else live.watch(link.submit),
             authenticate=Authenticator(store, plaintext=cfg.plaintext).check,
             held_dir=cfg.data_dir / "fix" / "held",
             held_day=partial(current_fix_day, cfg.session_start),
@@ -277,7 +299,7 @@ def start_venue_split(cfg: VenueConfig, chain: dict | None, verbose: bool = Fals
     except BaseException:
         link.stop()
         raise
-    link.go(app.send, app.flush_held)
+    link.go(app.answer, app.flush_held)
     info = link.info
     log.info(
         "venue ready: FIX %s on port %d, %d sessions, %d securities, %d open orders restored, store %s "
@@ -296,7 +318,13 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
     """Run until SIGINT/SIGTERM (graceful) or a fatal journal error (exit 70). With a chain config,
     settlement runs beside the venue: the embedded node if configured, and the worker process."""
     configure_logging(cfg.data_dir, verbose)
-    settlement = view = link = None
+    settlement = view = link = live = console = None
+    if cfg.console_port:
+        from venue.console.live import LiveState
+        from venue.console.web import Console
+
+        live = LiveState()
+        console = Console(cfg, live)  # listening now: a port in use stops the start here
     split = os.environ.get("VENUE_ENGINE", "process") != "thread"
     if split:
         from venue.engine_process import EngineProcess
@@ -328,16 +356,24 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
                 },
                 verbose,
                 link,
+                live,
             )
         else:
-            venue = start_venue(cfg, view)
+            venue = start_venue(cfg, view, live)
             venue.scheduler = build_venue_scheduler(cfg, venue.sequencer, venue.store, chain).start()
     except BaseException:
+        if console is not None:
+            console.stop()
         if link is not None:
             link.stop()
         if settlement is not None:
             settlement.stop()
         raise
+    if console is not None:
+        console.start()
+        token = cfg.data_dir / "console-token"  # the sandbox's admin token (venue.sandbox)
+        login = f" (operator token in {token})" if token.exists() else " (log in with an operator token)"
+        print(f"console: {console.url}{login}", flush=True)
     tls = f", TLS on port {cfg.tls.port}" if cfg.tls else ""
     print(f"venue ready: FIX {cfg.comp_id} listening on port {cfg.port}{tls}; data in {cfg.data_dir}", flush=True)
 
@@ -349,6 +385,8 @@ def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
     while not venue.stopped.wait(0.5):
         pass
     fatal = venue.fatal
+    if console is not None:
+        console.stop()
     try:
         venue.stop()  # first: a back-office job still running (a reconciliation) reads the chain node
     finally:

@@ -18,8 +18,9 @@ from venuetest import wait_for
 
 from venue import sandbox as sb
 from venue.config import load_config
-from venue.messages import ExecutionReport, NewOrderCommand
-from venue.sequencer import Sequencer
+from venue.market_data import TRADE, MarketDataIncrement, MDEntry
+from venue.messages import ExecutionReport, NewOrderCommand, SettlementReport
+from venue.sequencer import Sequencer, send_reports
 from venue.server import build_core
 from venue.store import Store
 
@@ -150,3 +151,66 @@ def test_a_failed_commit_refuses_its_batch_and_what_came_meanwhile_then_recovers
         seq.stop()
     rows = {o.cl_ord_id: o for o in store.orders(status=None, limit=100)}
     assert set(rows) == {"A1", "B3"}
+
+
+def _fill(to: str, exec_id: str, copy_to: tuple[str, ...] = ("DC",)) -> ExecutionReport:
+    return ExecutionReport(
+        to=to,
+        order_id="1",
+        cl_ord_id=f"c{exec_id}",
+        exec_id=exec_id,
+        exec_type="F",
+        ord_status="2",
+        symbol="ACME",
+        side="1",
+        order_qty=1,
+        leaves_qty=0,
+        cum_qty=1,
+        avg_px=Decimal(10),
+        transact_time_us=1,
+        copy_to=copy_to,
+    )
+
+
+class Transport:
+    """Records (session, report) as the FIX application sends them: the answer at once, the drop
+    copies when the call it returns is made (VenueApplication.answer)."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        self.wire: list[tuple[str, object]] = []
+        self.refuse = refuse
+
+    def answer(self, report):
+        if self.refuse is not None and getattr(report, "exec_id", None) == self.refuse:
+            raise OSError("the session's store is full")
+        self.wire.append((report.to, report))
+        copy_to = getattr(report, "copy_to", ())
+        return (lambda: self.wire.extend((c, report) for c in copy_to)) if copy_to else None
+
+
+def test_answers_go_before_drop_copies_market_data_and_trade_capture_reports_in_order_per_session():
+    tcr = SettlementReport(
+        "BRKB", "T1", "ACME", "1", 1, Decimal(10), "9", "b1", "B-BOB", "0xabc", 7, "final", 1, 1, copy_to=("DC",)
+    )
+    md = MarketDataIncrement("MM1", "md1", "ACME", 3, (MDEntry(TRADE, Decimal(10), 1),))
+    batch = [tcr, _fill("BRKA", "11"), md, _fill("BRKB", "12"), _fill("BRKA", "13", copy_to=())]
+    transport = Transport()
+    assert send_reports(batch, transport.answer, 10) == 13
+    order = [(to, getattr(r, "exec_id", type(r).__name__)) for to, r in transport.wire]
+    assert order == [
+        ("BRKA", "11"),
+        ("BRKB", "12"),
+        ("BRKA", "13"),  # every answer first, in the venue's order
+        ("DC", "11"),
+        ("DC", "12"),  # then the drop copies, in the same order
+        ("BRKB", "SettlementReport"),
+        ("DC", "SettlementReport"),  # then what informs, in the venue's order, each with its copies
+        ("MM1", "MarketDataIncrement"),
+    ]
+
+
+def test_a_refused_answer_is_not_counted_sent_and_the_rest_still_go():
+    transport = Transport(refuse="12")
+    sent = send_reports([_fill("BRKA", "11"), _fill("BRKB", "12"), _fill("BRKA", "13")], transport.answer, 10)
+    assert sent == 13, "the watermark is the highest ExecID sent"
+    assert [(to, r.exec_id) for to, r in transport.wire] == [("BRKA", "11"), ("BRKA", "13"), ("DC", "11"), ("DC", "13")]
