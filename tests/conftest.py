@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import subprocess
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +14,7 @@ import pytest
 PG_ADMIN_URL = os.environ.get("VENUE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from venuetest import ROOT, TEST_READ_REASON, free_port, operators_section  # noqa: E402
+from venuetest import TEST_READ_REASON, VenueProcess, free_port, operators_section  # noqa: E402
 
 
 def _pg_available() -> bool:
@@ -112,87 +108,6 @@ def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database (for a test that needs it beside a SQLite store)."""
     with fresh_pg_database() as url:
         yield url
-
-
-class VenueProcess:
-    """`venue sandbox` (or `venue serve`) in a subprocess, as an operator would run it."""
-
-    def __init__(self, data_dir: Path, port: int, db_url: str | None, tls_port: int | None = None) -> None:
-        self.data_dir, self.port, self.db_url = data_dir, port, db_url
-        self.tls_port = tls_port or free_port(port)
-        self.proc: subprocess.Popen | None = None
-        self.output: list[str] = []
-
-    def _cmd(self, *args: str) -> list[str]:
-        base = [sys.executable, "-m", "venue.cli"]
-        if self.db_url:
-            base += ["--db-url", self.db_url]
-        return base + list(args)
-
-    def start_sandbox(self, fresh: bool = True, chain: str = "none", session_start: str | None = None) -> VenueProcess:
-        """`venue sandbox`; `chain`: "none" (most tests: trades stay unsettled), "embedded" or a URL.
-        The FIX day starts at `session_start`, by default 12 hours from now: a test running across
-        it would see its sessions logged out and reset (tests/integration/test_fix_day.py does so
-        on purpose)."""
-        args = ["sandbox", "--port", str(self.port), "--tls-port", str(self.tls_port)]
-        args += ["--session-start", session_start or time.strftime("%H:%M:%S", time.gmtime(time.time() + 12 * 3600))]
-        args += ["--data-dir", str(self.data_dir), "--chain", chain]
-        if not fresh:
-            args.append("--resume")
-        return self._spawn(self._cmd(*args))
-
-    def restart(self) -> VenueProcess:
-        """Start again on the same store and data directory (`venue serve`)."""
-        return self._spawn(self._cmd("--config", str(self.data_dir / "venue.toml"), "serve"))
-
-    def _spawn(self, cmd: list[str]) -> VenueProcess:
-        self.output = []
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-        ready = threading.Event()
-
-        def pump(proc=self.proc) -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                self.output.append(line)
-                if "venue ready" in line:
-                    ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + 60
-        while not ready.wait(0.1):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("venue did not start:\n" + "".join(self.output[-40:]))
-        return self
-
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """Run a `venue` CLI command against this venue's store."""
-        res = subprocess.run(
-            self._cmd("--config", str(self.data_dir / "venue.toml"), *args),
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-            env={"VENUE_READ_REASON": TEST_READ_REASON, **os.environ},
-        )
-        if check and res.returncode != 0:
-            raise AssertionError(f"venue {' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
-        return res
-
-    def kill(self) -> None:
-        """SIGKILL: no clean-up of any kind."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> int | None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        return self.proc.returncode if self.proc else None
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import VenueProcess
 from fixclient import FixClient
-from venuetest import free_port
+from venuetest import VenueProcess, free_port
 
 pytestmark = pytest.mark.slow
 
