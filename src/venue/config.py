@@ -43,6 +43,9 @@
     users = { alice = "admin", bob = "compliance" }     # OS user name -> admin | ops | compliance | read-only
     tokens = { "sha256:<hex>" = "carol:ops" }           # SHA-256 of a $VENUE_OPERATOR_TOKEN -> "name:role"
 
+    [console]                            # the ops console in the browser (spec/console.md)
+    port = 9880                          # served on 127.0.0.1 only; 0 or absent: no console
+
 Relative paths are relative to the config file's folder. The config fails closed: a section or key
 not listed in `SECTIONS` below is an error naming it, never ignored (a misspelt `database_url`
 must not fall back to the default database).
@@ -103,6 +106,7 @@ SECTIONS: dict[str, frozenset[str] | None] = {
     "operators": frozenset({"users", "tokens"}),
     "operators.users": None,  # OS user name = "role" (checked by venue.access.parse_operators)
     "operators.tokens": None,  # "sha256:<hex>" = "name:role" (checked by venue.access.parse_operators)
+    "console": frozenset({"port"}),
 }
 
 
@@ -221,6 +225,8 @@ class VenueConfig:
     tls: TlsConfig | None = None
     calendars: dict[str, TradingCalendar] = field(default_factory=dict)
     market_collar_bps: int = 1000
+    console_port: int = 0  # the ops console on 127.0.0.1 (0: none)
+    config_path: Path | None = None  # the file read (the console reads its [operators] at each request)
 
     def calendar_for(self, symbol: str) -> TradingCalendar:
         return self.calendars.get(symbol) or self.calendars.get("default") or TradingCalendar()
@@ -258,6 +264,11 @@ def load_config(
             f"risk.market_order_collar_bps in {path} must be a whole number of basis points "
             f"from 1 to 9999, not {collar!r}"
         )
+    console_port = _get(raw.get("console", {}), "console", "port", int, path, 0)
+    if not 0 <= console_port < 65536 or (console_port and console_port == the_port):
+        raise ConfigError(
+            f"{path}: [console] port must be 0 (no console) or a TCP port other than FIX's, not {console_port}"
+        )
     return VenueConfig(
         data_dir=ddir,
         database_url=url,
@@ -270,6 +281,8 @@ def load_config(
         tls=_tls(fixs, path, base, the_port),
         calendars=calendars,
         market_collar_bps=collar,
+        console_port=console_port,
+        config_path=path.resolve(),
     )
 
 

@@ -75,6 +75,7 @@ class EngineProcess:
         self.sent_exec_id = 0
         self._send: Callable[[Report], None] | None = None
         self._flush: Callable[[], None] | None = None
+        self.on_console: Callable[[dict], None] | None = None  # the console's feed (venue.console.feed)
 
     def start(self, cfg, chain: dict | None, verbose: bool, on_fatal: Callable[[str], None]) -> EngineProcess:
         """Build the engine (it loads every book from the store) and wait until it is ready."""
@@ -177,6 +178,12 @@ class EngineProcess:
                 if sent != self.sent_exec_id:
                     self.sent_exec_id = sent
                     self._out.put(("sent", sent))
+            elif kind == "console":
+                try:
+                    if self.on_console is not None:
+                        self.on_console(payload)
+                except Exception:  # noqa: BLE001 - the console is never a reason to stop the venue
+                    log.exception("the console could not take the engine's state")
             elif kind == "fatal":
                 self._gone(payload)
             elif kind == "stopped":
@@ -250,13 +257,18 @@ class _Engine:
                 chain["url"], load_deployment(chain["deployment"]), refresh_s=chain["view_refresh"]
             ).start()
         self.core = core = build_core(store, cfg, self.view)
+        self.desk = None  # the console's view of the books (venue.console.feed), when it is on
+        if cfg.console_port:
+            from venue.console.feed import follow_books
+
+            self.desk = follow_books(core)
         self.sequencer = Sequencer(
             core,
             store,
             send=None,
             ship=lambda reports: ship(("reports", reports)),
             on_fatal=lambda exc: ship(("fatal", f"the journal cannot be written ({exc})")),
-            rebuild=lambda: build_core(store, cfg, self.view),
+            rebuild=lambda: self._primed(build_core(store, cfg, self.view)),
         )
         self.replayed = [core.replay_report(row) for row in store.unsent_executions()]
         self.restart_cancels = cancel_on_restart(core, store)
@@ -273,9 +285,13 @@ class _Engine:
             )
         )
 
+    def _primed(self, core):
+        """A core rebuilt from the store after a journal outage, its books shown by the console."""
+        return core if self.desk is None else self.desk.primed(core)
+
     def serve(self, conn: Connection) -> int:
         sequencer = self.sequencer
-        scheduler = None
+        scheduler = feed = None
         try:
             while True:
                 try:
@@ -299,10 +315,16 @@ class _Engine:
                         self.ship(("reports", self.restart_cancels))
                     sequencer.start()
                     scheduler = self._scheduler().start()
+                    if self.desk is not None:
+                        from venue.console.feed import EngineFeed
+
+                        feed = EngineFeed(sequencer, self.desk, lambda state: self.ship(("console", state))).start()
                 elif kind == "stop":
                     sequencer.sent_exec_id = max(sequencer.sent_exec_id, payload[0])
                     return 0
         finally:
+            if feed is not None:
+                feed.stop()
             if scheduler is not None:
                 scheduler.stop()
             sequencer.stop()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 import shutil
+import socket
 from decimal import Decimal
 from pathlib import Path
 
-from venue.access import Role, operators_toml, os_user
+from venue.access import Role, operators_toml, os_user, token_hash
 from venue.clock import DAY_US, now_us
 from venue.model import Account, Offering, Security, SessionRole, Transport
 from venue.passwords import hash_password
@@ -14,6 +17,8 @@ from venue.store import Store
 from venue.store.access import admit_member
 
 SANDBOX_PASSWORD = "sandbox"
+FIX_PORT = 9878  # `venue sandbox`'s default FIX port
+CONSOLE_PORT = 9880  # the console's beside it (TLS FIX: 9879); any free port beside another FIX port
 
 MEMBERS = [
     ("BRKA", "Broker A Securities LLC", "broker_dealer"),
@@ -108,6 +113,10 @@ tls_ca = "tls/ca.pem"
 [risk]
 market_order_collar_bps = 1000
 
+# The ops console in the browser, on 127.0.0.1 only (spec/console.md).
+[console]
+port = {console_port}
+
 # The sandbox trades all day, every day (UTC): Day orders expire at midnight UTC.
 [calendar.default]
 timezone = "UTC"
@@ -171,12 +180,16 @@ def prepare(
     chain: str = "embedded",
     tls_port: int | None = None,
     session_start: str = "00:00:00",
+    console_port: int | None = None,
 ) -> Path:
     """Create (or, with fresh=False, reuse) a sandbox in `data_dir`; return its config file.
 
     `chain`: "anvil" or "embedded" (the venue starts that node and deploys to it at each start), a
     JSON-RPC URL (deployed there now, once), or "none". `tls_port`: the TLS sessions' port
-    (default: `port` + 1). `session_start`: when the FIX day starts (UTC HH:MM:SS, or "none")."""
+    (default: `port` + 1). `session_start`: when the FIX day starts (UTC HH:MM:SS, or "none").
+    `console_port`: the ops console's (default: 9880 beside the default FIX port 9878 when it is
+    free, else any free port);
+    its admin logs in with the token the sandbox writes to `console-token` (0600)."""
     data_dir = data_dir.resolve()
     config = data_dir / "venue.toml"
     if fresh and data_dir.exists():
@@ -197,11 +210,39 @@ def prepare(
     finally:
         store.dispose()
     make_certificates(data_dir / "tls")
-    text = CONFIG.format(database_url=url, port=port, tls_port=tls_port or port + 1, session_start=session_start)
+    tls_port = tls_port or port + 1
+    console_port = console_port or _console_port(CONSOLE_PORT if port == FIX_PORT else 0, (port, tls_port))
+    text = CONFIG.format(
+        database_url=url, port=port, tls_port=tls_port, session_start=session_start, console_port=console_port
+    )
     if chain != "none":
         text += CHAIN.format(url=chain)
     admin = os_user()  # whoever starts the sandbox is its admin (spec/fair-access.md section 5)
     if admin is not None:
         text += operators_toml({admin: Role.ADMIN})
+        text += console_token(data_dir / "console-token", admin)
     config.write_text(text)
     return config
+
+
+def console_token(path: Path, admin: str) -> str:
+    """A new operator token for the sandbox's admin, written to `path` (readable by its owner only)
+    for logging in to the console; the `tokens` line of `[operators]` listing its hash."""
+    token = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return f"tokens = {{ {json.dumps(token_hash(token))} = {json.dumps(admin + ':admin')} }}\n"
+
+
+def _console_port(wanted: int, taken: tuple[int, ...]) -> int:
+    """`wanted` when nothing listens on it now, else a free port; never one of `taken` (the FIX ports)."""
+    for candidate in (wanted, 0, 0, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            port = s.getsockname()[1]
+        if port not in taken:
+            return port
+    raise OSError("no free TCP port on 127.0.0.1 for the console")

@@ -102,7 +102,7 @@ def test_a_misspelt_database_url_is_refused_naming_it_and_never_falls_back_to_sq
         (
             '[venu]\ncomp_id = "ATS"\n',
             r"unknown section \[venu\]; did you mean \[venue\]\? \(known: \[access\], "
-            r"\[calendar.NAME\], \[chain\], \[fix\], \[operators\], \[risk\], \[venue\]\)",
+            r"\[calendar.NAME\], \[chain\], \[console\], \[fix\], \[operators\], \[risk\], \[venue\]\)",
         ),
         ('[calender.default]\ntimezone = "UTC"\n', r"unknown section \[calender\]; did you mean \[calendar.NAME\]\?"),
         ("[scheduler]\nreconcile_minutes = 5\n", r"unknown section \[scheduler\] \(known: "),
