@@ -19,6 +19,7 @@ from venue.book.base import BookConfig, OrderBook
 from venue.book.types import CancelReason, Phase, RestingOrder, TimeInForce
 from venue.calendar import SessionPhase, TradingCalendar
 from venue.clock import DAY_US, day_start_us, next_midnight_us, utc_date
+from venue.core.cl_ord_ids import ClOrdIndex
 from venue.core.gating import GatingMixin
 from venue.core.ops import OpsMixin
 from venue.core.phases import PhasesMixin
@@ -87,10 +88,10 @@ class VenueCore(GatingMixin, PhasesMixin, ReportsMixin, RequestsMixin, OpsMixin)
         self.securities: dict[str, Security] = dict(world.securities)
         self.calendar_for = calendar_for
         self.ids = ids
-        self.cl_ord_index: dict[tuple[str, str], int | None] = dict(cl_ord_ids or {})
+        self.orders: dict[int, OrderRecord] = {}
+        self.cl_ord_index = ClOrdIndex(cl_ord_ids, self.orders.__contains__)
         self._cl_day = cl_ord_day  # the UTC day the index is for
         self._cl_roll_us = 0 if cl_ord_day is None else day_start_us(date.fromisoformat(cl_ord_day)) + DAY_US
-        self.orders: dict[int, OrderRecord] = {}
         self._load_order = load_order or (lambda _id: None)
         self._expiries: list[tuple[int, int]] = []
         # Calendar phase per security and when to look again; periodic auction due times.
@@ -236,8 +237,7 @@ class VenueCore(GatingMixin, PhasesMixin, ReportsMixin, RequestsMixin, OpsMixin)
         day = utc_date(now_us).isoformat()
         if self._cl_day is None or day > self._cl_day:
             if self._cl_day is not None:  # else the index was loaded for this day
-                orders = self.orders
-                self.cl_ord_index = {k: v for k, v in self.cl_ord_index.items() if v is not None and v in orders}
+                self.cl_ord_index.new_day()
             self._cl_day = day
         self._cl_roll_us = next_midnight_us(now_us)
 
