@@ -161,3 +161,19 @@ def test_after_sigkill_and_restart_a_cancel_on_disconnect_sessions_orders_are_ca
     assert {o["cl_ord_id"] for o in json.loads(venue.cli("orders", "--json").stdout)} == {"A-BID", "A-LIFT"}
     for c in (brka2, mm2, ops):
         c.logout(timeout=1)
+
+
+def test_a_kyc_expiry_in_the_past_cancels_the_resting_order_to_member_and_drop_copy(venue, connect):
+    """KYC that lapsed (here: set to a date gone by) acts on the resting order at once; a date that
+    ends while the order rests cancels it at that instant (tests/unit/test_gate_paths.py, on the
+    core's clock)."""
+    brka, dc = connect("BRKA"), connect("BRKADC")
+    brka.new_order("KYC-REST", "ACME", "2", 100, "11.00", account="A-ALICE", tif="1")
+    assert brka.exec_report("KYC-REST", "0")[39] == "0"
+    out = venue.cli("accounts", "set", "A-ALICE", "--kyc-expires", "2020-01-01", "--reason", "file review").stdout
+    assert "registry reloaded: 1 resting orders canceled" in out
+    for client in (brka, dc):
+        canceled = client.exec_report("KYC-REST", "4")
+        assert (canceled[39], canceled[20001]) == ("4", "A120"), canceled
+        assert "KYC expired on 2020-01-01" in canceled[58]
+    assert json.loads(venue.cli("orders", "--json").stdout) == [], "nothing of the account rests"
