@@ -22,6 +22,10 @@ DOMAIN = (
     "venue.market_data",
     "venue.calendar",
 )
+# The operations every front end runs (the `venue` commands and the ops console): above the store
+# and the domain, below the front ends, so the CLI and the console take one path to each change.
+OPERATIONS = ("venue.operations",)
+FRONT_ENDS = ("venue.cli", "venue.console", "venue.server", "click", "http")
 # The outside things one module (or package) each owns (house style: one owner per outside thing).
 OWNERS = {
     "quickfix": ("venue.fix_acceptor", "venue.fix_codec", "venue.fix_peer"),
@@ -97,6 +101,19 @@ def test_the_domain_never_imports_the_store_the_cli_or_the_fix_engine():
         if _within(m, DOMAIN)
     }
     assert {m: t for m, t in bad.items() if t} == {}
+
+
+def test_the_operations_never_import_a_front_end():
+    bad = {m: sorted(t for t in targets if _within(t, FRONT_ENDS)) for m, targets in imports().items()}
+    assert {m: t for m, t in bad.items() if t and _within(m, OPERATIONS)} == {}
+
+
+def test_the_cli_and_the_console_never_import_each_other():
+    """Each runs the operations; neither takes the other's way to a change."""
+    graph = imports()
+    for front, other in (("venue.cli", "venue.console"), ("venue.console", "venue.cli")):
+        users = sorted(m for m in graph if _within(m, (front,)) and any(_within(t, (other,)) for t in graph[m]))
+        assert users == [], f"{front} imports {other}"
 
 
 def test_each_outside_library_is_imported_by_its_owner_only():

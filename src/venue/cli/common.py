@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from venue import operations
 from venue.access import NotAnOperator, Operator, Role, identify, load_operators, os_user
 from venue.config import ConfigError, load_config
 from venue.store import Store, StoreError
@@ -422,24 +422,24 @@ def send_ops(store: Store, command: str, argument: str, wait: float, offline: bo
 
 
 def await_ops(store: Store, command_id: int, what: str, wait: float, offline: bool = False) -> None:
-    """Wait for the running venue to take a queued ops command and print its answer. Exits 1 if it
-    failed, 3 if no running venue confirmed it within `wait` seconds (it stays queued and applies
-    when the venue starts); with `offline` (the venue is known to be stopped) it does not wait."""
-    deadline = time.monotonic() + (0 if offline else wait)
-    while True:
-        row = store.ops_command(command_id)
-        if row and row["status"] != "pending":
-            if row["status"] == "failed":
-                raise click.ClickException(f"{what} failed: {row['result']}")
-            click.echo(f"{row['result']}")
-            return
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(0.05)
+    """Wait for the running venue to take a queued ops command and print its answer (see
+    `print_answer`); with `offline` (the venue is known to be stopped) it does not wait."""
+    print_answer(operations.answer(store, command_id, 0 if offline else wait), what, wait, offline)
+
+
+def print_answer(answer: operations.Answer, what: str, wait: float, offline: bool = False) -> None:
+    """Print the running venue's answer to an ops command. Exits 1 if it failed, 3 if no running
+    venue confirmed it within `wait` seconds (it stays queued and applies when the venue starts);
+    with `offline` an unconfirmed command is only reported as stored."""
+    if answer.status == "failed":
+        raise click.ClickException(f"{what} failed: {answer.result}")
+    if answer.status != "pending":
+        click.echo(answer.result)
+        return
     if offline:
-        click.echo(f"{what} stored (#{command_id}); it applies when the venue starts")
+        click.echo(f"{what} stored (#{answer.command_id}); it applies when the venue starts")
         return
     raise NotConfirmed(
-        f"{what} stored (#{command_id}) but no running venue confirmed it within {wait:g}s; it "
+        f"{what} stored (#{answer.command_id}) but no running venue confirmed it within {wait:g}s; it "
         "applies when the venue starts (use --offline when the venue is meant to be stopped)"
     )

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import click
 
+from venue import operations
 from venue.book.types import SelfMatchPrevention
 from venue.cli.common import (
     CHANGE_REASON,
@@ -28,10 +29,10 @@ from venue.cli.common import (
     operator_name,
     out,
     positive_decimal,
+    print_answer,
 )
 from venue.clock import iso_utc
 from venue.model import IssuerRole
-from venue.store.access import record_access
 
 
 def _day(value: str | None, name: str) -> date | None:
@@ -72,14 +73,17 @@ def _apply(
     offline: bool,
     notify: str = "reload",
 ) -> None:
-    """Store one audited registry change and wait for the running venue to apply it."""
+    """Store one audited registry change (`venue.operations.change`) and print the running venue's
+    answer."""
     if not changes:
         raise click.UsageError("nothing to change: give at least one option (see --help)")
     store = open_store(ctx)
-    command_id = store.change(entity, key, changes, operator=operator_name(ctx), reason=reason or "", notify=notify)
+    answer = operations.change(
+        store, operator_name(ctx), entity, key, changes, reason or "", 0 if offline else wait, notify=notify
+    )
     shown = ", ".join(f"{k}={v.isoformat() if isinstance(v, date) else v}" for k, v in changes.items())
     click.echo(f"{key}: {shown}")
-    await_ops(store, command_id, f"{notify} {key}", wait, offline)
+    print_answer(answer, f"{notify} {key}", wait, offline)
 
 
 @click.command("set")
@@ -385,24 +389,10 @@ def gates(ctx, outcome, limit, as_json):
 
 
 def _switch(ctx: click.Context, member_id: str, on: bool, reason: str, wait: float, offline: bool) -> None:
+    """A member's kill switch on or off (`venue.operations.kill_switch`); the running venue's answer."""
     store = open_store(ctx)
-    if member_id not in store.load_world().members:
-        raise click.ClickException(f"no member {member_id}; see `venue members list`")
-    record_access(
-        store,
-        member_id,
-        "limit" if on else "restore",
-        "venue",
-        f"kill switch {'on' if on else 'off'}: {reason}",
-        "AS-5",
-        operator_name(ctx),
-    )
-    command_id = store.change(
-        "member",
-        member_id,
-        {"killed": on},
-        operator=operator_name(ctx),
-        reason=reason,
-        notify="kill" if on else "unkill",
-    )
-    await_ops(store, command_id, f"{'kill' if on else 'unkill'} {member_id}", wait, offline)
+    try:
+        answer = operations.kill_switch(store, operator_name(ctx), member_id, on, reason, 0 if offline else wait)
+    except operations.Unknown:
+        raise click.ClickException(f"no member {member_id}; see `venue members list`") from None
+    print_answer(answer, f"{'kill' if on else 'unkill'} {member_id}", wait, offline)

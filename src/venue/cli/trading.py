@@ -7,28 +7,20 @@ import json
 
 import click
 
-from venue.cli.common import JSON, OFFLINE, REASON, WAIT_VENUE, open_store, operator_name, out, send_ops, since_us
+from venue import operations
+from venue.cli.common import JSON, OFFLINE, REASON, WAIT_VENUE, open_store, operator_name, out, print_answer, since_us
 from venue.clock import iso_utc
-
-_STATUS_AFTER = {"halt": "halted", "suspend": "suspended", "resume": "open"}
 
 
 def _ops(ctx: click.Context, command: str, symbol: str, wait: float, reason: str, offline: bool) -> None:
-    """Halt, suspend or resume a security: recorded in the registry change audit, then applied by
-    the running venue (the store's trading status is the venue's to write)."""
+    """Halt, suspend or resume a security (`venue.operations.trading_status`) and print the running
+    venue's answer."""
     store = open_store(ctx)
-    security = store.load_world().securities.get(symbol)
-    if security is None:
-        raise click.ClickException(f"unknown symbol {symbol}; see `venue securities list`")
-    store.record_change(
-        "halt",
-        symbol,
-        {"trading_status": security.trading_status.value},
-        {"trading_status": _STATUS_AFTER[command]},
-        operator_name(ctx),
-        reason,
-    )
-    send_ops(store, command, symbol, wait, offline)
+    try:
+        answer = operations.trading_status(store, operator_name(ctx), command, symbol, reason, 0 if offline else wait)
+    except operations.Unknown:
+        raise click.ClickException(f"unknown symbol {symbol}; see `venue securities list`") from None
+    print_answer(answer, f"{command} {symbol}", wait, offline)
 
 
 @click.command()

@@ -5,6 +5,6 @@
 - `feed`: in the engine, the books' depth and phases and the degraded flag, sent to the console;
 - `live`: in the FIX process, what the console knows live (that feed, which sessions are up);
 - `auth`: logins by operator token, sessions, CSRF tokens;
-- `pages`: the HTML; `actions`: halts, kill switches and AML holds as their `venue` commands do them;
+- `pages`: the HTML; `actions`: halts, kill switches and AML holds, the operations their `venue` commands run;
 - `web`: the HTTP server, roles per page and action, the read log, Server-Sent Events.
 """

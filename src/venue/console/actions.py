@@ -1,22 +1,18 @@
 """The console's actions: halt and resume a security, a member's kill switch on and off, an
-investor's AML hold on and off. Each writes what its `venue` command writes, in the same store
-calls and order (`venue halt|resume`: the registry change audit, then the ops queue; `venue
-kill|unkill`: the access log, then the audited change with its `kill`/`unkill` notice; `venue
-accounts set --aml-hold`: the audited change with its `reload` notice), with the operator's name
-and reason; then the running venue applies it as it applies the command's, and its answer is
-waited for (`result`).
+investor's AML hold on and off. Each is the operation its `venue` command runs (`venue.operations`:
+`venue halt|resume` and `venue kill|unkill` theirs, the AML hold the registry change of `venue
+accounts set --aml-hold|--no-aml-hold`), with the operator's name and the reason the console
+requires; the running venue's answer is waited for and told in the console's words (`Outcome`).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
+from venue import operations
 from venue.store import Store
-from venue.store.access import record_access
 
 WAIT_SECONDS = 5.0
-_STATUS_AFTER = {"halt": "halted", "resume": "open"}
 
 
 class ActionRefused(Exception):
@@ -25,20 +21,19 @@ class ActionRefused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What the running venue answered to the ops command (status "pending": no answer in time)."""
+    """What the running venue answered to the action (status "pending": no answer in time)."""
 
-    command_id: int
     what: str
-    status: str
-    result: str
+    answer: operations.Answer
 
     def text(self) -> str:
-        if self.status == "pending":
+        status, result = self.answer.status, self.answer.result
+        if status == "pending":
             return (
-                f"{self.what} stored (#{self.command_id}) but the venue did not confirm it within "
+                f"{self.what} stored (#{self.answer.command_id}) but the venue did not confirm it within "
                 f"{WAIT_SECONDS:g}s; it applies when the venue takes it"
             )
-        return f"{self.what}: {self.result}" if self.status != "failed" else f"{self.what} failed: {self.result}"
+        return f"{self.what}: {result}" if status != "failed" else f"{self.what} failed: {result}"
 
 
 def _reason(reason: str) -> str:
@@ -48,64 +43,31 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def trading(store: Store, operator: str, command: str, symbol: str, reason: str) -> int:
-    """`venue halt|resume SYMBOL --reason`: the change recorded in the registry change audit, then
-    the ops command queued for the running venue. Returns the ops command's id."""
+def trading(store: Store, operator: str, command: str, symbol: str, reason: str) -> Outcome:
+    """`venue halt|resume SYMBOL --reason`."""
     reason = _reason(reason)
-    security = store.load_world().securities.get(symbol)
-    if security is None:
-        raise ActionRefused(f"unknown symbol {symbol!r}")
-    store.record_change(
-        "halt",
-        symbol,
-        {"trading_status": security.trading_status.value},
-        {"trading_status": _STATUS_AFTER[command]},
-        operator,
-        reason,
-    )
-    return store.enqueue_ops_command(command, symbol, requested_by=operator)
+    try:
+        answer = operations.trading_status(store, operator, command, symbol, reason, WAIT_SECONDS)
+    except operations.Unknown:
+        raise ActionRefused(f"unknown symbol {symbol!r}") from None
+    return Outcome(f"{command} {symbol}", answer)
 
 
-def kill_switch(store: Store, operator: str, member_id: str, on: bool, reason: str) -> int:
-    """`venue kill|unkill MEMBER --reason`: the access-log record (AS-5), then the audited change
-    with the notice the running venue applies."""
+def kill_switch(store: Store, operator: str, member_id: str, on: bool, reason: str) -> Outcome:
+    """`venue kill|unkill MEMBER --reason`."""
     reason = _reason(reason)
-    if member_id not in store.load_world().members:
-        raise ActionRefused(f"no member {member_id!r}")
-    record_access(
-        store,
-        member_id,
-        "limit" if on else "restore",
-        "venue",
-        f"kill switch {'on' if on else 'off'}: {reason}",
-        "AS-5",
-        operator,
-    )
-    command_id = store.change(
-        "member", member_id, {"killed": on}, operator=operator, reason=reason, notify="kill" if on else "unkill"
-    )
-    assert command_id is not None
-    return command_id
+    try:
+        answer = operations.kill_switch(store, operator, member_id, on, reason, WAIT_SECONDS)
+    except operations.Unknown:
+        raise ActionRefused(f"no member {member_id!r}") from None
+    return Outcome(f"{'kill' if on else 'unkill'} {member_id}", answer)
 
 
-def aml_hold(store: Store, operator: str, account_id: str, on: bool, reason: str) -> int:
-    """`venue accounts set ACCOUNT --aml-hold|--no-aml-hold --reason`: the audited change and its
-    `reload`; the running venue cancels the investor's resting orders the gates now refuse."""
+def aml_hold(store: Store, operator: str, account_id: str, on: bool, reason: str) -> Outcome:
+    """`venue accounts set ACCOUNT --aml-hold|--no-aml-hold --reason`: the running venue cancels the
+    investor's resting orders the gates now refuse."""
     reason = _reason(reason)
-    if account_id not in store.load_world().accounts:
+    if account_id not in store.load_world().accounts:  # refused as a bad request, before any write
         raise ActionRefused(f"no investor account {account_id!r}")
-    command_id = store.change("investor", account_id, {"aml_flag": on}, operator=operator, reason=reason)
-    assert command_id is not None
-    return command_id
-
-
-def result(store: Store, command_id: int, what: str, wait: float = WAIT_SECONDS) -> Outcome:
-    """Wait (up to `wait` seconds) for the running venue to take the ops command; its answer."""
-    deadline = time.monotonic() + wait
-    while True:
-        row = store.ops_command(command_id)
-        if row and row["status"] != "pending":
-            return Outcome(command_id, what, row["status"], row["result"] or "")
-        if time.monotonic() >= deadline:
-            return Outcome(command_id, what, "pending", "")
-        time.sleep(0.05)
+    answer = operations.change(store, operator, "investor", account_id, {"aml_flag": on}, reason, WAIT_SECONDS)
+    return Outcome(f"AML hold {'on' if on else 'off'} {account_id}", answer)

@@ -367,7 +367,7 @@ _SETTLEMENT_KIND = {"final": "good", "failed": "bad", "pending": "off", "submitt
 
 
 # ---------------------------------------------------------------- actions
-def actions(role: Role, csrf: str, securities: Sequence, members: Sequence, outcomes: Sequence[str]) -> str:
+def actions(role: Role, csrf: str, securities: Sequence, members: Sequence) -> str:
     """The action forms this role may use (ops: halts and kill switches; compliance: AML holds;
     admin: all), each asking a reason."""
     token = f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
@@ -403,7 +403,4 @@ def actions(role: Role, csrf: str, securities: Sequence, members: Sequence, outc
             '<p class="note">As <code>venue accounts set ACCOUNT --aml-hold|--no-aml-hold --reason</code>: '
             "the investor's resting orders are canceled and new ones refused.</p></section>"
         )
-    done = "".join(f"<li>{e(text)}</li>" for text in outcomes)
-    if done:
-        parts.append(f'<section><h2>Your recent actions</h2><ul id="outcomes">{done}</ul></section>')
     return "".join(parts)

@@ -662,21 +662,20 @@ def _actions_page(h: _Handler) -> None:
         h.session.csrf,
         sorted(world.securities.values(), key=lambda s: s.symbol),
         sorted(world.members.values(), key=lambda m: m.member_id),
-        (),
     )
     h._page("Actions", body)
 
 
-def _act(h: _Handler, key: str, run, what: str) -> None:
-    """Take an action: role, reason, the store calls of its `venue` command, the venue's answer."""
+def _act(h: _Handler, run) -> None:
+    """Take an action whose role was checked (`run`: the operation of its `venue` command); the
+    venue's answer is flashed on the actions page."""
     assert h.operator is not None and h.session is not None
     try:
-        command_id = run()
+        outcome = run()
     except actions.ActionRefused as exc:
         raise Refused(HTTPStatus.BAD_REQUEST, str(exc)) from None
     except StoreError as exc:
         raise Refused(HTTPStatus.CONFLICT, str(exc)) from None
-    outcome = actions.result(h.console.store, command_id, what)
     log.info("console: %s: %s", h.operator, outcome.text())
     h.session.flash.append(outcome.text())
     h._redirect("/actions")
@@ -689,12 +688,7 @@ def _action_trading(h: _Handler) -> None:
     h._may(command)
     symbol = _name(form.get("symbol"), "symbol") or ""
     assert h.operator is not None
-    _act(
-        h,
-        command,
-        lambda: actions.trading(h.console.store, h.operator.name, command, symbol, form.get("reason", "")),
-        f"{command} {symbol}",
-    )
+    _act(h, lambda: actions.trading(h.console.store, h.operator.name, command, symbol, form.get("reason", "")))
 
 
 def _action_kill(h: _Handler) -> None:
@@ -704,12 +698,7 @@ def _action_kill(h: _Handler) -> None:
     h._may("kill" if on else "unkill")
     member = _name(form.get("member"), "member") or ""
     assert h.operator is not None
-    _act(
-        h,
-        "kill" if on else "unkill",
-        lambda: actions.kill_switch(h.console.store, h.operator.name, member, on, form.get("reason", "")),
-        f"{'kill' if on else 'unkill'} {member}",
-    )
+    _act(h, lambda: actions.kill_switch(h.console.store, h.operator.name, member, on, form.get("reason", "")))
 
 
 def _action_hold(h: _Handler) -> None:
@@ -719,12 +708,7 @@ def _action_hold(h: _Handler) -> None:
     h._may("hold")
     account = _name(form.get("account"), "account") or ""
     assert h.operator is not None
-    _act(
-        h,
-        "hold",
-        lambda: actions.aml_hold(h.console.store, h.operator.name, account, on, form.get("reason", "")),
-        f"AML hold {'on' if on else 'off'} {account}",
-    )
+    _act(h, lambda: actions.aml_hold(h.console.store, h.operator.name, account, on, form.get("reason", "")))
 
 
 _POST["/action/trading"] = _action_trading
