@@ -385,9 +385,10 @@ def make_stream(
     sequencer batch is the case that broke the venue: see bench/README.md).
 
     A session's resting orders past the 200 it tracks are forgotten and stay in the book, which
-    grows for as long as the stream runs. With `max_resting`, a session that has that many resting
-    orders cancels its oldest instead: the book stays about the same size (a steady state, for the
-    soak)."""
+    grows for as long as the stream runs. With `max_resting`, a session that has that many orders
+    that may rest cancels its oldest instead: the book stays about the same size (a steady state,
+    for the soak). Crossing orders count too, since one rests when it is partly filled or when no
+    order crosses it; a cancel of one that filled meanwhile is refused (35=9) and answered."""
     rng = random.Random(seed)
     live: dict[str, list[tuple[str, str]]] = {c: [] for c in comp_ids}  # (cl_ord_id, side) believed open
     ops: list[Op] = []
@@ -419,7 +420,7 @@ def make_stream(
             else:
                 px = passive(side)
             ops.append(Op(comp, "D", clid, side, rng.randint(1, 5), px))
-            if racy or not crossing:
+            if racy or not crossing or max_resting is not None:
                 own.append((clid, side))
             if len(own) > 200:
                 own.pop(0)
