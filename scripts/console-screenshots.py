@@ -61,7 +61,9 @@ def trade(port: int) -> list[FixClient]:
         for level in range(1, 6):
             for side, sign in (("1", -1), ("2", 1)):
                 n += 1
-                mm.new_order(f"Q{n}", symbol, side, 100 * level * lot, f"{mid + sign * step * level:.2f}", account="M-MAKER")
+                mm.new_order(
+                    f"Q{n}", symbol, side, 100 * level * lot, f"{mid + sign * step * level:.2f}", account="M-MAKER"
+                )
                 mm.exec_report(f"Q{n}")
     brka.new_order("A1", "ACME", "1", 150, "10.10", account="A-ALICE")  # lifts two offer levels
     brka.exec_report("A1", "F")

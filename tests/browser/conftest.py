@@ -74,6 +74,15 @@ class Console:
             lambda b: not b.current_url.endswith("/login") or b.find_elements("css selector", "p.error")
         )
 
+    def submit(self, button_id: str) -> None:
+        """Click a form's submit button and wait for the page it loads (a click returns before the
+        browser has navigated: reading the page at once can read the old one)."""
+        from selenium.webdriver.support import expected_conditions
+
+        page = self.browser.find_element("tag name", "html")
+        self.browser.find_element("id", button_id).click()
+        WebDriverWait(self.browser, 10).until(expected_conditions.staleness_of(page))
+
     def text(self) -> str:
         return self.browser.find_element("tag name", "body").text
 

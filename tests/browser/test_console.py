@@ -57,7 +57,7 @@ def test_orders_entered_over_fix_appear_live_on_the_book_page(console, connect):
     console.open("/orders?symbol=ACME&status=all")
     assert console.browser.find_elements("css selector", "table.orders") == []
     console.browser.find_element("id", "reason").send_keys("surveillance check 7")
-    console.browser.find_element("id", "show").click()
+    console.submit("show")
     orders = console.browser.find_element("css selector", "table.orders").text
     assert "B1" in orders and "S3" in orders
     assert "A-ALICE" in console.browser.find_element("css selector", "table.trades").text

@@ -10,6 +10,7 @@ until SIGKILLed). The child must see all the signals it needs and exit on its ow
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -28,21 +29,29 @@ CHILD = textwrap.dedent("""
         if woken.wait(0.00001):
             woken.clear()
             wakes += 1
-    signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # the parent keeps sending until it sees us exit
+    # Tell the parent, and exit only once it has stopped sending: the handler must stay in place
+    # until then (at exit, Python puts back SIG_DFL, and one more SIGUSR1 would kill the child).
+    print("done", flush=True)
+    sys.stdin.read()
 """)
 
 
 def test_signals_at_any_instant_of_an_event_wait_never_hang_it():
     wakes = 2000
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(wakes)], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(wakes)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert child.stdout.readline() == "ready\n"
         sent, deadline = 0, time.monotonic() + 60
-        while child.poll() is None and time.monotonic() < deadline:
+        while not select.select([child.stdout], [], [], 0)[0] and time.monotonic() < deadline:
             os.kill(child.pid, signal.SIGUSR1)
             sent += 1
             time.sleep(0.0002)
-        assert child.wait(5) == 0, f"the child stopped answering signals ({sent} sent)"
+        assert select.select([child.stdout], [], [], 5)[0], f"the child stopped answering signals ({sent} sent)"
+        assert child.stdout.readline() == "done\n"
+        child.stdin.close()  # signals stopped: the child may exit
+        assert child.wait(5) == 0
         assert sent >= wakes
     finally:
         if child.poll() is None:
