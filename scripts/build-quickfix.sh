@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Build and install the quickfix binding with TLS: the PyPI sdist compiled with HAVE_SSL against the
-# system's OpenSSL, with three small patches (scripts/quickfix/*.patch):
+# system's OpenSSL, with four small patches (scripts/quickfix/*.patch):
 #   setup-link-openssl.patch           links the extension with libssl and libcrypto
 #   python-threaded-ssl-acceptor.patch quickfix.SSLSocketAcceptor is QuickFIX's *threaded* TLS acceptor
 #                                      (a thread per connection: a slow TLS handshake holds up no one else)
 #   ssl-peer-identity.patch            writes the TLS peer's certificate (SHA-256 fingerprint, subject CN)
 #                                      into the session's event log before the Logon, where the venue
 #                                      reads who is logging on
+#   filestore-sparse-index.patch       FileStore keeps one index mark per 256 stored messages instead
+#                                      of a std::map entry (~64 bytes) per message, so the FIX
+#                                      process's memory does not grow with every message of the day;
+#                                      a resend scans at most 256 header records from a mark
 # The wheel is kept in a cache keyed by version, flags and patches, so the 5-20 minute compile
 # happens once per machine; `scripts/setup.sh` calls this.
 #

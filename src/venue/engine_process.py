@@ -5,11 +5,15 @@ One Python process has one GIL: the sequencer's core and journal work and the FI
 callbacks took turns on it, and every call into the QuickFIX binding handed it over. With the
 engine in its own process each side has a core of its own. What crosses is what already crossed
 between the FIX threads and the sequencer: commands one way, report batches the other, pickled in
-batches by one writer thread per side.
+batches.
 
     FIX process                                   engine process
-    QuickFIX callbacks -> submit() -> writer  ==>  reader -> Sequencer.submit()
-    app.send(report) <- reader               <==  Sequencer (after each commit) -> writer
+    QuickFIX callbacks -> submit()          ==>  reader -> Sequencer.submit()
+    app.send(report) <- reader             <==  Sequencer (after each commit)
+
+The FIX process has no writer thread: the thread that queues a command sends what is queued, in
+order, if no other thread is sending (one batch of everything queued meanwhile); otherwise the
+thread that is sending takes it along. A lone order thus reaches the engine without waking a thread.
 
 Ordering and durability do not change: the sequencer commits a batch before it ships the batch's
 reports, and the FIX process sends them in the order they arrive. The report watermark (the highest
@@ -43,9 +47,6 @@ MAX_CMDS_PER_MESSAGE = 1000
 START_TIMEOUT_S = 600.0  # a large journal takes a while to load
 
 
-_END = ("end",)  # the writer's own marker: the queue said stop inside a batch
-
-
 class EngineGone(RuntimeError):
     """The engine process ended or could not start."""
 
@@ -70,6 +71,7 @@ class EngineProcess:
         self._conn = Connection(ours.detach())
         self._on_fatal: Callable[[str], None] = lambda why: None
         self._out: queue.SimpleQueue = queue.SimpleQueue()
+        self._sending = threading.Lock()  # held by the thread sending what is queued (_pump)
         self._stopped = threading.Event()
         self.fatal: str | None = None
         self.sent_exec_id = 0
@@ -97,18 +99,20 @@ class EngineProcess:
         return self
 
     def submit(self, cmd: Command) -> None:
-        """Queue a command for the sequencer; safe from any thread, never blocks."""
+        """Send a command to the sequencer, in order; safe from any thread, never waits for another
+        thread's send (that thread takes this command along)."""
         self._out.put(cmd)
+        self._pump()
 
     def go(self, send: Callable[[Report], None], flush: Callable[[], None] | None = None) -> None:
         """The FIX engine is up: start the traffic (reports journaled before a crash come first).
         `flush` ends each batch of reports (VenueApplication.flush_held)."""
         self._send = send
         self._flush = flush
-        threading.Thread(target=self._write_loop, name="engine-writer", daemon=True).start()
         self._reader = threading.Thread(target=self._read_loop, name="engine-reader", daemon=True)
         self._reader.start()
         self._out.put(("go",))
+        self._pump()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the engine after what is queued (it records the report watermark), then wait for it."""
@@ -120,6 +124,7 @@ class EngineProcess:
                     pass
             else:
                 self._out.put(("stop",))
+                self._pump()
             reader = getattr(self, "_reader", None)
             if reader is not None:
                 reader.join(timeout)
@@ -130,37 +135,44 @@ class EngineProcess:
                 self._proc.kill()
                 self._proc.wait(5)
         self._stopped.set()
-        self._out.put(None)
 
     # ------------------------------------------------------------ threads
-    def _write_loop(self) -> None:
-        """One writer: batches of commands, and control messages, in the order they were queued."""
-        out, conn = self._out, self._conn
+    def _pump(self) -> None:
+        """Send what is queued, if no other thread is sending (flat combining). A thread that finds
+        the lock taken leaves its command to the sender, which looks at the queue again after it
+        lets go of the lock: a command is never left behind, and the queue's order is the order on
+        the wire (a session's messages come from one thread, so each session's order is kept)."""
+        out = self._out
+        while not out.empty() and self._sending.acquire(blocking=False):
+            try:
+                self._send_queued(out)
+            finally:
+                self._sending.release()
+
+    def _send_queued(self, out: queue.SimpleQueue) -> None:
+        """Batches of commands, and control messages, in the order they were queued."""
+        conn = self._conn
+        cmds: list[Command] = []
         try:
-            item = out.get()
-            while item is not None:
+            while True:
+                try:
+                    item = out.get_nowait()
+                except queue.Empty:
+                    break
                 if isinstance(item, tuple):
+                    if cmds:
+                        conn.send(("cmds", cmds))
+                        cmds = []
                     conn.send(item if item[0] != "stop" else ("stop", self.sent_exec_id))
-                    item = out.get()
                     continue
-                cmds = [item]
-                item = None
-                while len(cmds) < MAX_CMDS_PER_MESSAGE:
-                    try:
-                        nxt = out.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is None or isinstance(nxt, tuple):
-                        item = nxt if nxt is not None else _END
-                        break
-                    cmds.append(nxt)
+                cmds.append(item)
+                if len(cmds) >= MAX_CMDS_PER_MESSAGE:
+                    conn.send(("cmds", cmds))
+                    cmds = []
+            if cmds:
                 conn.send(("cmds", cmds))
-                if item is _END:
-                    return
-                if item is None:
-                    item = out.get()
         except (OSError, EOFError) as exc:
-            if not self._stopped.is_set():
+            if not self._stopped.is_set() and self.fatal is None:
                 log.error("cannot reach the engine process: %s", exc)
 
     def _read_loop(self) -> None:
@@ -178,6 +190,7 @@ class EngineProcess:
                 if sent != self.sent_exec_id:
                     self.sent_exec_id = sent
                     self._out.put(("sent", sent))
+                    self._pump()
             elif kind == "console":
                 try:
                     if self.on_console is not None:

@@ -146,26 +146,31 @@ class Sequencer:
         self.on_fatal = on_fatal
         self._queue: queue.SimpleQueue[Command | list[Command] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="sequencer", daemon=True)
-        # Reports leave through a sender thread, so the next batch's commit overlaps these sends.
+        # Reports handed to QuickFIX here (`send`) leave through a sender thread, so the next batch's
+        # commit overlaps these sends (each call into QuickFIX hands the GIL over). Reports shipped to
+        # the FIX process (`ship`: one pickled message) leave from this thread at once: a lone ack
+        # does not wait for a thread to wake.
         self._outbox: queue.SimpleQueue[list[Report] | None] = queue.SimpleQueue()
-        self._sender = threading.Thread(target=self._send_loop, name="sender", daemon=True)
+        self._sender = threading.Thread(target=self._send_loop, name="sender", daemon=True) if ship is None else None
         self._stopping = threading.Event()
         self._next_ops_poll = 0.0
         self.fatal: BaseException | None = None
         self.commits = 0
 
     def start(self) -> None:
-        self._sender.start()
+        if self._sender is not None:
+            self._sender.start()
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        if not self._thread.is_alive() and not self._sender.is_alive() and self._thread.ident is None:
+        if self._thread.ident is None:
             return  # never started
         self._stopping.set()
         self._queue.put(None)
         self._thread.join(timeout)
-        self._outbox.put(None)
-        self._sender.join(timeout)
+        if self._sender is not None:
+            self._outbox.put(None)
+            self._sender.join(timeout)
         if self.sent_exec_id != self._recorded_exec_id and not self._thread.is_alive():
             try:  # a clean stop records that everything was sent: nothing is sent twice at start-up
                 self.store.commit(JournalBatch(sent_exec_id=self.sent_exec_id))
@@ -319,8 +324,18 @@ class Sequencer:
             if batch.sent_exec_id is not None:
                 self._recorded_exec_id = batch.sent_exec_id
         if reports:
-            self._outbox.put(reports)
+            self._emit(reports)
         return True
+
+    def _emit(self, reports: list[Report]) -> None:
+        """Committed (or refused) reports, in order: shipped now, or queued for the sender thread."""
+        if self._sender is not None:
+            self._outbox.put(reports)
+            return
+        try:
+            self.ship(reports)
+        except Exception:  # noqa: BLE001 - the other process is gone: it sends them at its next start
+            log.error("could not hand %d reports to the FIX process\n%s", len(reports), traceback.format_exc())
 
     def _send_loop(self) -> None:
         """Send committed reports in commit order (one thread: order is kept per session)."""
@@ -328,12 +343,6 @@ class Sequencer:
             reports = self._outbox.get()
             if reports is None:
                 return
-            if self.ship is not None:
-                try:
-                    self.ship(reports)
-                except Exception:  # noqa: BLE001 - the other process is gone: it sends them at its next start
-                    log.error("could not hand %d reports to the FIX process\n%s", len(reports), traceback.format_exc())
-                continue
             self.sent_exec_id = send_reports(reports, self.send, self.sent_exec_id, self.flush)
 
     # ------------------------------------------------------------ journal outage
@@ -382,7 +391,7 @@ class Sequencer:
         """Answer a message while nothing can be journaled (not journaled itself)."""
         refusal = self._refusal(cmd)
         if refusal is not None:
-            self._outbox.put([refusal])
+            self._emit([refusal])
 
     def _refusal(self, cmd: Command) -> Report | None:
         now = self.clock()

@@ -245,3 +245,54 @@ def test_serve_with_an_embedded_chain_starts_node_deploys_and_settles(store, sto
     assert running.worker.returncode == 0 and running.chain.node_process is not None
     assert running.chain.node_process.poll() is not None  # the venue's embedded node is gone with it
     assert not (tmp_path / "chain" / "node-url").exists()
+
+
+def test_the_worker_leaves_idle_priority_inside_its_database_transactions(tmp_path):
+    """At idle priority the worker could hold SQLite's write lock while everything else runs, and the
+    journal (every ack) would wait for it: inside a transaction it runs at normal priority, and goes
+    back to idle after commit and after rollback."""
+    import os
+    import threading
+
+    from venue.store import Store
+
+    seen: dict[str, int] = {}
+    failed: list[BaseException] = []
+
+    def worker_thread() -> None:  # scheduling policy is per thread on Linux: this thread plays the worker
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            store = Store(f"sqlite:///{tmp_path / 'venue.db'}")
+            store.migrate()
+            ceiling = backend.priority_ceiling()
+            if ceiling is not None:
+                store.around_transactions(*ceiling)
+            seen["between"] = os.sched_getscheduler(0)
+            with store.engine.begin() as conn:
+                conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS probe (x INTEGER)")
+                seen["in_commit"] = os.sched_getscheduler(0)
+            seen["after_commit"] = os.sched_getscheduler(0)
+            try:
+                with store.engine.begin() as conn:
+                    conn.exec_driver_sql("INSERT INTO probe VALUES (1)")
+                    seen["in_rollback"] = os.sched_getscheduler(0)
+                    raise RuntimeError("roll back")
+            except RuntimeError:
+                pass
+            seen["after_rollback"] = os.sched_getscheduler(0)
+            seen["ceiling"] = int(ceiling is not None)
+            store.dispose()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failed.append(exc)
+
+    thread = threading.Thread(target=worker_thread)
+    thread.start()
+    thread.join(30)
+    assert not failed, failed
+    if seen["ceiling"]:
+        idle, normal = os.SCHED_IDLE, os.SCHED_OTHER
+        assert seen["between"] == idle
+        assert (seen["in_commit"], seen["after_commit"]) == (normal, idle)
+        assert (seen["in_rollback"], seen["after_rollback"]) == (normal, idle)
+    else:  # not allowed to leave idle scheduling again: normal priority throughout
+        assert {v for k, v in seen.items() if k != "ceiling"} == {os.SCHED_OTHER}

@@ -37,6 +37,29 @@ def test_final_moves_the_ledger_once_and_writes_one_event(store):
     assert settlement.positions()[("A-ALICE", "USD")] == Decimal("1001025.00")
 
 
+def test_a_long_final_list_is_written_in_chunks_each_trade_once(store):
+    """More trades than FINAL_CHUNK: several transactions, the same ledger as one, one event each."""
+    from venue.store.settlement import FINAL_CHUNK
+
+    settlement = SettlementStore(store)
+    start = settlement.positions()
+    n = FINAL_CHUNK * 2 + 7
+    trades = [
+        Trade(i, "ACME", *(("A-ALICE", "B-BOB") if i % 3 else ("B-BOB", "A-ALICE")), 1 + i % 5, "10.00")
+        for i in range(1, n + 1)
+    ]
+    insert_trades(store, trades)
+    settled = [Settled(i, "0x" + f"{i:064x}", 9) for i in range(n, 0, -1)]  # any order in, trade order out
+    settled.append(Settled(5, "0x" + "ff" * 32, 9))  # a trade named twice is final once
+    assert settlement.mark_final(settled, T0) == list(range(1, n + 1))
+    assert set(statuses(store).values()) == {"final"}
+    events = settlement.events()
+    assert sorted(e["trade_id"] for e in events) == list(range(1, n + 1))
+    assert settlement.positions() == expected_positions(start, trades)
+    assert settlement.mark_final(settled, T0) == []
+    assert settlement.positions() == expected_positions(start, trades)
+
+
 def _alice_lots(store, lots_: tuple[tuple[int, int], ...]) -> None:
     """Replace A-ALICE's ACME lots with (quantity, acquired_us) lots tacking from their acquisition."""
     with store.engine.begin() as conn:

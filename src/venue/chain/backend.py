@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -182,6 +182,28 @@ def settlement_child() -> None:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
         os.nice(SETTLEMENT_NICE)
+
+
+def priority_ceiling() -> tuple[Callable[[], None], Callable[[], None]] | None:
+    """For the settlement worker, which runs at idle priority (`settlement_child`): the calls that
+    raise it to normal priority and lower it to idle again, to wrap each of its database
+    transactions (`Store.around_transactions`). There it may hold SQLite's single write lock, which
+    every journal commit (every ack) needs, and an idle-priority holder is preempted by everything
+    else on the cores while it keeps the lock (priority inversion: acks waited up to ~60 ms behind
+    it, bench/README.md). None when the process is not at idle priority. Where it may not leave
+    idle scheduling and come back (an unprivileged process with RLIMIT_NICE 0), it is put at normal
+    priority for good, the lesser harm, and None is returned."""
+    if sys.platform != "linux" or os.sched_getscheduler(0) != os.SCHED_IDLE:
+        return None
+    normal, idle = (os.SCHED_OTHER, os.sched_param(0)), (os.SCHED_IDLE, os.sched_param(0))
+    try:
+        os.sched_setscheduler(0, *normal)
+        os.sched_setscheduler(0, *idle)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, *normal)
+        return None
+    return (lambda: os.sched_setscheduler(0, *normal)), (lambda: os.sched_setscheduler(0, *idle))
 
 
 def die_with_parent() -> None:

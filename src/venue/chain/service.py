@@ -460,6 +460,9 @@ def open_worker(cfg: ChainConfig, url: str | None = None) -> tuple[SettlementWor
             "belongs to another chain (redeploy)"
         )
     store = Store(cfg.database_url)
+    ceiling = backend.priority_ceiling()
+    if ceiling is not None:
+        store.around_transactions(*ceiling)
     return SettlementWorker(SettlementStore(store), w3, deployment, cfg.operator_key, cfg.settings()), store
 
 

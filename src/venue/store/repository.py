@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -178,6 +178,14 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def around_transactions(self, enter: Callable[[], None], leave: Callable[[], None]) -> None:
+        """Call `enter` when a transaction of this store begins and `leave` when it ends (commit,
+        rollback, or its connection going back to the pool), on the thread that runs it."""
+        event.listen(self.engine, "begin", lambda _conn: enter())
+        event.listen(self.engine, "commit", lambda _conn: leave())
+        event.listen(self.engine, "rollback", lambda _conn: leave())
+        event.listen(self.engine.pool, "checkin", lambda _dbapi, _record: leave())
 
     # ------------------------------------------------------------ journal
     def commit(self, batch: JournalBatch) -> None:
