@@ -233,8 +233,9 @@ def _engine_main(fd: int) -> int:
     if first[0] != "start":
         return 0  # stopped before it started
     _, cfg, chain, verbose = first
-    from venue.server import configure_logging
+    from venue.server import configure_logging, limit_malloc_arenas
 
+    limit_malloc_arenas()
     configure_logging(cfg.data_dir, verbose)
     lock = threading.Lock()
 

@@ -63,6 +63,29 @@ class RunningVenue:
             self.store.dispose()
 
 
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def limit_malloc_arenas() -> None:
+    """At most MALLOC_ARENAS glibc malloc arenas in this process; call it before threads start.
+
+    glibc gives each thread that allocates under contention an arena of its own, up to eight per
+    core, and memory freed in one arena is not reused by another. QuickFIX's session threads and
+    the venue's threads each grew one, and the FIX process's RSS crept up with the day's traffic,
+    about 1 MiB/min at 300 order messages/s, with no object leaking (bench/README.md, soak). With
+    two arenas it is flat. Has no effect where glibc is not the allocator; MALLOC_ARENA_MAX in the
+    environment, if set, wins."""
+    if sys.platform != "linux" or "MALLOC_ARENA_MAX" in os.environ:
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+    except (OSError, AttributeError):
+        pass
+
+
 def configure_logging(data_dir: Path, verbose: bool = False) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
@@ -317,6 +340,7 @@ def start_venue_split(cfg: VenueConfig, chain: dict | None, verbose: bool = Fals
 def serve(cfg: VenueConfig, verbose: bool = False, chain=None) -> int:
     """Run until SIGINT/SIGTERM (graceful) or a fatal journal error (exit 70). With a chain config,
     settlement runs beside the venue: the embedded node if configured, and the worker process."""
+    limit_malloc_arenas()
     configure_logging(cfg.data_dir, verbose)
     settlement = view = link = live = console = None
     if cfg.console_port:
