@@ -50,3 +50,22 @@ def test_trades_final_after_the_reconciled_block_are_not_breaks_and_a_real_break
         )
     found = {(b.kind, b.asset, b.account_id) for b in reconcile(store, client, block=block).breaks}
     assert ("balance", "ACME", "A-ALICE") in found and ("lots", "ACME", "A-ALICE") in found
+
+
+def test_a_trade_settled_before_the_worker_recorded_sending_it_is_not_a_break(store, chain):
+    """A node that mines on arrival settles a batch before the worker records the send
+    (mark_submitted after the node accepted it): a reconciliation in between saw the trades settled on
+    chain, pending with no attempt in the ledger, and reported breaks."""
+    client = chain.client()
+    worker = make_worker(store, chain, batch_size=3)
+    insert_trades(store, trades(1, 3))
+    pending = SettlementStore(store).pending(10)
+    # The worker's own send, without its record of it: the window between the two.
+    results = client.settle_batch([worker._instruction(trade) for trade in pending], batch_size=3)
+    assert all(r.status.value == "settled" for r in results), results
+    assert set(statuses(store).values()) == {"pending"}
+
+    assert reconcile(store, client).breaks == []
+    drain(worker)  # the worker's next step finds them settled already
+    assert set(statuses(store).values()) == {"final"}
+    assert reconcile(store, client).breaks == []

@@ -651,6 +651,11 @@ class Reconciliation:
     breaks: list[Break]
 
 
+# Pending trades with no attempt recorded that a reconciliation still asks the chain about: at least
+# what the worker sends before it records a send (batch_size x pipeline, 100 x 2 by default).
+UNRECORDED_SENDS = 256
+
+
 def reconcile(store: Store, client: DvPClient, symbol: str | None = None, block: int | None = None) -> Reconciliation:
     """Compares every wallet's on-chain balance of each security (or ``symbol``; ``USD`` for the cash
     token) with the ledger, after adding trades that settled on chain but are not final yet; also
@@ -660,11 +665,12 @@ def reconcile(store: Store, client: DvPClient, symbol: str | None = None, block:
     reconciliation starts, and the ledger in one database snapshot taken after it. A trade final in
     the ledger but settled after that block is taken out again; one not final yet is counted in if
     it had settled by that block. So a trade settling or becoming final during the reconciliation
-    is never a break. Only trades the worker has sent are asked about: a pending trade with no
-    attempt recorded is taken as not settled. The one case where that is wrong, a worker killed
-    between the node accepting its transaction and recording it, shows as a break until the
-    worker's next step finds the trade already settled. ``block``: reconcile at that block instead
-    (it must be mined already)."""
+    is never a break. Only trades the worker may have sent are asked about: those with an attempt
+    recorded, and the first UNRECORDED_SENDS pending ones without (the worker sends the oldest
+    first, and a node that mines on arrival has them settled before the worker records the send:
+    a reconciliation inside that window had reported them as breaks). A backlog of never-sent
+    trades beyond those is taken as not settled. ``block``: reconcile at that block instead (it
+    must be mined already)."""
     settlement = SettlementStore(store)
     if block is None:
         block = int(backend.rpc(client.w3, "eth_blockNumber"), 16)
@@ -682,10 +688,14 @@ def reconcile(store: Store, client: DvPClient, symbol: str | None = None, block:
     expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal, snap.positions)
     in_flight: list[int] = []
     deltas, later = LedgerDeltas(), LedgerDeltas()
-    for trade in snap.unsettled:
-        # Only a trade the worker has sent can have settled: one pending and never sent is not asked
-        # about (a backlog of thousands under load made each run take minutes of node calls).
+    unrecorded = 0
+    for trade in snap.unsettled:  # in trade id order, the order the worker sends them
+        # Only a trade the worker may have sent can have settled: a backlog of thousands never sent
+        # under load made each run take minutes of node calls.
         sent = trade.status is not SettlementState.PENDING or trade.attempts > 0
+        if not sent and unrecorded < UNRECORDED_SENDS:
+            unrecorded += 1
+            sent = True
         if sent and client.is_settled(str(trade.trade_id), block):
             in_flight.append(trade.trade_id)
             deltas.add(trade)
