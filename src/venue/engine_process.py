@@ -233,9 +233,10 @@ def _engine_main(fd: int) -> int:
     if first[0] != "start":
         return 0  # stopped before it started
     _, cfg, chain, verbose = first
-    from venue.server import configure_logging, limit_malloc_arenas
+    from venue.server import configure_logging, limit_malloc_arenas, shorten_gil_switch
 
     limit_malloc_arenas()
+    shorten_gil_switch()
     configure_logging(cfg.data_dir, verbose)
     lock = threading.Lock()
 

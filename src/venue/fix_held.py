@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 log = logging.getLogger("venue.fix")
 
@@ -40,6 +41,8 @@ class HeldMessages:
         self._day = day or (lambda: "")
         root.mkdir(parents=True, exist_ok=True)
         self._pending: dict[str, list[bytes]] = {}
+        self._files: dict[str, BinaryIO] = {}  # comp_id -> its file in `_files_in`, open for appending
+        self._files_in: Path | None = None
 
     @property
     def directory(self) -> Path:
@@ -52,20 +55,48 @@ class HeldMessages:
         self._pending.setdefault(comp_id, []).append(b"%d:%b" % (len(data), data))
 
     def flush(self) -> None:
-        """Write what was held since the last flush (the report batch's end: before it counts as sent)."""
+        """Write what was held since the last flush (the report batch's end: before it counts as sent).
+        Each session's file stays open for appending until the FIX day changes or the session takes
+        its messages: a report batch costs a write per away session, not an open and a close. A
+        failed write (disk full) is cut off the file again and its records kept for the next try."""
+        if not self._pending:
+            return
         directory = self.directory
-        while self._pending:
-            comp_id, records = next(iter(self._pending.items()))
+        if directory != self._files_in:
+            self._close_files()
             if directory != self.root:
                 directory.mkdir(exist_ok=True)  # the day's folder; the root is never made again here
-            with open(directory / comp_id, "ab") as f:  # a failure (disk full) keeps them for the next try
-                f.write(b"".join(records))
+            self._files_in = directory
+        while self._pending:
+            comp_id, records = next(iter(self._pending.items()))
+            f = self._files.get(comp_id)
+            if f is None:
+                f = self._files[comp_id] = open(directory / comp_id, "ab", buffering=0)  # noqa: SIM115
+            start = f.tell()
+            try:
+                data = memoryview(b"".join(records))
+                while data:
+                    data = data[f.write(data) :]
+            except BaseException:
+                self._close_file(comp_id)
+                os.truncate(directory / comp_id, start)  # no record cut short in the middle of the file
+                raise
             del self._pending[comp_id]
+
+    def _close_file(self, comp_id: str) -> None:
+        f = self._files.pop(comp_id, None)
+        if f is not None:
+            f.close()
+
+    def _close_files(self) -> None:
+        for comp_id in list(self._files):
+            self._close_file(comp_id)
 
     def take(self, comp_id: str) -> list[tuple[str, bool]]:
         """Everything held for the session, oldest first, as (message, may have been sent before);
         the file is renamed until `handed` says QuickFIX has all of it."""
         self.flush()
+        self._close_file(comp_id)  # its file is renamed below: the next message starts a new one
         self._drop_earlier_days(comp_id)
         out: list[tuple[str, bool]] = []
         handing = self.directory / (comp_id + self.HANDING)

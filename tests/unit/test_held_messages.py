@@ -4,6 +4,9 @@ not finish is handed over again first, flagged as perhaps sent."""
 
 from __future__ import annotations
 
+import resource
+import signal
+
 import pytest
 
 from venue.fix_held import HeldMessages
@@ -58,6 +61,30 @@ def test_a_failed_write_keeps_the_messages_for_the_next_flush(tmp_path):
     held.hold("OPSDC", ER.format(2, 2))
     held.flush()
     assert HeldMessages(tmp_path / "held").take("OPSDC") == [(ER.format(1, 1), False), (ER.format(2, 2), False)]
+
+
+def test_a_write_cut_short_is_cut_off_the_file_and_written_whole_at_the_next_flush(tmp_path):
+    """The file is full mid-record (a real fault: the process's file size limit, EFBIG): the part
+    written is cut off again, so what comes after it is not read as part of that record."""
+    held = HeldMessages(tmp_path)
+    held.hold("OPSDC", ER.format(1, 1))
+    held.flush()
+    size = (tmp_path / "OPSDC").stat().st_size
+    big = ER.format(2, "x" * 5000)
+    held.hold("OPSDC", big)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size + 1000, hard))
+    try:
+        with pytest.raises(OSError):
+            held.flush()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert (tmp_path / "OPSDC").stat().st_size == size
+    held.hold("OPSDC", ER.format(3, 3))
+    held.flush()
+    assert HeldMessages(tmp_path).take("OPSDC") == [(m, False) for m in (ER.format(1, 1), big, ER.format(3, 3))]
 
 
 def test_what_was_held_on_an_earlier_fix_day_is_dropped_at_logon(tmp_path):

@@ -309,8 +309,13 @@ def test_a_commit_waits_for_another_writer_and_gives_up_after_the_busy_timeout(t
             store.commit(_second_batch())
         other.execute("ROLLBACK")
         assert [e["exec_id"] for e in _journal(store)["executions"]] == [10, 11, 12]
-        store.commit(_second_batch())  # the connection is usable again, with its busy timeout back
+        store.commit(_second_batch())  # the journal opened another connection and goes on
         assert [e["exec_id"] for e in _journal(store)["executions"]] == [10, 11, 12, 13]
+        # the journal's busy timeout is 0 (it polls for the lock itself); no other user of the
+        # store gets a connection without one
+        for _ in range(3):
+            with store.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
     finally:
         other.close()
         store.dispose()

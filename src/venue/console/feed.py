@@ -30,6 +30,7 @@ PUBLISH_SECONDS = 0.2  # how often the feed looks for a change
 HEARTBEAT_SECONDS = 2.0  # the feed is sent at least this often (the console calls it stale after 3x)
 
 Levels = tuple[tuple[str, int], ...]  # (price as the security quotes it, quantity), best first
+TickLevels = tuple[tuple[int, int], ...]  # (price in ticks, quantity), best first
 
 
 @dataclass(slots=True)
@@ -37,7 +38,9 @@ class DepthDesk(MarketDataDesk):
     """The market data desk, also keeping every book's top `LEVELS_SHOWN` levels per side for the
     console (written on the sequencer's thread, read by `EngineFeed` under the lock)."""
 
-    levels: dict[str, tuple[Levels, Levels]] = field(default_factory=dict)
+    # symbol -> (bids, offers) as (price in ticks, quantity), and the security's tick-to-price
+    # conversion: priced by `snapshot`, on the feed's thread, not on the sequencer's.
+    levels: dict[str, tuple[TickLevels, TickLevels, Callable]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def prime(self, books: dict, securities: dict) -> None:
@@ -66,8 +69,13 @@ class DepthDesk(MarketDataDesk):
         return out
 
     def snapshot(self) -> dict[str, tuple[Levels, Levels]]:
+        """Every book's top levels, priced as the security quotes."""
         with self._lock:
-            return self.levels
+            levels = self.levels
+        return {
+            symbol: tuple(tuple((str(to_price(px)), qty) for px, qty in side) for side in (bids, offers))
+            for symbol, (bids, offers, to_price) in levels.items()
+        }
 
 
 def follow_books(core) -> DepthDesk:
@@ -78,11 +86,11 @@ def follow_books(core) -> DepthDesk:
     return desk
 
 
-def _levels(book, to_price) -> tuple[Levels, Levels]:
-    return tuple(
-        tuple((str(to_price(lv.price)), lv.qty) for lv in book.depth(side, LEVELS_SHOWN))
-        for side in (Side.BUY, Side.SELL)
+def _levels(book, to_price) -> tuple[TickLevels, TickLevels, Callable]:
+    bids, offers = (
+        tuple((lv.price, lv.qty) for lv in book.depth(side, LEVELS_SHOWN)) for side in (Side.BUY, Side.SELL)
     )
+    return bids, offers, to_price
 
 
 class EngineFeed:

@@ -19,17 +19,23 @@ from sqlalchemy import Table
 
 from venue.store import schema as t
 
+_COLUMNS: dict[tuple[str, frozenset[str]], list[str]] = {}
+
 
 def _columns(table: Table, rows: Sequence[dict]) -> list[str]:
     """The table's columns that the rows name, in table order (an autoincrement id left out by
-    every row keeps its default)."""
+    every row keeps its default). Kept per table and set of names: a batch asks for each table."""
     named: set[str] = set()
     for row in rows:
         named.update(row)
-    unknown = named.difference(table.c.keys())
-    if unknown:
-        raise KeyError(f"{table.name}: no column {', '.join(sorted(unknown))}")
-    return [c for c in table.c.keys() if c in named]
+    key = (table.name, frozenset(named))
+    cols = _COLUMNS.get(key)
+    if cols is None:
+        unknown = named.difference(table.c.keys())
+        if unknown:
+            raise KeyError(f"{table.name}: no column {', '.join(sorted(unknown))}")
+        cols = _COLUMNS[key] = [c for c in table.c.keys() if c in named]
+    return cols
 
 
 # default=str: a Decimal in a text column is written as its text, as the generic path writes it
