@@ -4,9 +4,9 @@ FIX callbacks only parse and `submit()`; they never wait. The sequencer drains i
 each command to the venue core, runs due timers, takes ops commands from the store, commits the
 whole batch in one transaction (group commit) and only then hands the reports to the transport.
 An ack is therefore never sent before its commit, and the session threads never wait on the
-database. Ops commands and settlement outcomes are read from the store after the members'
-messages are committed and their reports queued, and are committed on their own: an ack never
-waits for that poll or for the trade capture reports of a settled batch. The sender hands answers
+database. Ops commands and settlement outcomes are read from the store by a thread of their own
+(`_poll_loop`) and handled between the members' batches, a few at a time, each slice committed on
+its own: an ack never waits for those reads, and at most for one slice. The sender hands answers
 to the transport before drop copies, market data increments and trade capture reports
 (`send_reports`).
 
@@ -26,6 +26,7 @@ import queue
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
@@ -57,6 +58,10 @@ log = logging.getLogger("venue.sequencer")
 
 MAX_BATCH = 1000
 OPS_POLL_SECONDS = 0.25
+# Ops instructions and settlement outcomes handled (and committed) at a time between the members'
+# batches; one slice at least every SLICE_EVERY_S while members' messages keep coming.
+POLLED_SLICE = 8
+SLICE_EVERY_S = 0.02
 RETRY_MAX_SECONDS = 5.0
 # Reports that inform rather than answer: sent after a batch's answers (send_reports).
 _INFORMS = (MarketDataIncrement, SettlementReport)
@@ -153,7 +158,13 @@ class Sequencer:
         self._outbox: queue.SimpleQueue[list[Report] | None] = queue.SimpleQueue()
         self._sender = threading.Thread(target=self._send_loop, name="sender", daemon=True) if ship is None else None
         self._stopping = threading.Event()
-        self._next_ops_poll = 0.0
+        # What the poller read from the store, tagged with the core's generation: a rebuilt core
+        # (after a journal outage) starts a new one, and what was read for the old core is dropped
+        # and read again (it is still pending in the store).
+        self._polled_cmds: deque[tuple[int, Command]] = deque()
+        self._generation = 0
+        self._poller = threading.Thread(target=self._poll_loop, name="sequencer-poll", daemon=True)
+        self._last_slice = 0.0
         self.fatal: BaseException | None = None
         self.commits = 0
 
@@ -161,6 +172,7 @@ class Sequencer:
         if self._sender is not None:
             self._sender.start()
         self._thread.start()
+        self._poller.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._thread.ident is None:
@@ -168,6 +180,7 @@ class Sequencer:
         self._stopping.set()
         self._queue.put(None)
         self._thread.join(timeout)
+        self._poller.join(timeout)
         if self._sender is not None:
             self._outbox.put(None)
             self._sender.join(timeout)
@@ -201,13 +214,14 @@ class Sequencer:
             log.error("command failed: %r\n%s", cmd, traceback.format_exc())
             self.core.internal_error(cmd, exc)
 
-    def _polled(self) -> list[Command]:
-        """Ops instructions and settlement outcomes other processes left in the store."""
+    def _polled(self, ops_after: int = 0, events_after: int = 0) -> list[Command]:
+        """Ops instructions and settlement outcomes other processes left in the store (those with ids
+        above the ones given: read before and not yet done)."""
         cmds: list[Command] = []
-        for row in self.store.pending_ops_commands():
+        for row in self.store.pending_ops_commands(ops_after):
             payload = self._registry() if row["command"] == "reload" else None
             cmds.append(OpsCommand(row["id"], row["command"], row["argument"], payload))
-        for ev, trade, fills in self.store.pending_settlement_events():
+        for ev, trade, fills in self.store.pending_settlement_events(after_id=events_after):
             if trade is None:
                 log.error("settlement event %d names unknown trade %d", ev["id"], ev["trade_id"])
                 continue
@@ -229,12 +243,44 @@ class Sequencer:
         """The registry as the store holds it now (for an ops `reload`)."""
         return self.store.load_world(), load_entitlements(self.store)
 
+    def _poll_loop(self) -> None:
+        """Every OPS_POLL_SECONDS, read the ops instructions and settlement outcomes that other
+        processes left in the store and queue them for the sequencer. The reads run here, not on the
+        sequencer's thread: an order never waits for them (they took 0.5 ms, and up to 11 ms while
+        the settlement worker wrote). Each is read once: the next read asks only for ids above the
+        last ones queued, until the core is rebuilt."""
+        generation, ops_after, events_after = -1, 0, 0
+        while not self._stopping.wait(OPS_POLL_SECONDS):
+            if self.core is None:
+                continue  # the journal is down: read again once the core is rebuilt
+            if generation != self._generation:
+                generation, ops_after, events_after = self._generation, 0, 0
+            try:
+                cmds = self._polled(ops_after, events_after)
+            except Exception as exc:  # noqa: BLE001 - the store is down: the next commit decides
+                log.warning("could not read ops and settlement queues: %s", exc)
+                continue
+            if not cmds:
+                continue
+            for cmd in cmds:
+                if isinstance(cmd, OpsCommand):
+                    ops_after = max(ops_after, cmd.command_id)
+                elif isinstance(cmd, SettlementEvent):
+                    events_after = max(events_after, cmd.event_id)
+            self._polled_cmds.extend((generation, cmd) for cmd in cmds)
+            self._queue.put(None)  # wake the sequencer
+
     # ------------------------------------------------------------ loop
     def _run(self) -> None:
         try:
             while not self._stopping.is_set():
                 cmds = self._drain(self._wait_seconds())
                 self._cycle(cmds)
+                if self._polled_cmds and self.core is not None:
+                    now = time.monotonic()
+                    if self._queue.empty() or now - self._last_slice >= SLICE_EVERY_S:
+                        self._last_slice = now
+                        self._polled_slice()
         except BaseException as exc:  # noqa: BLE001 - fail-stop, reported to the owner
             self.fatal = exc
             log.critical("sequencer stopped: %s\n%s", exc, traceback.format_exc())
@@ -249,7 +295,9 @@ class Sequencer:
     def _wait_seconds(self) -> float:
         if self.core is None:
             return max(0.0, min(0.5, self._retry_at - time.monotonic()))
-        wait = max(0.0, self._next_ops_poll - time.monotonic())
+        if self._polled_cmds:
+            return 0.0
+        wait = OPS_POLL_SECONDS  # a wake-up is queued when there is something to do
         timer = self.core.next_timer_us()
         if timer is not None:
             wait = min(wait, max(0.0, (timer - self.clock()) / 1_000_000))
@@ -284,24 +332,21 @@ class Sequencer:
         for cmd in cmds:
             self._handle(cmd)
         core.run_timers(self.clock())
-        if not self._commit(cmds):
-            return
-        if time.monotonic() < self._next_ops_poll:
-            return
-        # Ops instructions and settlement outcomes come after the members' messages are committed
-        # and their answers handed to the sender: an ack never waits for the store reads of the
-        # poll, nor for a settled batch's trade capture reports.
-        self._next_ops_poll = time.monotonic() + OPS_POLL_SECONDS
-        try:
-            polled = self._polled()
-        except Exception as exc:  # noqa: BLE001 - the store is down: the next commit decides
-            log.warning("could not read ops and settlement queues: %s", exc)
-            return
-        if not polled or self.core is None:
-            return
-        for cmd in polled:
+        self._commit(cmds)
+
+    def _polled_slice(self) -> None:
+        """Up to POLLED_SLICE ops instructions and settlement outcomes, committed on their own after
+        the members' messages: an ack waits for at most one slice, never for a settled batch's
+        trade capture reports (the next slice waits while members' messages are queued, for at
+        most SLICE_EVERY_S)."""
+        cmds: list[Command] = []
+        while self._polled_cmds and len(cmds) < POLLED_SLICE:
+            generation, cmd = self._polled_cmds.popleft()
+            if generation == self._generation:
+                cmds.append(cmd)
+        for cmd in cmds:
             self._handle(cmd)
-        self._commit(polled)
+        self._commit(cmds)
 
     def _commit(self, cmds: list[Command]) -> bool:
         """Journal what the core did for `cmds` and queue its reports for sending. False when the
@@ -373,6 +418,8 @@ class Sequencer:
             log.warning("journal still unavailable (%s); next try in %.1fs", exc, self._retry_wait)
             return
         core.market_data = self._desk  # subscriptions go on: increments describe the rebuilt book
+        self._generation += 1  # what was read from the store for the old core is read again
+        self._polled_cmds.clear()
         self.core = core
         down = time.monotonic() - (self._degraded_since or time.monotonic())
         log.warning(

@@ -25,6 +25,7 @@ from venue.server import build_core
 from venue.store import Store
 
 OLD_LOTS_US = time.time_ns() // 1000 - 730 * 86_400_000_000
+OPS_SETTLE_S = 0.6  # more than two polls: an outcome read twice would be reported by now
 
 
 class HeldCommits:
@@ -214,3 +215,80 @@ def test_a_refused_answer_is_not_counted_sent_and_the_rest_still_go():
     sent = send_reports([_fill("BRKA", "11"), _fill("BRKB", "12"), _fill("BRKA", "13")], transport.answer, 10)
     assert sent == 13, "the watermark is the highest ExecID sent"
     assert [(to, r.exec_id) for to, r in transport.wire] == [("BRKA", "11"), ("BRKA", "13"), ("DC", "11"), ("DC", "13")]
+
+
+def test_an_order_waits_for_one_slice_of_settlement_outcomes_not_for_the_backlog(venue_store):
+    """400 trades settle at once. The sequencer reports the outcomes a slice at a time; an order that
+    comes in after the first slice is answered before the rest, and each outcome is reported once
+    to each side."""
+    from venue.sequencer import POLLED_SLICE
+    from venue.store.settlement import Settled, SettlementStore
+
+    store, cfg = venue_store
+    sent: list = []
+    seq = Sequencer(build_core(store, cfg), store, send=sent.append)
+    seq.start()
+    try:
+        trades = 400
+        for i in range(trades):  # each pair makes a trade
+            seq.submit(order("BRKA", f"S{i}", "2"))
+            seq.submit(order("BRKB", f"B{i}", "1"))
+        wait_for(lambda: len(answers(sent, f"B{trades - 1}")) == 2, "the last trade", timeout=60)
+        trade_ids = [t["trade_id"] for t in store.trades()]
+        assert len(trade_ids) == trades
+
+        late: list[int] = []  # where in `sent` the order that comes after the first slice was answered
+
+        def send(report) -> None:
+            sent.append(report)
+            if isinstance(report, SettlementReport) and not late:
+                late.append(-1)
+                seq.submit(order("BRKA", "LATE", "2", "12.00"))
+            if isinstance(report, ExecutionReport) and report.cl_ord_id == "LATE":
+                late[0] = len(sent) - 1
+
+        seq.send = send
+        SettlementStore(store).mark_final([Settled(t, "0x" + "ab" * 32, 7) for t in trade_ids])
+        wait_for(lambda: sum(isinstance(r, SettlementReport) for r in sent) >= 2 * trades, "every outcome", 60)
+        time.sleep(OPS_SETTLE_S)
+    finally:
+        seq.stop()
+    reports = [r for r in sent if isinstance(r, SettlementReport)]
+    assert sorted((r.trade_id, r.side) for r in reports) == sorted(
+        (str(t), side) for t in trade_ids for side in ("1", "2")
+    ), "each outcome reported once to each side"
+    after = sum(isinstance(r, SettlementReport) for r in sent[late[0] :])
+    assert late[0] > 0 and after >= 2 * trades - 2 * 3 * POLLED_SLICE, (
+        f"the order was answered after {2 * trades - after} of {2 * trades} trade capture reports"
+    )
+
+
+def test_outcomes_of_a_slice_whose_commit_failed_are_reported_once_after_the_recovery(venue_store):
+    """The commit of the first slice of outcomes fails: nothing of it is reported; once the core is
+    rebuilt from the store, every outcome is read again and reported once to each side."""
+    from venue.store.settlement import Settled, SettlementStore
+
+    store, cfg = venue_store
+    held = HeldCommits(store)
+    held.permits.release(10_000)
+    sent: list = []
+    seq = Sequencer(build_core(store, cfg), held, send=sent.append, rebuild=lambda: build_core(store, cfg))
+    seq.start()
+    try:
+        trades = 40
+        for i in range(trades):
+            seq.submit(order("BRKA", f"S{i}", "2"))
+            seq.submit(order("BRKB", f"B{i}", "1"))
+        wait_for(lambda: len(answers(sent, f"B{trades - 1}")) == 2, "the last trade", timeout=30)
+        trade_ids = [t["trade_id"] for t in store.trades()]
+        held.fail_next = ConnectionError("the database went away")
+        SettlementStore(store).mark_final([Settled(t, "0x" + "cd" * 32, 9) for t in trade_ids])
+        wait_for(lambda: seq.degraded, "the failed commit of the first slice")
+        wait_for(lambda: not seq.degraded, "the rebuilt core", timeout=15)
+        wait_for(lambda: sum(isinstance(r, SettlementReport) for r in sent) >= 2 * trades, "every outcome", 30)
+        time.sleep(OPS_SETTLE_S)
+    finally:
+        seq.stop()
+    reports = [(r.trade_id, r.side) for r in sent if isinstance(r, SettlementReport)]
+    assert sorted(reports) == sorted((str(t), side) for t in trade_ids for side in ("1", "2"))
+    assert store.pending_settlement_events() == []

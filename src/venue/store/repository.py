@@ -362,15 +362,18 @@ class Store:
             ]
         return holdings, lots, trades
 
-    def pending_settlement_events(self, limit: int = 500) -> list[tuple[dict, dict | None, list[dict]]]:
-        """Settlement outcomes the sequencer has not reported yet, oldest first: (event, trade, the
-        trade's two fill executions). Three queries, whatever the number of events."""
+    def pending_settlement_events(
+        self, limit: int = 500, after_id: int = 0
+    ) -> list[tuple[dict, dict | None, list[dict]]]:
+        """Settlement outcomes the sequencer has not reported yet (with an id above `after_id`),
+        oldest first: (event, trade, the trade's two fill executions). Three queries, whatever the
+        number of events."""
         with self.engine.connect() as conn:
             events = [
                 dict(r._mapping)
                 for r in conn.execute(
                     select(t.settlement_events)
-                    .where(t.settlement_events.c.processed_us.is_(None))
+                    .where(t.settlement_events.c.processed_us.is_(None) & (t.settlement_events.c.id > after_id))
                     .order_by(t.settlement_events.c.id)
                     .limit(limit)
                 )
@@ -518,10 +521,13 @@ class Store:
         with self.engine.begin() as conn:
             return _enqueue(conn, command, argument, requested_by)
 
-    def pending_ops_commands(self) -> list[dict]:
+    def pending_ops_commands(self, after_id: int = 0) -> list[dict]:
+        """Ops instructions not done yet (with an id above `after_id`), oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(t.ops_commands).where(t.ops_commands.c.status == "pending").order_by(t.ops_commands.c.id)
+                select(t.ops_commands)
+                .where((t.ops_commands.c.status == "pending") & (t.ops_commands.c.id > after_id))
+                .order_by(t.ops_commands.c.id)
             )
             return [dict(r._mapping) for r in rows]
 
