@@ -233,7 +233,7 @@ def _engine_main(fd: int) -> int:
     if first[0] != "start":
         return 0  # stopped before it started
     _, cfg, chain, verbose = first
-    from venue.server import configure_logging, limit_malloc_arenas, shorten_gil_switch
+    from venue.server import configure_logging, freeze_startup_heap, limit_malloc_arenas, shorten_gil_switch
 
     limit_malloc_arenas()
     shorten_gil_switch()
@@ -250,6 +250,7 @@ def _engine_main(fd: int) -> int:
         log.critical("engine could not start: %s\n%s", exc, traceback.format_exc())
         ship(("error", f"{type(exc).__name__}: {exc}"))
         return 1
+    freeze_startup_heap()
     return engine.serve(conn)
 
 
