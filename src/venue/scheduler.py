@@ -559,7 +559,9 @@ class VenueScheduler:
             assert cb.fair_access is not None
             cb.fair_access(Month.of(local_day(due_us, tz)).shift(-1))
         elif kind == "daily-reports":
-            day = self.calendar.trading_day(due_us)
+            # The day that closed, REPORTS_AFTER_CLOSE_S before: a calendar that trades all day
+            # closes at midnight, and its reports, due at 00:05, are the day before's.
+            day = self.calendar.trading_day(due_us - REPORTS_AFTER_CLOSE_S * 1_000_000 - 1)
             folder = reports / "daily" / day.isoformat()
             _both(build.audit_trail(store, day, tz, now_us), folder / "audit-trail")
             _both(build.cat_export(store, day, tz, now_us, ats_id=self.config.comp_id), folder / "cat-events")

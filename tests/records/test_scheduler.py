@@ -312,3 +312,17 @@ def test_a_long_reconciliation_does_not_hold_up_the_trade_reports(store, tmp_pat
     finally:
         release.set()
         scheduler.stop()
+
+
+def test_a_calendar_that_trades_all_day_reports_the_day_that_closed_at_midnight(store, tmp_path):
+    """Open = close = 00:00: the day closes at midnight and its reports, due at 00:05, are that
+    day's, not the few minutes of the new one."""
+    h = Harness(store.url, tmp_path / "data", TradingCalendar(timezone=TZ))
+    h.build(tue(8, 0))
+    try:
+        runs = h.run_until(at(2026, 11, 25, 1, 0))
+    finally:
+        h.stop()
+    (daily,) = _only(runs, "daily-reports")
+    assert (daily.due_us, daily.outcome) == (at(2026, 11, 25, 0, 5), "ok")
+    assert [p.name for p in (h.config.data_dir / "reports" / "daily").iterdir()] == ["2026-11-24"]
