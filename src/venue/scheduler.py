@@ -49,7 +49,9 @@ that may take minutes (a reconciliation makes a node call per trade in flight; t
 files) run one at a time on a back-office thread of their own (with the wall clock; with an
 injected clock on the scheduler's thread unless `back_office_thread=True`), so a trade report never
 waits behind them: it is due within 10 seconds of the execution. A back-office job's next run time
-is stored when it has run, as for the others; until then it is not started again.
+is stored when it has run, as for the others; until then it is not started again. In the venue
+that thread only waits: each back-office job runs in a process of its own (`callbacks.elsewhere`,
+venue.back_office), so it never holds the engine's GIL.
 """
 
 from __future__ import annotations
@@ -148,11 +150,14 @@ def describe(cal: TradingCalendar) -> str:
 class SchedulerCallbacks:
     """What the venue lends the scheduler. `wake` makes the sequencer run the core's timers now;
     `reconcile` runs a settlement reconciliation (chain vs ledger); `fair_access` computes the
-    fair-access figures of a month (the one just ended). None: no such job."""
+    fair-access figures of a month (the one just ended). None: no such job. `elsewhere`, if given,
+    runs a back-office job (job id, kind, due, now) in another process and returns its outcome
+    (`venue.back_office.run_in_child`); the back-office thread then only waits for it."""
 
     wake: Callable[[], object]
     reconcile: Callable[[], object] | None = None
     fair_access: Callable[[Month], object] | None = None
+    elsewhere: Callable[[str, str, int, int], str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,7 +515,7 @@ class VenueScheduler:
         assert self._back_office is not None
         while (item := self._back_office.get()) is not None:
             job_id, kind, due_us, now_us, last_run_time = item
-            outcome = self._run(job_id, kind, due_us, now_us)
+            outcome = self._run_elsewhere(job_id, kind, due_us, now_us)
             with self._lock:
                 try:
                     job = self._jobs.get_job(job_id, JOBSTORE)
@@ -521,6 +526,24 @@ class VenueScheduler:
                 self.runs.append(JobRun(job_id, due_us, self.clock(), outcome))
                 self._in_flight.discard(job_id)
             self.wakeup()
+
+    def _run_elsewhere(self, job_id: str, kind: str, due_us: int, now_us: int) -> str:
+        elsewhere = self.callbacks.elsewhere
+        if elsewhere is None:
+            return self._run(job_id, kind, due_us, now_us)
+        try:
+            outcome = elsewhere(job_id, kind, due_us, now_us)
+        except Exception as exc:  # noqa: BLE001 - e.g. no process could be started: it runs again
+            log.exception("job %s (due %d) could not be run in its own process", job_id, due_us)
+            return f"error: {type(exc).__name__}: {exc}"
+        if outcome != "ok":
+            log.error("job %s (due %d): %s", job_id, due_us, outcome)
+        return outcome
+
+    def run_job(self, job_id: str, kind: str, due_us: int, now_us: int) -> str:
+        """Run one job here and now, as the scheduler would; its outcome ("ok" or "error: ...").
+        What a back-office job's own process calls (venue.back_office)."""
+        return self._run(job_id, kind, due_us, now_us)
 
     def _run(self, job_id: str, kind: str, due_us: int, now_us: int) -> str:
         try:

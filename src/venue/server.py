@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -284,24 +284,13 @@ def start_venue(cfg: VenueConfig, chain_view=None, live=None) -> RunningVenue:
 
 def build_venue_scheduler(cfg: VenueConfig, sequencer: Sequencer, store: Store, chain):
     """The persistent clock (APScheduler, job store in the venue's database): calendar wake-ups of
-    the sequencer, settlement reconciliation, regulatory reports, retention (spec/records.md)."""
-    from venue.scheduler import SchedulerCallbacks, build_scheduler
+    the sequencer, settlement reconciliation, regulatory reports, retention (spec/records.md). The
+    back-office jobs run in processes of their own (venue.back_office)."""
+    from venue.back_office import callbacks_for, run_in_child
+    from venue.scheduler import build_scheduler
 
-    reconcile = None
-    if chain is not None:
-        from venue.chain.service import reconcile_config
-
-        def reconcile():
-            return reconcile_config(chain, store)
-
-    from venue.reports.fair_access import monthly_assessment
-
-    def fair_access(month):
-        return monthly_assessment(store, month, cfg.data_dir / "reports")
-
-    return build_scheduler(
-        cfg.database_url, cfg, SchedulerCallbacks(wake=sequencer.wake, reconcile=reconcile, fair_access=fair_access)
-    )
+    callbacks = replace(callbacks_for(cfg, store, chain, sequencer.wake), elsewhere=partial(run_in_child, cfg, chain))
+    return build_scheduler(cfg.database_url, cfg, callbacks)
 
 
 @dataclass

@@ -3,8 +3,11 @@ on the same database that neither miss nor double a job, and the misfire policy.
 
 from __future__ import annotations
 
+import os
+import re
 import time as wall
 from datetime import date, time
+from functools import partial
 
 import pytest
 from records_history import at
@@ -326,3 +329,31 @@ def test_a_calendar_that_trades_all_day_reports_the_day_that_closed_at_midnight(
     (daily,) = _only(runs, "daily-reports")
     assert (daily.due_us, daily.outcome) == (at(2026, 11, 25, 0, 5), "ok")
     assert [p.name for p in (h.config.data_dir / "reports" / "daily").iterdir()] == ["2026-11-24"]
+
+
+def test_back_office_jobs_run_in_a_process_of_their_own(store, tmp_path):
+    """As the venue runs them (`elsewhere`): the day's reports are built by a child process (its log
+    line names another process), the outcome is the child's, and a job the child cannot run is an
+    error outcome, not an exception."""
+    from venue.back_office import run_in_child
+
+    config = VenueConfig(data_dir=tmp_path / "data", database_url=store.url, calendars={"default": CAL})
+    clock = [tue(16, 4)]
+    callbacks = SchedulerCallbacks(wake=lambda: None, elsewhere=partial(run_in_child, config, None))
+    scheduler = build_scheduler(
+        store.url, config, callbacks, clock=lambda: clock[0], options=HOURLY, back_office_thread=True
+    ).start()
+    try:
+        clock[0] = tue(16, 5)
+        runs = scheduler.run_pending(clock[0])
+        assert ("daily-reports", "started") in [(r.job, r.outcome) for r in runs]
+        assert scheduler.idle(120)
+        assert ("daily-reports", "ok") in [(r.job, r.outcome) for r in scheduler.runs]
+    finally:
+        scheduler.stop()
+    day_dir = config.data_dir / "reports" / "daily" / "2026-11-24"
+    assert (day_dir / "audit-trail.csv").exists() and (day_dir / "cat-events.json").exists()
+    pids = re.findall(r"job daily-reports ran in process (\d+): ok", (config.data_dir / "venue.log").read_text())
+    assert len(pids) == 1 and int(pids[0]) != os.getpid()
+    outcome = run_in_child(config, None, "nonsense", "no-such-kind", tue(16, 5), tue(16, 5))
+    assert outcome.startswith("error: ValueError: unknown job kind"), outcome
