@@ -5,6 +5,11 @@ holds a lock. A handler that sets a ``threading.Event`` the main thread is waiti
 between the wait taking the Event's (non-reentrant) lock and releasing it; ``Event.set`` then waits
 for that lock, held by the thread it interrupted, forever. The process ignores SIGTERM and has to be
 SIGKILLed. So the handler here only starts a thread, and that thread does the stopping.
+
+Starting a thread waits for it to run, and a signal that arrives meanwhile runs the handler again,
+inside the first: a storm of signals on a busy machine nested handlers until the interpreter's
+recursion limit killed the process. A signal that arrives while the handler is starting a thread
+for that same signal is taken by the thread being started (it stops once for both).
 """
 
 from __future__ import annotations
@@ -19,8 +24,16 @@ def stop_on_signals(
 ) -> None:
     """Call ``stop(signum)`` on a short-lived thread of its own when one of ``signals`` arrives."""
 
+    starting: set[int] = set()  # signals whose thread the handler is starting (no lock: see above)
+
     def handler(signum: int, _frame: object) -> None:
-        threading.Thread(target=stop, args=(signum,), name=f"stop-on-signal-{signum}", daemon=True).start()
+        if signum in starting:
+            return
+        starting.add(signum)
+        try:
+            threading.Thread(target=stop, args=(signum,), name=f"stop-on-signal-{signum}", daemon=True).start()
+        finally:
+            starting.discard(signum)
 
     for sig in signals:
         signal.signal(sig, handler)
