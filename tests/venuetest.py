@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pwd
+import random
 import signal
 import socket
 import subprocess
@@ -52,13 +53,40 @@ def as_operator(name: str) -> dict[str, str]:
 
 def free_port(*taken: int) -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now, and not one of `taken` (ports
-    handed out for the same venue but not bound yet: the system may offer the same one twice)."""
+    handed out for the same venue but not bound yet), chosen below the system's ephemeral range.
+    A port from that range (what binding port 0 gives) is also the local port the kernel gives any
+    outgoing connection on the machine: with the tests running in parallel, one was taken that way
+    between this choice and the venue's bind ("Address already in use", seen in CI)."""
+    low = _ephemeral_low()
+    if low <= PORTS_FROM + 1000:  # no room below it: the kernel's choice, as before
+        while True:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if port not in taken:
+                return port
+    rng = random.SystemRandom()
     while True:
+        port = rng.randrange(PORTS_FROM, low)
+        if port in taken:
+            continue
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in taken:
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+
+
+PORTS_FROM = 10_000
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (Linux; elsewhere the common 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def wait_for(predicate, what: str = "condition", timeout: float = 10.0):
