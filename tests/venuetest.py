@@ -142,23 +142,13 @@ class VenueProcess:
         """`venue sandbox`; `chain`: "none" (most tests: trades stay unsettled), "embedded" or a URL.
         The FIX day starts at `session_start`, by default 12 hours from now: a test running across
         it would see its sessions logged out and reset (tests/integration/test_fix_day.py does so
-        on purpose). A fresh sandbox whose port was taken meanwhile (between `free_port` and the
-        bind, by another process on the machine: the tests run in parallel, and an outgoing
-        connection takes its local port from the same range) is started again on other ports."""
-        for attempt in range(3):
-            args = ["sandbox", "--port", str(self.port), "--tls-port", str(self.tls_port)]
-            start = session_start or time.strftime("%H:%M:%S", time.gmtime(time.time() + 12 * 3600))
-            args += ["--session-start", start, "--data-dir", str(self.data_dir), "--chain", chain]
-            if not fresh:
-                args.append("--resume")
-            try:
-                return self._spawn(self._cmd(*args))
-            except RuntimeError as exc:
-                if not fresh or "Address already in use" not in str(exc) or attempt == 2:
-                    raise
-                self.port = free_port()
-                self.tls_port = free_port(self.port)
-        raise AssertionError("unreachable")
+        on purpose)."""
+        args = ["sandbox", "--port", str(self.port), "--tls-port", str(self.tls_port)]
+        args += ["--session-start", session_start or time.strftime("%H:%M:%S", time.gmtime(time.time() + 12 * 3600))]
+        args += ["--data-dir", str(self.data_dir), "--chain", chain]
+        if not fresh:
+            args.append("--resume")
+        return self._spawn(self._cmd(*args))
 
     def restart(self) -> VenueProcess:
         """Start again on the same store and data directory (`venue serve`)."""

@@ -515,7 +515,7 @@ class VenueScheduler:
         assert self._back_office is not None
         while (item := self._back_office.get()) is not None:
             job_id, kind, due_us, now_us, last_run_time = item
-            outcome = self._run_elsewhere(job_id, kind, due_us, now_us)
+            outcome = self._run_back_office(job_id, kind, due_us, now_us)
             with self._lock:
                 try:
                     job = self._jobs.get_job(job_id, JOBSTORE)
@@ -527,7 +527,7 @@ class VenueScheduler:
                 self._in_flight.discard(job_id)
             self.wakeup()
 
-    def _run_elsewhere(self, job_id: str, kind: str, due_us: int, now_us: int) -> str:
+    def _run_back_office(self, job_id: str, kind: str, due_us: int, now_us: int) -> str:
         elsewhere = self.callbacks.elsewhere
         if elsewhere is None:
             return self._run(job_id, kind, due_us, now_us)

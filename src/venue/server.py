@@ -66,9 +66,7 @@ class RunningVenue:
 
 MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8  # glibc's mallopt parameter
-
-
-GIL_SWITCH_S = 0.0005
+GIL_SWITCH_S = 0.0005  # shorten_gil_switch
 
 
 def limit_malloc_arenas() -> None:
